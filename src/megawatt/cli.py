@@ -1,0 +1,203 @@
+"""The ``megawatt`` command line: thin wrappers that parse, call the library, print.
+
+Every command turns an :class:`~megawatt.errors.InputError` into one line on stderr
+and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from megawatt import scenario as scenario_lib
+from megawatt.errors import InfeasibleError, InputError
+
+app = typer.Typer(
+    name="megawatt",
+    help="Plan and run a national program selling surplus electricity to Bitcoin miners "
+    "and AI data centers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+scenario_app = typer.Typer(help="Validate, show and create scenarios.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+# Piped output (logs, files) gets room for the tables; a terminal keeps its own width.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ScenarioArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="Scenario YAML file; the embedded Pakistan FY2025 default when omitted.",
+        show_default=False,
+    ),
+]
+
+
+def user_errors(func: F) -> F:
+    """Print input and infeasibility errors as one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (InputError, InfeasibleError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@scenario_app.command("validate")
+@user_errors
+def scenario_validate(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+) -> None:
+    """Check a scenario and every file it references; exit 2 on the first problem."""
+    sc = scenario_lib.load(file)
+    series = scenario_lib.timeseries(sc)
+    console.print(
+        f"[green]ok[/] {file}: {len(sc.zones)} zones, {len(sc.generators)} generators, "
+        f"{len(sc.applicants)} applicants, {len(series.snapshots)} hours"
+    )
+
+
+@scenario_app.command("show")
+@user_errors
+def scenario_show(file: ScenarioArg = None) -> None:
+    """Print a readable summary of a scenario's inputs."""
+    print_summary(scenario_lib.load_or_default(file))
+
+
+@scenario_app.command("init")
+@user_errors
+def scenario_init(
+    directory: Annotated[Path, typer.Argument(help="Directory to write the scenario into.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing scenario.yaml.")
+    ] = False,
+) -> None:
+    """Write the default scenario as editable files that validate unchanged."""
+    target = directory / "scenario.yaml"
+    if directory.exists() and not directory.is_dir():
+        raise InputError(str(directory), "", "exists and is not a directory")
+    if target.exists() and not force:
+        raise InputError(str(target), "", "already exists (use --force to overwrite)")
+    try:
+        written = scenario_lib.dump(scenario_lib.load_default(), directory)
+    except OSError as exc:
+        raise InputError(str(directory), "", f"cannot write: {exc.strerror}") from None
+    console.print(f"[green]wrote[/] {written} and the files it references")
+    console.print(f"edit them, then: megawatt scenario validate {written}")
+
+
+@app.command("plan")
+@user_errors
+def plan(file: ScenarioArg = None) -> None:
+    """Plan the program for a scenario (default: Pakistan FY2025).
+
+    Today this loads and validates the scenario and prints its input summary; the
+    optimiser and economics are added by later work and print only computed results.
+    """
+    sc = scenario_lib.load_or_default(file)
+    print_summary(sc)
+    console.print(
+        "\n[yellow]No plan computed yet:[/] the dispatch and allocation optimiser is not "
+        "part of this version; the figures above are inputs."
+    )
+
+
+def print_summary(sc: scenario_lib.Scenario) -> None:
+    """Render a scenario's input summary with rich."""
+    from megawatt.scenario.summary import summarize
+
+    summary = summarize(sc)
+    table = Table(title=f"Scenario {sc.name}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for item, value in summary.overview.itertuples(index=False):
+        table.add_row(str(item), str(value))
+    console.print(table)
+    console.print(frame_table(summary.demand, "National demand (served first)", index="zone"))
+    console.print(frame_table(summary.fleet, "Fleet by technology, MW", index="technology"))
+    if not summary.links.empty:
+        console.print(frame_table(summary.links, "Transmission"))
+    console.print(frame_table(summary.program, f"Program plants (cap {sc.program.cap_mw:,.0f} MW)"))
+    if not summary.applicants.empty:
+        apps = summary.applicants
+        illustrative = " (illustrative)" if apps.illustrative.any() else ""
+        shown = apps.drop(columns=["illustrative", "zone"]).rename(
+            columns={"application_date": "filed", "firm_share": "firm"}
+        )
+        shown["kind"] = shown["kind"].map({"btc_miner": "miner", "ai_datacenter": "AI"})
+        console.print(frame_table(shown, f"Applicants{illustrative}"))
+
+
+def frame_table(frame: pd.DataFrame, title: str, index: str | None = None) -> Table:
+    """A rich table of a DataFrame with numbers right-aligned and rounded sensibly."""
+    data = frame.reset_index() if index else frame
+    table = Table(title=title, title_justify="left")
+    for k, col in enumerate(data.columns):
+        numeric = pd.api.types.is_numeric_dtype(data[col]) and data[col].dtype != bool
+        table.add_column(
+            column_label(str(col)),
+            justify="right" if numeric else "left",
+            no_wrap=k == 0,
+            overflow="fold",
+        )
+    for row in data.itertuples(index=False):
+        table.add_row(*(_fmt(v) for v in row))
+    return table
+
+
+_UNIT_SUFFIXES = (
+    ("_local_per_kw_month", " /kW-month"),
+    ("_usd_per_mwh", " $/MWh"),
+    ("_usd", " $"),
+    ("_gwh", " GWh"),
+    ("_mwh", " MWh"),
+    ("_mw", " MW"),
+    ("_h", " h"),
+)
+
+
+def column_label(name: str) -> str:
+    """A short header from a column name: units as symbols, underscores as spaces."""
+    for suffix, unit in _UNIT_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)].replace("_", " ") + unit
+    return name.replace("_", " ")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Errors a user can act on.
+
+Every problem with user input becomes an :class:`InputError` that names the file,
+the place in it (a field path, or a CSV line and column), the offending value and
+what is allowed. The CLI prints its one-line message and exits with status 2; the
+library raises it so that notebook users get the same message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class InputError(Exception):
+    """Bad user input, located precisely.
+
+    Parameters
+    ----------
+    file
+        The file the problem is in (``None`` for objects built in Python).
+    where
+        Field path (``program.cap_mw``) or CSV position (``line 7, column p_nom_mw``).
+    problem
+        What is wrong and what is allowed (``must be >= 0``).
+    value
+        The offending value as the user wrote it, if there is one.
+    """
+
+    file: Path | str | None
+    where: str
+    problem: str
+    value: object = None
+    has_value: bool = False
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(str(self.file))
+        if self.where:
+            parts.append(self.where)
+        head = ": ".join(parts) if parts else "input"
+        value = f" (got {_show(self.value)})" if self.has_value else ""
+        return f"{head}: {self.problem}{value}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def input_error(file: Path | str | None, where: str, problem: str, *value: object) -> InputError:
+    """Build an :class:`InputError`; pass the offending value as a fourth argument."""
+    if value:
+        return InputError(file, where, problem, value[0], True)
+    return InputError(file, where, problem)
+
+
+class InfeasibleError(Exception):
+    """The scenario has no solution; the message names the constraint family and hours."""
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,670 @@
+"""The scenario: everything the planner needs, as validated pydantic models.
+
+A scenario is one YAML file plus the tables and hourly series it references
+(generators CSV, applicants YAML, demand and availability CSVs). Every field carries
+a unit and a description in its schema, which ``docs/scenario.md`` is generated from.
+Field names follow PyPSA where PyPSA has a name for the thing (``p_nom``,
+``p_max_pu``, ``p_min_pu``, ``marginal_cost``, ``efficiency``), with the unit in the
+name as everywhere in this project.
+
+Money is kept in the currency of its source: fuel costs, capacity charges and the
+tariff in the local currency (PKR for the default), per-MWh values of applicants and
+market prices in USD, with one explicit exchange rate per scenario.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        max_length=64,
+        description="Identifier: a letter, then letters, digits, '_' or '-'.",
+    ),
+]
+
+
+def _unit(unit: str) -> dict[str, Any]:
+    return {"unit": unit}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+
+
+class Provenance(_Model):
+    """Where a row of data came from."""
+
+    source: str = Field(
+        "",
+        description="Reference id(s) from the dataset's sources.yaml, ';'-separated, "
+        "or free text citing the source and its date.",
+    )
+    basis: Literal["R", "E", "R+E", "user"] = Field(
+        "user",
+        description="R = reported by the source; E = an estimate (method in notes); "
+        "R+E = reported figures combined by an estimate; user = supplied by the user.",
+    )
+    notes: str = Field("", description="How an estimate was made, caveats.")
+
+
+class Currency(_Model):
+    """The local currency and its exchange rate to USD."""
+
+    code: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+    local_per_usd: float = Field(
+        1.0,
+        gt=0,
+        description="Exchange rate: units of local currency per US dollar.",
+        json_schema_extra=_unit("local/USD"),
+    )
+    source: str = Field("", description="Where the exchange rate comes from.")
+
+
+class Zone(_Model):
+    """A price zone (a bus of the zonal model)."""
+
+    name: Name
+    description: str = Field("", description="What the zone covers.")
+
+
+class Link(_Model):
+    """A transmission corridor between two zones, usable both ways."""
+
+    name: Name
+    from_zone: Name = Field(description="Zone at one end (PyPSA bus0).")
+    to_zone: Name = Field(description="Zone at the other end (PyPSA bus1).")
+    p_nom_mw: float = Field(
+        ge=0,
+        description="Transfer limit from from_zone to to_zone.",
+        json_schema_extra=_unit("MW"),
+    )
+    reverse_p_nom_mw: float | None = Field(
+        None,
+        ge=0,
+        description="Transfer limit from to_zone to from_zone; empty = same as p_nom_mw.",
+        json_schema_extra=_unit("MW"),
+    )
+    efficiency: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of the power sent that arrives (1 - losses).",
+        json_schema_extra=_unit("-"),
+    )
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @property
+    def reverse_limit_mw(self) -> float:
+        """Limit [MW] from ``to_zone`` to ``from_zone``."""
+        return self.p_nom_mw if self.reverse_p_nom_mw is None else self.reverse_p_nom_mw
+
+
+class Generator(_Model):
+    """A generating unit or an aggregate of like units in one zone (a generators.csv row)."""
+
+    name: Name
+    zone: Name = Field(description="Zone the generator feeds.")
+    technology: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Technology label used for grouping (hydro, nuclear, imported_coal, ...).",
+    )
+    p_nom_mw: float = Field(ge=0, description="Net capacity.", json_schema_extra=_unit("MW"))
+    p_max_pu: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Static availability (forced and planned outages), times the hourly "
+        "profile if one is named.",
+        json_schema_extra=_unit("per unit of p_nom"),
+    )
+    p_max_pu_profile: Name | None = Field(
+        None,
+        description="Column of the profiles CSV giving hourly availability in [0, 1].",
+    )
+    p_min_pu: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Must-run floor; capped at the hour's availability.",
+        json_schema_extra=_unit("per unit of p_nom"),
+    )
+    monthly_energy_profile: Name | None = Field(
+        None,
+        description="Column of the profiles CSV whose mean over each calendar month caps "
+        "the month's energy (reservoir hydro: water is scheduled within the month).",
+    )
+    fuel_cost_local_per_kwh: float = Field(
+        0.0,
+        ge=0,
+        description="Fuel cost per kWh generated (fuel price / net efficiency), in the "
+        "local currency.",
+        json_schema_extra=_unit("local/kWh"),
+    )
+    vom_usd_per_mwh: float = Field(
+        0.0,
+        ge=0,
+        description="Variable operation and maintenance cost.",
+        json_schema_extra=_unit("USD/MWh"),
+    )
+    efficiency: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Net efficiency (electric output / fuel input, LHV); informational and "
+        "for fuel quantities.",
+        json_schema_extra=_unit("-"),
+    )
+    ramp_pu_per_h: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Ramp limit up and down per hour; empty = unlimited.",
+        json_schema_extra=_unit("per unit of p_nom per hour"),
+    )
+    capacity_charge_local_per_kw_month: float | None = Field(
+        None,
+        ge=0,
+        description="Capacity payment per kW of net capacity per month, paid whatever the "
+        "plant runs; empty = unknown. Not a dispatch cost: it enters the economics.",
+        json_schema_extra=_unit("local/kW/month"),
+    )
+    co2_t_per_mwh: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="CO2 emitted per MWh generated.",
+        json_schema_extra=_unit("t/MWh"),
+    )
+    min_energy_mwh_per_year: float | None = Field(
+        None,
+        ge=0,
+        description="Minimum energy per year (take-or-pay fuel contracts), prorated to the "
+        "scenario span (hours / 8760); empty = none.",
+        json_schema_extra=_unit("MWh/year"),
+    )
+    fuel_imported: bool = Field(False, description="Fuel is imported and paid in foreign currency.")
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> Generator:
+        if self.p_min_pu > self.p_max_pu:
+            raise ValueError(f"p_min_pu ({self.p_min_pu}) must be <= p_max_pu ({self.p_max_pu})")
+        return self
+
+    def marginal_cost_usd_per_mwh(self, local_per_usd: float) -> float:
+        """Dispatch cost [USD/MWh] = fuel [local/kWh] * 1000 / rate [local/USD] + VOM."""
+        return self.fuel_cost_local_per_kwh * 1000.0 / local_per_usd + self.vom_usd_per_mwh
+
+
+class AsicShare(_Model):
+    """One ASIC model's share of a mining fleet's power."""
+
+    model: str = Field(description="ASIC model name from the ASIC catalogue.")
+    share: float = Field(
+        gt=0, le=1, description="Share of the fleet's power.", json_schema_extra=_unit("-")
+    )
+
+
+class Applicant(_Model):
+    """A miner or data center applying for an allocation."""
+
+    name: Name
+    kind: Literal["btc_miner", "ai_datacenter"] = Field(
+        description="Bitcoin miner (interruptible) or AI data center (firm)."
+    )
+    zone: Name = Field(description="Zone the load connects in.")
+    plant: Name | None = Field(
+        None, description="Program plant the load is sited at (for per-plant caps)."
+    )
+    requested_mw: float = Field(
+        gt=0, description="Power requested at the grid connection.", json_schema_extra=_unit("MW")
+    )
+    committed_mw: float | None = Field(
+        None,
+        ge=0,
+        description="MW already contracted (a licensed site): the allocation is at least "
+        "this. Empty = none; the optimiser decides the whole allocation.",
+        json_schema_extra=_unit("MW"),
+    )
+    firm_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the allocation that must be served every hour (by grid or "
+        "backup). AI: ~1.0; miners: 0.",
+        json_schema_extra=_unit("-"),
+    )
+    uptime: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Minimum share of allocated energy over the span (grid + backup).",
+        json_schema_extra=_unit("-"),
+    )
+    backup_mw: float = Field(
+        0.0, ge=0, description="On-site backup generation.", json_schema_extra=_unit("MW")
+    )
+    backup_cost_usd_per_mwh: float = Field(
+        0.0,
+        ge=0,
+        description="Cost of running the on-site backup.",
+        json_schema_extra=_unit("USD/MWh"),
+    )
+    value_usd_per_mwh: float | None = Field(
+        None,
+        ge=0,
+        description="What a MWh is worth to the applicant (its bid). Empty = computed by "
+        "the economics from the ASIC mix and market, or the GPU rental price.",
+        json_schema_extra=_unit("USD/MWh"),
+    )
+    application_date: dt.date = Field(
+        description="Date the application was filed (deterministic tie-break)."
+    )
+    asic_mix: list[AsicShare] = Field(
+        default_factory=list, description="Miners: the fleet's ASIC models by power share."
+    )
+    pue: float = Field(
+        1.0,
+        ge=1,
+        le=3,
+        description="Power usage effectiveness: facility power / IT power.",
+        json_schema_extra=_unit("-"),
+    )
+    gpu_model: str | None = Field(None, description="AI: GPU model from the GPU catalogue.")
+    illustrative: bool = Field(
+        True, description="True for made-up applicants that illustrate the method."
+    )
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Applicant:
+        if self.asic_mix:
+            total = sum(share.share for share in self.asic_mix)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"asic_mix shares must sum to 1 (they sum to {total:g})")
+        if self.committed_mw is not None and self.committed_mw > self.requested_mw:
+            raise ValueError(
+                f"committed_mw ({self.committed_mw:g}) must be <= requested_mw "
+                f"({self.requested_mw:g})"
+            )
+        if self.kind == "ai_datacenter" and self.asic_mix:
+            raise ValueError("an ai_datacenter has no asic_mix")
+        return self
+
+
+class TouPeriod(_Model):
+    """One time-of-use band of a tariff."""
+
+    name: str = Field(description="Label, e.g. 'peak'.")
+    hours: list[Annotated[int, Field(ge=0, le=23)]] = Field(
+        description="Local hours of day (hour beginning, 0-23) the band applies to."
+    )
+    months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=lambda: list(range(1, 13)),
+        description="Calendar months the band applies to.",
+    )
+    local_per_kwh: float = Field(
+        ge=0, description="Energy price in the band.", json_schema_extra=_unit("local/kWh")
+    )
+
+
+class Tariff(_Model):
+    """What program loads pay per kWh drawn from the grid."""
+
+    scheme: Literal["flat", "time_of_use"] = Field(
+        "flat", description="flat: one price; time_of_use: bands by local hour and month."
+    )
+    local_per_kwh: float = Field(
+        ge=0,
+        description="Flat energy price, and the price outside any time-of-use band.",
+        json_schema_extra=_unit("local/kWh"),
+    )
+    periods: list[TouPeriod] = Field(
+        default_factory=list, description="Time-of-use bands (scheme time_of_use)."
+    )
+    source: str = Field("", description="Where the tariff comes from.")
+
+    @model_validator(mode="after")
+    def _periods_match_scheme(self) -> Tariff:
+        if self.scheme == "time_of_use" and not self.periods:
+            raise ValueError("a time_of_use tariff needs at least one period")
+        if self.scheme == "flat" and self.periods:
+            raise ValueError("a flat tariff has no periods (use scheme: time_of_use)")
+        return self
+
+
+class ContractTerms(_Model):
+    """Terms of the program's supply contract."""
+
+    term_years: float = Field(
+        3.0, gt=0, le=30, description="Contract length.", json_schema_extra=_unit("years")
+    )
+    first_year_cap_share: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Share of the allocation usable in the first year.",
+        json_schema_extra=_unit("-"),
+    )
+    review_months: int = Field(
+        12, ge=1, le=120, description="Tariff review interval.", json_schema_extra=_unit("months")
+    )
+    notice_minutes: int = Field(
+        30,
+        ge=0,
+        le=24 * 60,
+        description="Notice given before a curtailment event.",
+        json_schema_extra=_unit("min"),
+    )
+
+
+class Program(_Model):
+    """The program that sells surplus power to miners and data centers."""
+
+    name: str = Field("program", description="Program name.")
+    cap_mw: float = Field(
+        gt=0, description="Cap on total allocated MW.", json_schema_extra=_unit("MW")
+    )
+    tariff: Tariff = Field(description="What program loads pay per kWh.")
+    zone_caps_mw: dict[Name, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Cap on MW allocated per zone.",
+        json_schema_extra=_unit("MW"),
+    )
+    plant_caps_mw: dict[Name, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Program plants (generator names) and the MW that may be allocated at each.",
+        json_schema_extra=_unit("MW"),
+    )
+    contract: ContractTerms = Field(
+        default_factory=ContractTerms, description="Terms of the supply contract."
+    )
+    source: str = Field("", description="Where the program's terms come from.")
+
+
+class Market(_Model):
+    """Market assumptions for the applicants' economics."""
+
+    as_of: dt.date = Field(description="Date the figures describe.")
+    btc_price_usd: float = Field(
+        gt=0, description="Bitcoin price.", json_schema_extra=_unit("USD/BTC")
+    )
+    network_hashrate_eh_s: float = Field(
+        gt=0, description="Network hashrate.", json_schema_extra=_unit("EH/s")
+    )
+    fees_btc_per_block: float = Field(
+        ge=0, description="Mean transaction fees per block.", json_schema_extra=_unit("BTC/block")
+    )
+    block_subsidy_btc: float = Field(
+        3.125, gt=0, le=50, description="Block subsidy.", json_schema_extra=_unit("BTC/block")
+    )
+    block_height: int = Field(ge=0, description="Block height at as_of (for the halving schedule).")
+    pool_fee_share: float = Field(
+        0.02, ge=0, lt=1, description="Mining pool fee.", json_schema_extra=_unit("-")
+    )
+    gpu_rental_usd_per_gpu_hour: float = Field(
+        gt=0,
+        description="Rental price of one data-center GPU hour.",
+        json_schema_extra=_unit("USD/GPU-h"),
+    )
+    source: str = Field("", description="Where the figures come from.")
+
+
+class DemandShape(_Model):
+    """Shape of the daily load curve built from monthly energies."""
+
+    summer_peak_ratio: float = Field(
+        1.45,
+        gt=1,
+        le=3,
+        description="Evening peak / monthly mean, highest-demand month.",
+        json_schema_extra=_unit("-"),
+    )
+    winter_peak_ratio: float = Field(
+        1.20,
+        gt=1,
+        le=3,
+        description="Evening peak / monthly mean, lowest-demand month.",
+        json_schema_extra=_unit("-"),
+    )
+    summer_trough_ratio: float = Field(
+        0.78,
+        gt=0,
+        lt=1,
+        description="Night trough / monthly mean, highest-demand month.",
+        json_schema_extra=_unit("-"),
+    )
+    winter_trough_ratio: float = Field(
+        0.70,
+        gt=0,
+        lt=1,
+        description="Night trough / monthly mean, lowest-demand month.",
+        json_schema_extra=_unit("-"),
+    )
+    peak_hour: float = Field(
+        21.5,
+        ge=0,
+        lt=24,
+        description="Centre of the evening peak, local time.",
+        json_schema_extra=_unit("h"),
+    )
+    trough_hour: float = Field(
+        4.5,
+        ge=0,
+        lt=24,
+        description="Centre of the night trough, local time.",
+        json_schema_extra=_unit("h"),
+    )
+    solar_dip_depth: float = Field(
+        0.10,
+        ge=0,
+        lt=1,
+        description="Depth of the midday dip from behind-the-meter solar, share of the "
+        "day's range.",
+        json_schema_extra=_unit("-"),
+    )
+    solar_dip_hour: float = Field(
+        12.5,
+        ge=0,
+        lt=24,
+        description="Centre of the midday dip, local time.",
+        json_schema_extra=_unit("h"),
+    )
+    smooth_seasons: bool = Field(
+        True, description="Interpolate the daily level between mid-month points."
+    )
+
+
+class Demand(_Model):
+    """National demand, served first."""
+
+    format: Literal["monthly", "hourly", "ntdc"] = Field(
+        description="monthly: CSV month,energy_gwh built into hours with `shape`; hourly: "
+        "CSV timestamp plus one MW column per zone (or one 'load_mw' column split by "
+        "zone_shares); ntdc: NTDC's DATE,HOUR(1-24),SYSLOAD in MW, local time, split by "
+        "zone_shares."
+    )
+    file: str = Field(description="CSV file, relative to the scenario file.")
+    zone_shares: dict[Name, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict,
+        description="Share of national demand in each zone (sums to 1); needed unless the "
+        "hourly file has one column per zone.",
+        json_schema_extra=_unit("-"),
+    )
+    shape: DemandShape = Field(
+        default_factory=DemandShape, description="Daily shape for monthly demand."
+    )
+    scale: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="Multiplier on the whole series (demand growth).",
+        json_schema_extra=_unit("-"),
+    )
+    source: str = Field("", description="Where the demand data come from.")
+
+    @field_validator("zone_shares")
+    @classmethod
+    def _shares_sum_to_one(cls, shares: dict[str, float]) -> dict[str, float]:
+        if shares and abs(sum(shares.values()) - 1.0) > 1e-6:
+            raise ValueError(f"zone_shares must sum to 1 (they sum to {sum(shares.values()):g})")
+        return shares
+
+
+class Scenario(_Model):
+    """A complete planning scenario."""
+
+    name: Name
+    description: str = Field("", description="What the scenario describes.")
+    timezone: str = Field("UTC", description="IANA time zone the system's clocks and tariffs use.")
+    start: dt.datetime = Field(
+        description="First hour (hour beginning), local time of `timezone`, no offset."
+    )
+    hours: int = Field(
+        ge=1, le=10 * 8784, description="Number of hourly steps.", json_schema_extra=_unit("h")
+    )
+    currency: Currency = Field(
+        default_factory=Currency, description="Local currency and exchange rate."
+    )
+    voll_usd_per_mwh: float = Field(
+        gt=0,
+        description="Value of lost load: cost of shedding national demand.",
+        json_schema_extra=_unit("USD/MWh"),
+    )
+    zones: list[Zone] = Field(min_length=1, description="Price zones (buses).")
+    links: list[Link] = Field(
+        default_factory=list, description="Transmission corridors between zones."
+    )
+    generators: list[Generator] = Field(
+        min_length=1, description="In the YAML: a CSV file name, or a list."
+    )
+    profiles: str | None = Field(
+        None,
+        description="CSV of hourly availability profiles: timestamp plus one column per "
+        "profile, values in [0, 1].",
+    )
+    demand: Demand = Field(description="National demand, served first.")
+    program: Program = Field(description="The program: cap, tariff, plants, terms.")
+    applicants: list[Applicant] = Field(
+        default_factory=list, description="In the YAML: a YAML/CSV file name, or a list."
+    )
+    market: Market = Field(description="Market assumptions for the applicants.")
+
+    # Set by the loader: where the scenario came from, and its hourly series once read.
+    _origin: Any = PrivateAttr(None)
+    _series: Any = PrivateAttr(None)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r} (use an IANA name)") from None
+        return name
+
+    @field_validator("start")
+    @classmethod
+    def _naive_start(cls, start: dt.datetime) -> dt.datetime:
+        if start.tzinfo is not None:
+            raise ValueError("start is local time without an offset (set `timezone`)")
+        if start.minute or start.second or start.microsecond:
+            raise ValueError("start must be on the hour")
+        return start
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        # Cross-references are checked here so every message can name the list item.
+        zones = {z.name for z in self.zones}
+        _no_duplicates("zones", [z.name for z in self.zones])
+        _no_duplicates("links", [x.name for x in self.links])
+        _no_duplicates("generators", [g.name for g in self.generators])
+        _no_duplicates("applicants", [a.name for a in self.applicants])
+        for i, link in enumerate(self.links):
+            for end in ("from_zone", "to_zone"):
+                _known(f"links[{i}].{end}", getattr(link, end), zones, "zone")
+            if link.from_zone == link.to_zone:
+                raise ReferenceProblem(
+                    f"links[{i}].to_zone", link.to_zone, "must differ from from_zone"
+                )
+        for i, gen in enumerate(self.generators):
+            _known(f"generators[{i}].zone", gen.zone, zones, "zone")
+        plants = {g.name: g for g in self.generators}
+        for plant in self.program.plant_caps_mw:
+            _known(f"program.plant_caps_mw.{plant}", plant, set(plants), "generator")
+        for zone in self.program.zone_caps_mw:
+            _known(f"program.zone_caps_mw.{zone}", zone, zones, "zone")
+        if self.demand.zone_shares:
+            for zone in self.demand.zone_shares:
+                _known(f"demand.zone_shares.{zone}", zone, zones, "zone")
+            missing = zones - set(self.demand.zone_shares)
+            if missing:
+                raise ReferenceProblem(
+                    "demand.zone_shares", sorted(missing), "every zone needs a share; missing"
+                )
+        for i, app in enumerate(self.applicants):
+            _known(f"applicants[{i}].zone", app.zone, zones, "zone")
+            if app.plant is not None:
+                _known(
+                    f"applicants[{i}].plant",
+                    app.plant,
+                    set(self.program.plant_caps_mw),
+                    "program plant (program.plant_caps_mw)",
+                )
+                if plants[app.plant].zone != app.zone:
+                    raise ReferenceProblem(
+                        f"applicants[{i}].zone",
+                        app.zone,
+                        f"must be the zone of its plant {app.plant} ({plants[app.plant].zone})",
+                    )
+        return self
+
+    @property
+    def zone_names(self) -> list[str]:
+        return [z.name for z in self.zones]
+
+
+class ReferenceProblem(ValueError):
+    """A cross-reference problem located by field path (turned into an InputError)."""
+
+    def __init__(self, path: str, value: object, problem: str) -> None:
+        self.path = path
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{path}: {problem} (got {value!r})")
+
+
+def _known(path: str, value: str, allowed: set[str], what: str) -> None:
+    if value not in allowed:
+        listed = ", ".join(sorted(allowed)) if len(allowed) <= 12 else f"{len(allowed)} names"
+        raise ReferenceProblem(path, value, f"unknown {what}; allowed: {listed}")
+
+
+def _no_duplicates(path: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ReferenceProblem(f"{path}[{i}].name", name, "duplicate name")
+        seen.add(name)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic location tuple as ``a.b[3].c``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            out += ("." if out else "") + str(part)
+        else:
+            out += f"[{part!r}]"
+    return out

@@ -1,0 +1,22 @@
+"""Shared fixtures: the default scenario, and editable copies of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from megawatt import scenario as scenario_lib
+
+
+@pytest.fixture(scope="session")
+def default_scenario() -> scenario_lib.Scenario:
+    """The embedded Pakistan FY2025 scenario, loaded once per session."""
+    return scenario_lib.load_default()
+
+
+@pytest.fixture
+def scenario_dir(tmp_path: Path, default_scenario: scenario_lib.Scenario) -> Path:
+    """An editable copy of the default scenario (scenario.yaml and its files)."""
+    scenario_lib.dump(default_scenario, tmp_path / "sc")
+    return tmp_path / "sc"
