@@ -12,12 +12,12 @@ run: $(VENV)/.installed
 	$(BIN)/megawatt plan $(ARGS)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev

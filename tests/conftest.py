@@ -20,3 +20,11 @@ def scenario_dir(tmp_path: Path, default_scenario: scenario_lib.Scenario) -> Pat
     """An editable copy of the default scenario (scenario.yaml and its files)."""
     scenario_lib.dump(default_scenario, tmp_path / "sc")
     return tmp_path / "sc"
+
+
+@pytest.fixture(scope="session")
+def default_plan(default_scenario: scenario_lib.Scenario):
+    """Baseline and program case of the default, solved once per session (~15 s)."""
+    from megawatt.optimize import plan
+
+    return plan(default_scenario)

@@ -226,12 +226,6 @@ def test_cli_show_and_init(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already exists" in again.output
 
 
-def test_plan_prints_inputs_only() -> None:
-    result = runner.invoke(app, ["plan"])
-    assert result.exit_code == 0, result.output
-    assert "2,000 MW" in result.output and "22.98" in result.output
-
-
 @pytest.mark.parametrize("doc", ["scenario.md", "data.md"])
 def test_generated_docs_are_current(doc: str, default_scenario) -> None:
     from megawatt.data import provenance

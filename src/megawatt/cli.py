@@ -32,7 +32,7 @@ scenario_app = typer.Typer(help="Validate, show and create scenarios.", no_args_
 app.add_typer(scenario_app, name="scenario")
 
 # Piped output (logs, files) gets room for the tables; a terminal keeps its own width.
-console = Console(width=None if sys.stdout.isatty() else 120)
+console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,18 +105,83 @@ def scenario_init(
 
 @app.command("plan")
 @user_errors
-def plan(file: ScenarioArg = None) -> None:
+def plan(
+    file: ScenarioArg = None,
+    solver: Annotated[str, typer.Option(help="HiGHS solver: choose, simplex or ipm.")] = "choose",
+) -> None:
     """Plan the program for a scenario (default: Pakistan FY2025).
 
-    Today this loads and validates the scenario and prints its input summary; the
-    optimiser and economics are added by later work and print only computed results.
+    Solves the national dispatch without the program (baseline), then with it
+    (national demand first), and prints what the program changes.
     """
-    sc = scenario_lib.load_or_default(file)
-    print_summary(sc)
-    console.print(
-        "\n[yellow]No plan computed yet:[/] the dispatch and allocation optimiser is not "
-        "part of this version; the figures above are inputs."
+    from megawatt.optimize import build_inputs, solve_inputs
+    from megawatt.optimize.compare import compare
+    from megawatt.optimize.solve import PlanResult
+
+    with _stages() as progress:
+        task = progress.add_task("loading scenario", total=3)
+        sc = scenario_lib.load_or_default(file)
+        scenario_lib.timeseries(sc)
+        progress.update(task, advance=1, description="solving baseline (no program)")
+        baseline = solve_inputs(build_inputs(sc, with_program=False), solver=solver)
+        progress.update(task, advance=1, description="solving program case")
+        inputs = build_inputs(sc, with_program=True)
+        inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + 1e-6
+        program = solve_inputs(inputs, solver=solver)
+        progress.update(task, advance=1, description="done")
+    result = PlanResult(scenario=sc, baseline=baseline, program=program)
+    print_plan(result, compare(result))
+
+
+def _stages():
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
     )
+
+
+def print_plan(result: Any, changes: Any) -> None:
+    """Render a plan's baseline-vs-program tables with rich."""
+    sc = result.scenario
+    stats = [result.baseline.stats, result.program.stats]
+    console.print(
+        f"[bold]Plan for {sc.name}[/]: {sc.hours} h, {len(sc.zones)} zones; LP "
+        f"{stats[1].num_col:,} columns x {stats[1].num_row:,} rows, solved in "
+        f"{stats[0].solve_s:.1f} s (baseline) + {stats[1].solve_s:.1f} s (program)"
+    )
+    plants = changes.plants.rename(columns={"baseline_cf": "CF before", "program_cf": "CF after"})
+    if not plants.empty:
+        console.print(frame_table(plants, "Program plants: utilisation", index="plant"))
+    allocations = changes.allocations.rename(
+        columns={
+            "requested_mw": "req MW",
+            "allocated_mw": "alloc MW",
+            "curtailed_gwh": "curt GWh",
+            "curtailed_hours": "curt h",
+            "mean_event_h": "mean event h",
+        }
+    )
+    allocations["kind"] = allocations["kind"].map(_KIND_LABEL)
+    console.print(
+        frame_table(
+            allocations,
+            f"Allocation (cap {sc.program.cap_mw:,.0f} MW, tariff "
+            f"{sc.program.tariff.local_per_kwh:g} {sc.currency.code}/kWh)",
+            index="applicant",
+        )
+    )
+    by_kind = changes.by_kind_plant.rename(index=_KIND_LABEL, level="kind")
+    console.print(frame_table(by_kind, "Program energy by kind and plant", index="kind"))
+    console.print(frame_table(changes.prices, "Zonal prices (duals of the balance)", index="zone"))
+    system = changes.system.rename(index=column_label)
+    console.print(frame_table(system, "System", index="item"))
 
 
 def print_summary(sc: scenario_lib.Scenario) -> None:
@@ -141,7 +206,7 @@ def print_summary(sc: scenario_lib.Scenario) -> None:
         shown = apps.drop(columns=["illustrative", "zone"]).rename(
             columns={"application_date": "filed", "firm_share": "firm"}
         )
-        shown["kind"] = shown["kind"].map({"btc_miner": "miner", "ai_datacenter": "AI"})
+        shown["kind"] = shown["kind"].map(_KIND_LABEL)
         console.print(frame_table(shown, f"Applicants{illustrative}"))
 
 
@@ -162,9 +227,13 @@ def frame_table(frame: pd.DataFrame, title: str, index: str | None = None) -> Ta
     return table
 
 
+_KIND_LABEL = {"btc_miner": "miner", "ai_datacenter": "AI"}
+
 _UNIT_SUFFIXES = (
     ("_local_per_kw_month", " /kW-month"),
     ("_usd_per_mwh", " $/MWh"),
+    ("_musd", " M$"),
+    ("_kt", " kt"),
     ("_usd", " $"),
     ("_gwh", " GWh"),
     ("_mwh", " MWh"),
@@ -186,6 +255,8 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float) and 0 < abs(value) < 1:
+        return f"{value:.3f}"
     if isinstance(value, float):
         if abs(value) >= 100:
             return f"{value:,.0f}"

@@ -1,0 +1,131 @@
+"""What the program changes: baseline vs program case, as tables.
+
+Everything here is computed from the two solved cases' tables (dispatch, served,
+prices, shedding), so a reader can recompute any figure from the exported data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from megawatt.optimize.solve import DispatchResult, PlanResult
+
+
+@dataclass(frozen=True)
+class PlanChanges:
+    """Baseline vs program tables.
+
+    Attributes
+    ----------
+    plants
+        Program plants and imported coal as a whole: capacity factor before and
+        after [-], energy before and after [GWh].
+    allocations
+        Per applicant: allocation [MW], served, curtailed and backup energy [GWh],
+        curtailed hours, events, mean event length [h].
+    by_kind_plant
+        Program energy by kind and plant: allocated MW, served GWh.
+    prices
+        Per zone: mean and demand-weighted price before and after [USD/MWh].
+    system
+        System totals before and after: generation, shedding [GWh], cost [MUSD], CO2 [kt].
+    """
+
+    plants: pd.DataFrame
+    allocations: pd.DataFrame
+    by_kind_plant: pd.DataFrame
+    prices: pd.DataFrame
+    system: pd.DataFrame
+
+
+def compare(result: PlanResult) -> PlanChanges:
+    """Tables of what the program changes relative to the baseline."""
+    base, prog = result.baseline, result.program
+    plants_cfg = result.scenario.program.plant_caps_mw
+    gb, gp = base.generator_summary(), prog.generator_summary()
+    hours = base.inputs.hours
+    rows = []
+    for plant in plants_cfg:
+        rows.append(_plant_row(plant, gb.loc[[plant]], gp.loc[[plant]], hours))
+    coal = gb.technology == "imported_coal"
+    if coal.any():
+        rows.append(_plant_row("imported coal (all)", gb[coal], gp[coal], hours))
+    columns = ["plant", "p_nom_mw", "baseline_cf", "program_cf", "baseline_gwh", "program_gwh"]
+    plants = pd.DataFrame(rows, columns=columns).set_index("plant")
+
+    apps = prog.applicant_summary()
+    allocations = pd.DataFrame(
+        {
+            "kind": apps.kind,
+            "plant": apps.plant,
+            "requested_mw": apps.requested_mw,
+            "allocated_mw": apps.allocated_mw,
+            "served_gwh": apps.served_mwh / 1e3,
+            "curtailed_gwh": apps.curtailed_mwh / 1e3,
+            "backup_gwh": apps.backup_mwh / 1e3,
+            "curtailed_hours": apps.curtailed_hours,
+            "events": apps.events,
+            "mean_event_h": apps.mean_event_h,
+        }
+    )
+    by_kind_plant = (
+        allocations.assign(plant=allocations.plant.replace("", "(no plant)"))
+        .groupby(["kind", "plant"])[["allocated_mw", "served_gwh", "curtailed_gwh"]]
+        .sum()
+    )
+
+    prices = pd.DataFrame(
+        {
+            "baseline_mean_usd_per_mwh": base.price_usd_per_mwh.mean(),
+            "program_mean_usd_per_mwh": prog.price_usd_per_mwh.mean(),
+            "baseline_weighted_usd_per_mwh": _weighted(base),
+            "program_weighted_usd_per_mwh": _weighted(prog),
+        }
+    )
+    prices.index.name = "zone"
+
+    system = pd.DataFrame(
+        {
+            "baseline": _system(base),
+            "program": _system(prog),
+        }
+    )
+    system["change"] = system.program - system.baseline
+    system.index.name = "item"
+    return PlanChanges(plants, allocations, by_kind_plant, prices, system)
+
+
+def _plant_row(
+    name: str, before: pd.DataFrame, after: pd.DataFrame, hours: int
+) -> dict[str, float | str]:
+    p_nom = float(before.p_nom_mw.sum())
+    return {
+        "plant": name,
+        "p_nom_mw": p_nom,
+        "baseline_cf": float(before.energy_mwh.sum() / (p_nom * hours)),
+        "program_cf": float(after.energy_mwh.sum() / (p_nom * hours)),
+        "baseline_gwh": float(before.energy_mwh.sum() / 1e3),
+        "program_gwh": float(after.energy_mwh.sum() / 1e3),
+    }
+
+
+def _weighted(res: DispatchResult) -> pd.Series:
+    demand = pd.DataFrame(
+        res.inputs.demand_mw.T, index=res.price_usd_per_mwh.index, columns=res.inputs.zones
+    )
+    return (res.price_usd_per_mwh * demand).sum() / demand.sum()
+
+
+def _system(res: DispatchResult) -> pd.Series:
+    gs = res.generator_summary()
+    return pd.Series(
+        {
+            "generation_gwh": gs.energy_mwh.sum() / 1e3,
+            "program_served_gwh": res.served_mw.to_numpy().sum() / 1e3,
+            "shed_gwh": res.shed_mw.to_numpy().sum() / 1e3,
+            "generation_cost_musd": gs.cost_usd.sum() / 1e6,
+            "co2_kt": gs.co2_t.sum() / 1e3,
+        }
+    )

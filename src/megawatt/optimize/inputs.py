@@ -1,0 +1,267 @@
+"""Hourly inputs of the planning LP: a scenario turned into numpy arrays.
+
+This is the stage between the scenario (YAML, tables, series) and the LP: bounds and
+costs per generator and hour, demand per zone and hour, the tariff per hour, which
+applicant may draw in which hour, and the deterministic priorities that break the
+LP's ties. Everything is in MW, MWh and USD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from megawatt.errors import input_error
+from megawatt.scenario.io import origin_of
+from megawatt.scenario.model import Scenario
+from megawatt.scenario.series import local_snapshots, timeseries
+
+#: Tie-break costs [USD/MWh]. The LP has many optima (equal-cost generators, equal
+#: applicants); these tiny, documented preferences make the optimum unique and
+#: independent of solver path and list order. They are 1e4-1e6 times the solver's
+#: tolerances and far below any real cost difference (prices are quoted to 0.01).
+GENERATOR_TIE_USD_PER_MWH = 1e-4  # times the generator's rank by name
+LINK_TIE_USD_PER_MWH = 1e-3  # per MWh sent, so flows never circulate
+APPLICANT_TIE_USD_PER_MWH = 1e-4  # times (number of applicants - rank) per MWh served
+ALLOCATION_TIE_USD_PER_MW = 1e-3  # per MW allocated, so allocations are not padded
+
+
+@dataclass
+class HourlyInputs:
+    """Arrays the LP is built from (shapes: T hours, G generators, Z zones, L links, A applicants).
+
+    Attributes are documented by name and unit; ``index`` holds the UTC snapshots.
+    """
+
+    index: pd.DatetimeIndex
+    zones: list[str]
+    generators: list[str]
+    generator_zone: np.ndarray  # [G] zone index
+    technology: list[str]
+    p_nom_mw: np.ndarray  # [G]
+    p_max_mw: np.ndarray  # [G, T]
+    p_min_mw: np.ndarray  # [G, T]
+    marginal_cost_usd_per_mwh: np.ndarray  # [G] fuel / efficiency + VOM
+    generator_tie_usd_per_mwh: np.ndarray  # [G] added in the LP only
+    ramp_mw_per_h: np.ndarray  # [G], inf = none
+    pro_rata_groups: list[np.ndarray]  # generators that share output pro rata to p_nom
+    min_energy_mwh: np.ndarray  # [G], 0 = none, prorated to the span
+    monthly_energy_cap_mwh: list[tuple[int, np.ndarray, float]]  # (g, hour mask, MWh)
+    co2_t_per_mwh: np.ndarray  # [G]
+    demand_mw: np.ndarray  # [Z, T]
+    voll_usd_per_mwh: float
+    links: list[str]
+    link_from: np.ndarray  # [L] zone index
+    link_to: np.ndarray  # [L]
+    link_forward_mw: np.ndarray  # [L]
+    link_reverse_mw: np.ndarray  # [L]
+    link_efficiency: np.ndarray  # [L]
+    applicants: list[str] = field(default_factory=list)
+    applicant_kind: list[str] = field(default_factory=list)
+    applicant_zone: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    applicant_plant: list[str | None] = field(default_factory=list)
+    requested_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    committed_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    firm_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    uptime: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    backup_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    backup_cost_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    value_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    may_draw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # [A, T]
+    applicant_bonus_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tariff_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [T]
+    cap_mw: float = np.inf
+    zone_caps_mw: dict[int, float] = field(default_factory=dict)
+    plant_caps_mw: dict[str, float] = field(default_factory=dict)
+    shed_cap_mw: np.ndarray | None = None  # [Z, T] program case: no more than baseline
+    timezone: str = "UTC"
+
+    @property
+    def hours(self) -> int:
+        return len(self.index)
+
+
+def tariff_usd_per_mwh(scenario: Scenario) -> np.ndarray:
+    """The program tariff for each hour [USD/MWh] (flat, or time-of-use by local hour)."""
+    tariff = scenario.program.tariff
+    usd_per_mwh = 1000.0 / scenario.currency.local_per_usd
+    local = local_snapshots(scenario)
+    out = np.full(len(local), tariff.local_per_kwh * usd_per_mwh)
+    hours = local.hour.to_numpy()
+    months = local.month.to_numpy()
+    for period in tariff.periods:  # later periods override earlier ones
+        mask = np.isin(hours, period.hours) & np.isin(months, period.months)
+        out[mask] = period.local_per_kwh * usd_per_mwh
+    return out
+
+
+def pro_rata_groups(scenario: Scenario) -> list[np.ndarray]:
+    """Groups of identical-cost generators that share their output pro rata to capacity.
+
+    Generators in one zone with the same technology, marginal cost, availability,
+    floor, profile and ramp limit are interchangeable for the grid; an LP would give
+    all of their output to one of them (which one depends on the solver). Merit-order
+    practice, and this model, share it pro rata to net capacity instead, so equal
+    plants get equal capacity factors.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, g in enumerate(scenario.generators):
+        if g.p_nom_mw <= 0 or g.monthly_energy_profile or g.min_energy_mwh_per_year:
+            continue
+        key = (
+            g.zone,
+            g.technology,
+            g.fuel_cost_local_per_kwh,
+            g.vom_usd_per_mwh,
+            g.p_max_pu,
+            g.p_min_pu,
+            g.p_max_pu_profile,
+            g.ramp_pu_per_h,
+        )
+        groups.setdefault(key, []).append(i)
+    return [np.array(v) for v in groups.values() if len(v) > 1]
+
+
+def applicant_priority(scenario: Scenario) -> list[str]:
+    """Applicants in allocation priority: by value (high first), then date, then name.
+
+    This is the documented tie-break rule: when applicants are otherwise equal for
+    the grid (same zone, same terms), the one that values the power more gets it
+    first, then the earlier application, then the name. It does not depend on the
+    order applicants are listed.
+    """
+    return [
+        a.name
+        for a in sorted(
+            scenario.applicants,
+            key=lambda a: (-(a.value_usd_per_mwh or 0.0), a.application_date, a.name),
+        )
+    ]
+
+
+def build_inputs(
+    scenario: Scenario,
+    with_program: bool = True,
+    applicant_values: dict[str, float] | None = None,
+) -> HourlyInputs:
+    """Turn a scenario into LP input arrays.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    with_program
+        False gives the baseline: no applicants, national demand only.
+    applicant_values
+        Value [USD/MWh] per applicant overriding the scenario's ``value_usd_per_mwh``
+        (the economics computes these from hashprice and GPU prices).
+    """
+    series = timeseries(scenario)
+    rate = scenario.currency.local_per_usd
+    zones = scenario.zone_names
+    zone_ix = {z: i for i, z in enumerate(zones)}
+    T = scenario.hours
+    gens = scenario.generators
+    by_name_rank = {name: r for r, name in enumerate(sorted(g.name for g in gens))}
+
+    p_nom = np.array([g.p_nom_mw for g in gens])
+    avail = np.empty((len(gens), T))
+    for i, g in enumerate(gens):
+        profile = (
+            series.profiles[g.p_max_pu_profile].to_numpy() if g.p_max_pu_profile else np.ones(T)
+        )
+        avail[i] = g.p_max_pu * profile
+    floor_pu = np.minimum(np.array([g.p_min_pu for g in gens])[:, None], avail)
+    cost = np.array([g.marginal_cost_usd_per_mwh(rate) for g in gens])
+    tie = np.array([GENERATOR_TIE_USD_PER_MWH * by_name_rank[g.name] for g in gens])
+    ramp = np.array(
+        [g.ramp_pu_per_h * g.p_nom_mw if g.ramp_pu_per_h is not None else np.inf for g in gens]
+    )
+    min_energy = np.array([(g.min_energy_mwh_per_year or 0.0) * T / 8760.0 for g in gens])
+    local = local_snapshots(scenario)
+    month_key = (local.year * 12 + local.month - 1).to_numpy()
+    monthly_caps: list[tuple[int, np.ndarray, float]] = []
+    for i, g in enumerate(gens):
+        if g.monthly_energy_profile is None:
+            continue
+        profile = series.profiles[g.monthly_energy_profile].to_numpy()
+        for key in np.unique(month_key):
+            mask = month_key == key
+            monthly_caps.append((i, mask, float(profile[mask].sum() * g.p_nom_mw)))
+
+    links = scenario.links
+    inputs = HourlyInputs(
+        pro_rata_groups=pro_rata_groups(scenario),
+        index=series.snapshots,
+        zones=zones,
+        generators=[g.name for g in gens],
+        generator_zone=np.array([zone_ix[g.zone] for g in gens], dtype=int),
+        technology=[g.technology for g in gens],
+        p_nom_mw=p_nom,
+        p_max_mw=p_nom[:, None] * avail,
+        p_min_mw=p_nom[:, None] * floor_pu,
+        marginal_cost_usd_per_mwh=cost,
+        generator_tie_usd_per_mwh=tie,
+        ramp_mw_per_h=ramp,
+        min_energy_mwh=min_energy,
+        monthly_energy_cap_mwh=monthly_caps,
+        co2_t_per_mwh=np.array([g.co2_t_per_mwh for g in gens]),
+        demand_mw=series.demand_mw[zones].to_numpy().T.copy(),
+        voll_usd_per_mwh=scenario.voll_usd_per_mwh,
+        links=[x.name for x in links],
+        link_from=np.array([zone_ix[x.from_zone] for x in links], dtype=int),
+        link_to=np.array([zone_ix[x.to_zone] for x in links], dtype=int),
+        link_forward_mw=np.array([x.p_nom_mw for x in links], dtype=float),
+        link_reverse_mw=np.array([x.reverse_limit_mw for x in links], dtype=float),
+        link_efficiency=np.array([x.efficiency for x in links], dtype=float),
+        timezone=scenario.timezone,
+    )
+    if not with_program:
+        return inputs
+
+    apps = scenario.applicants
+    values = []
+    for i, a in enumerate(apps):
+        value = (applicant_values or {}).get(a.name, a.value_usd_per_mwh)
+        if value is None:
+            raise input_error(
+                origin_of(scenario).label,
+                f"applicants[{i}].value_usd_per_mwh",
+                "needed by the optimiser: give the applicant's value per MWh",
+            )
+        values.append(value)
+    value_arr = np.array(values, dtype=float)
+    tariff = tariff_usd_per_mwh(scenario)
+    priority = applicant_priority(
+        scenario.model_copy(
+            update={
+                "applicants": [
+                    a.model_copy(update={"value_usd_per_mwh": v})
+                    for a, v in zip(apps, values, strict=True)
+                ]
+            }
+        )
+    )
+    rank = {name: r for r, name in enumerate(priority)}
+    inputs.applicants = [a.name for a in apps]
+    inputs.applicant_kind = [a.kind for a in apps]
+    inputs.applicant_zone = np.array([zone_ix[a.zone] for a in apps], dtype=int)
+    inputs.applicant_plant = [a.plant for a in apps]
+    inputs.requested_mw = np.array([a.requested_mw for a in apps], dtype=float)
+    inputs.committed_mw = np.array([a.committed_mw or 0.0 for a in apps], dtype=float)
+    inputs.firm_share = np.array([a.firm_share for a in apps], dtype=float)
+    inputs.uptime = np.array([a.uptime for a in apps], dtype=float)
+    inputs.backup_mw = np.array([a.backup_mw for a in apps], dtype=float)
+    inputs.backup_cost_usd_per_mwh = np.array([a.backup_cost_usd_per_mwh for a in apps])
+    inputs.value_usd_per_mwh = value_arr
+    inputs.may_draw = value_arr[:, None] >= tariff[None, :]
+    inputs.applicant_bonus_usd_per_mwh = np.array(
+        [APPLICANT_TIE_USD_PER_MWH * (len(apps) - rank[a.name]) for a in apps], dtype=float
+    )
+    inputs.tariff_usd_per_mwh = tariff
+    inputs.cap_mw = scenario.program.cap_mw
+    inputs.zone_caps_mw = {zone_ix[z]: v for z, v in scenario.program.zone_caps_mw.items()}
+    inputs.plant_caps_mw = dict(scenario.program.plant_caps_mw)
+    return inputs

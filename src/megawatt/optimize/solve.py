@@ -1,0 +1,299 @@
+"""Solve the planning LP with HiGHS and return tidy results.
+
+``solve_inputs`` runs one LP (baseline or program case). ``plan`` runs the baseline
+(national demand only), then the program case with shedding capped at the
+baseline's, so that the program is served only from true surplus: national demand
+comes first. Results are pandas tables indexed by UTC snapshot, plus per-applicant
+and per-generator summaries, and an objective breakdown that adds up to HiGHS's
+objective.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from megawatt.errors import InfeasibleError
+from megawatt.optimize.inputs import HourlyInputs, build_inputs
+from megawatt.optimize.lp import LpLayout, build_lp
+from megawatt.scenario.model import Scenario
+
+#: Served power below allocation by more than this counts as curtailment [MW].
+CURTAIL_TOL_MW = 1e-3
+
+
+@dataclass
+class SolveStats:
+    """Timings [s] and sizes of one solve."""
+
+    build_s: float
+    solve_s: float
+    extract_s: float
+    num_col: int
+    num_row: int
+    num_nz: int
+    iterations: int
+    solver: str
+
+
+@dataclass
+class DispatchResult:
+    """The solution of one LP (baseline or program case).
+
+    Power tables are [MW] with UTC snapshots as index; prices [USD/MWh].
+    """
+
+    inputs: HourlyInputs
+    dispatch_mw: pd.DataFrame  # columns: generators
+    flow_mw: pd.DataFrame  # columns: links; + = from_zone -> to_zone, as sent
+    shed_mw: pd.DataFrame  # columns: zones
+    price_usd_per_mwh: pd.DataFrame  # columns: zones (duals of the balance rows)
+    served_mw: pd.DataFrame  # columns: applicants
+    backup_mw: pd.DataFrame  # columns: applicants
+    allocation_mw: pd.Series  # index: applicants
+    objective_usd: float
+    objective_breakdown_usd: pd.Series
+    stats: SolveStats
+    highs: highspy.Highs | None = field(default=None, repr=False)
+    layout: LpLayout | None = field(default=None, repr=False)
+
+    @property
+    def curtailed_mw(self) -> pd.DataFrame:
+        """Allocated but not served [MW], per applicant and hour."""
+        return (self.allocation_mw - self.served_mw).clip(lower=0.0)
+
+    def generator_summary(self) -> pd.DataFrame:
+        """Per generator: zone, technology, energy [MWh], capacity factor, cost [USD], CO2 [t]."""
+        inp = self.inputs
+        energy = self.dispatch_mw.sum()
+        hours = inp.hours
+        return pd.DataFrame(
+            {
+                "zone": [inp.zones[z] for z in inp.generator_zone],
+                "technology": inp.technology,
+                "p_nom_mw": inp.p_nom_mw,
+                "energy_mwh": energy.to_numpy(),
+                "capacity_factor": np.divide(
+                    energy.to_numpy(),
+                    inp.p_nom_mw * hours,
+                    out=np.zeros(len(energy)),
+                    where=inp.p_nom_mw > 0,
+                ),
+                "cost_usd": energy.to_numpy() * inp.marginal_cost_usd_per_mwh,
+                "co2_t": energy.to_numpy() * inp.co2_t_per_mwh,
+            },
+            index=pd.Index(inp.generators, name="generator"),
+        )
+
+    def applicant_summary(self) -> pd.DataFrame:
+        """Per applicant: allocation [MW], served, curtailed and backup energy [MWh],
+        curtailed hours, curtailment events and their mean length [h], tariff paid [USD]."""
+        inp = self.inputs
+        rows = []
+        for i, name in enumerate(inp.applicants):
+            alloc = float(self.allocation_mw[name])
+            served = self.served_mw[name].to_numpy()
+            curtailed = np.clip(alloc - served, 0.0, None)
+            hours_mask = (
+                curtailed > CURTAIL_TOL_MW
+                if alloc > CURTAIL_TOL_MW
+                else np.zeros(len(served), bool)
+            )
+            lengths = event_lengths(hours_mask)
+            rows.append(
+                {
+                    "applicant": name,
+                    "kind": inp.applicant_kind[i],
+                    "zone": inp.zones[inp.applicant_zone[i]],
+                    "plant": inp.applicant_plant[i] or "",
+                    "requested_mw": inp.requested_mw[i],
+                    "allocated_mw": alloc,
+                    "served_mwh": served.sum(),
+                    "curtailed_mwh": curtailed.sum(),
+                    "backup_mwh": self.backup_mw[name].sum(),
+                    "curtailed_hours": int(hours_mask.sum()),
+                    "events": len(lengths),
+                    "mean_event_h": float(np.mean(lengths)) if lengths else 0.0,
+                    "tariff_paid_usd": float(served @ inp.tariff_usd_per_mwh),
+                    "value_usd_per_mwh": inp.value_usd_per_mwh[i],
+                }
+            )
+        columns = [
+            "applicant",
+            "kind",
+            "zone",
+            "plant",
+            "requested_mw",
+            "allocated_mw",
+            "served_mwh",
+            "curtailed_mwh",
+            "backup_mwh",
+            "curtailed_hours",
+            "events",
+            "mean_event_h",
+            "tariff_paid_usd",
+            "value_usd_per_mwh",
+        ]
+        return pd.DataFrame(rows, columns=columns).set_index("applicant")
+
+
+def event_lengths(mask: np.ndarray) -> list[int]:
+    """Lengths [h] of the runs of True in an hourly boolean series."""
+    if not mask.any():
+        return []
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list((edges[1::2] - edges[::2]).astype(int))
+
+
+def _new_highs(
+    threads: int | None = None, time_limit_s: float | None = None, solver: str = "choose"
+) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", solver)
+    if threads:
+        h.setOptionValue("threads", threads)
+    if time_limit_s:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    return h
+
+
+def solve_inputs(
+    inputs: HourlyInputs,
+    solver: str = "choose",
+    time_limit_s: float | None = None,
+    keep_model: bool = False,
+) -> DispatchResult:
+    """Build and solve the LP for ``inputs``.
+
+    Raises
+    ------
+    InfeasibleError
+        With a plain message naming the failing constraint family, zone or applicant
+        and the first hours involved.
+    """
+    t0 = time.perf_counter()
+    lp, layout = build_lp(inputs)
+    t1 = time.perf_counter()
+    h = _new_highs(time_limit_s=time_limit_s, solver=solver)
+    h.passModel(lp)
+    h.run()
+    t2 = time.perf_counter()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        from megawatt.optimize.diagnose import diagnose
+
+        raise InfeasibleError(diagnose(inputs, status, h.modelStatusToString(status)))
+    result = extract(inputs, h, layout)
+    t3 = time.perf_counter()
+    info = h.getInfo()
+    result.stats = SolveStats(
+        build_s=t1 - t0,
+        solve_s=t2 - t1,
+        extract_s=t3 - t2,
+        num_col=lp.num_col_,
+        num_row=lp.num_row_,
+        num_nz=len(lp.a_matrix_.value_),
+        iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
+        solver=solver,
+    )
+    if keep_model:
+        result.highs, result.layout = h, layout
+    return result
+
+
+def extract(inputs: HourlyInputs, h: highspy.Highs, layout: LpLayout) -> DispatchResult:
+    """Read the solution into tables."""
+    sol = h.getSolution()
+    col = np.asarray(sol.col_value)
+    row_dual = np.asarray(sol.row_dual)
+    index = inputs.index
+    T = inputs.hours
+
+    def block(name: str) -> np.ndarray:
+        b = layout.cols[name]
+        return col[b.start : b.start + b.size].reshape(b.shape)
+
+    dispatch = block("p")
+    flow = block("f_fwd") - block("f_rev")
+    shed = block("shed")
+    bal = layout.rows["balance"]
+    prices = row_dual[bal.start : bal.start + bal.size].reshape(bal.shape)
+    A = len(inputs.applicants)
+    if A:
+        served = block("c")
+        alloc = block("x")
+        backup = np.zeros((A, T))
+        backup[layout.row_items["b"]] = block("b")
+    else:
+        served, alloc, backup = np.zeros((0, T)), np.zeros(0), np.zeros((0, T))
+
+    gen_cost = float((dispatch.sum(axis=1) * inputs.marginal_cost_usd_per_mwh).sum())
+    revenue = float((served @ inputs.tariff_usd_per_mwh).sum()) if A else 0.0
+    breakdown = pd.Series(
+        {
+            "generation_cost_usd": gen_cost,
+            "shed_cost_usd": float(shed.sum() * inputs.voll_usd_per_mwh),
+            "backup_cost_usd": float((backup.sum(axis=1) * inputs.backup_cost_usd_per_mwh).sum())
+            if A
+            else 0.0,
+            "tariff_revenue_usd": -revenue,
+        }
+    )
+    objective = float(h.getInfo().objective_function_value)
+    breakdown["tie_break_usd"] = objective - float(breakdown.sum())
+
+    def frame(values: np.ndarray, columns: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(values.T, index=index, columns=pd.Index(columns))
+
+    return DispatchResult(
+        inputs=inputs,
+        dispatch_mw=frame(dispatch, inputs.generators),
+        flow_mw=frame(flow, inputs.links),
+        shed_mw=frame(shed, inputs.zones),
+        price_usd_per_mwh=frame(prices, inputs.zones),
+        served_mw=frame(served, inputs.applicants),
+        backup_mw=frame(backup, inputs.applicants),
+        allocation_mw=pd.Series(
+            alloc, index=pd.Index(inputs.applicants, name="applicant"), dtype=float
+        ),
+        objective_usd=objective,
+        objective_breakdown_usd=breakdown,
+        stats=SolveStats(0, 0, 0, 0, 0, 0, 0, ""),
+    )
+
+
+@dataclass
+class PlanResult:
+    """Baseline (no program) and program case of one scenario."""
+
+    scenario: Scenario
+    baseline: DispatchResult
+    program: DispatchResult
+
+
+def plan(
+    scenario: Scenario,
+    applicant_values: dict[str, float] | None = None,
+    solver: str = "choose",
+) -> PlanResult:
+    """Solve the baseline, then the program case with shedding capped at the baseline's.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    applicant_values
+        Value [USD/MWh] per applicant, overriding the scenario's (from the economics).
+    """
+    base_inputs = build_inputs(scenario, with_program=False)
+    baseline = solve_inputs(base_inputs, solver=solver)
+    prog_inputs = build_inputs(scenario, with_program=True, applicant_values=applicant_values)
+    prog_inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + 1e-6
+    program = solve_inputs(prog_inputs, solver=solver)
+    return PlanResult(scenario=scenario, baseline=baseline, program=program)

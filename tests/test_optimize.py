@@ -1,0 +1,415 @@
+"""The planning LP: hand-solved cases, and physics rebuilt from the returned tables."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from factories import small_scenario
+from megawatt.cli import app
+from megawatt.errors import InfeasibleError
+from megawatt.optimize import DispatchResult, plan, solve_inputs
+from megawatt.optimize.inputs import build_inputs
+
+TOL = 1e-6
+
+
+def check_physics(result: DispatchResult) -> None:
+    """Rebuild every constraint from the tables, not from the solver's word."""
+    inp = result.inputs
+    T = inp.hours
+    p = result.dispatch_mw.to_numpy().T  # [G, T]
+    # generator limits
+    assert (p >= inp.p_min_mw - TOL).all()
+    assert (p <= inp.p_max_mw + TOL).all()
+    # ramps
+    for g in np.flatnonzero(np.isfinite(inp.ramp_mw_per_h)):
+        assert (np.abs(np.diff(p[g])) <= inp.ramp_mw_per_h[g] + TOL).all()
+    # take-or-pay and monthly water
+    assert (p.sum(axis=1) >= inp.min_energy_mwh - 1e-3).all()
+    for g, mask, cap in inp.monthly_energy_cap_mwh:
+        assert p[g, mask].sum() <= cap + 1e-3
+    # links: within limits both ways
+    flow = result.flow_mw.to_numpy().T
+    assert (flow <= inp.link_forward_mw[:, None] + TOL).all()
+    assert (-flow <= inp.link_reverse_mw[:, None] + TOL).all()
+    # zonal balance every hour: generation + net imports + shed = demand + program load
+    served = result.served_mw.to_numpy().T if inp.applicants else np.zeros((0, T))
+    shed = result.shed_mw.to_numpy().T
+    for z in range(len(inp.zones)):
+        supply = p[inp.generator_zone == z].sum(axis=0) + shed[z]
+        for link in range(len(inp.links)):
+            f = flow[link]
+            eff = inp.link_efficiency[link]
+            arrives_fwd, arrives_rev = eff * np.clip(f, 0, None), eff * np.clip(-f, 0, None)
+            if inp.link_to[link] == z:
+                supply += arrives_fwd - np.clip(-f, 0, None)
+            if inp.link_from[link] == z:
+                supply += arrives_rev - np.clip(f, 0, None)
+        load = inp.demand_mw[z] + served[inp.applicant_zone == z].sum(axis=0)
+        assert_allclose(supply, load, atol=TOL)
+    assert (shed >= -TOL).all() and (shed <= inp.demand_mw + TOL).all()
+    if not inp.applicants:
+        return
+    alloc = result.allocation_mw.to_numpy()
+    backup = result.backup_mw.to_numpy().T
+    # allocation within request and caps; served within allocation; self-curtailment
+    assert (alloc <= inp.requested_mw + TOL).all() and (alloc >= inp.committed_mw - TOL).all()
+    assert alloc.sum() <= inp.cap_mw + TOL
+    for plant, cap in inp.plant_caps_mw.items():
+        members = [i for i, pl in enumerate(inp.applicant_plant) if pl == plant]
+        assert alloc[members].sum() <= cap + TOL
+    assert (served <= alloc[:, None] + TOL).all() and (served >= -TOL).all()
+    assert (served[~inp.may_draw] <= TOL).all()
+    assert (backup <= inp.backup_mw[:, None] + TOL).all()
+    # firm share every hour, uptime over the span
+    firm_need = inp.firm_share[:, None] * alloc[:, None]
+    assert (served + backup >= firm_need - 1e-5).all()
+    assert ((served + backup).sum(axis=1) >= inp.uptime * alloc * T - 1e-3).all()
+
+
+def one_zone(tmp_path: Path, **kw):
+    return small_scenario(
+        tmp_path,
+        {"A": [50, 100, 150]},
+        [
+            {"name": "g1", "zone": "A", "p_nom_mw": 120, "fuel_cost_local_per_kwh": 0.010},
+            {"name": "g2", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.050},
+        ],
+        [
+            {
+                "name": "m",
+                "kind": "btc_miner",
+                "zone": "A",
+                "requested_mw": 60,
+                "value_usd_per_mwh": 40,
+            }
+        ],
+        **kw,
+    )
+
+
+def test_one_zone_two_generators_one_miner(tmp_path: Path) -> None:
+    """Hand solution: surplus of the 10 $/MWh unit goes to the miner at tariff 30."""
+    result = plan(one_zone(tmp_path)).program
+    check_physics(result)
+    assert_allclose(result.dispatch_mw["g1"], [110, 120, 120], atol=TOL)
+    assert_allclose(result.dispatch_mw["g2"], [0, 0, 30], atol=TOL)
+    assert_allclose(result.served_mw["m"], [60, 20, 0], atol=TOL)
+    assert result.allocation_mw["m"] == pytest.approx(60)
+    # prices: g1 marginal, then the miner (its tariff), then g2; tie-breaks < 0.001
+    assert_allclose(result.price_usd_per_mwh["A"], [10, 30, 50], atol=1e-3)
+    b = result.objective_breakdown_usd
+    assert b.generation_cost_usd == pytest.approx(10 * 350 + 50 * 30)
+    assert b.tariff_revenue_usd == pytest.approx(-30 * 80)
+    assert abs(b.tie_break_usd) < 0.1
+    assert b.sum() == pytest.approx(result.objective_usd)
+    summary = result.applicant_summary().loc["m"]
+    assert summary.served_mwh == pytest.approx(80)
+    assert summary.curtailed_mwh == pytest.approx(100)
+    assert (summary.curtailed_hours, summary.events, summary.mean_event_h) == (2, 1, 2.0)
+
+
+def test_miner_below_tariff_draws_nothing(tmp_path: Path) -> None:
+    sc = one_zone(tmp_path, tariff_usd_per_mwh=45.0)  # value 40 < tariff 45
+    result = plan(sc).program
+    check_physics(result)
+    assert result.served_mw["m"].sum() == pytest.approx(0, abs=TOL)
+    assert result.allocation_mw["m"] == pytest.approx(0, abs=TOL)
+
+
+def two_zones(tmp_path: Path, **kw):
+    return small_scenario(
+        tmp_path,
+        {"S": [50, 0], "N": [150, 50]},
+        [
+            {"name": "coal_s", "zone": "S", "p_nom_mw": 300, "fuel_cost_local_per_kwh": 0.010},
+            {"name": "gas_n", "zone": "N", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.040},
+        ],
+        [
+            {
+                "name": "m",
+                "kind": "btc_miner",
+                "zone": "S",
+                "requested_mw": 100,
+                "value_usd_per_mwh": 100,
+            }
+        ],
+        links=[{"name": "sn", "from_zone": "S", "to_zone": "N", "p_nom_mw": 100}],
+        **kw,
+    )
+
+
+def test_two_zones_binding_link(tmp_path: Path) -> None:
+    """Hour 1 the link binds: S at 10, N at 40 $/MWh; hour 2 it does not."""
+    result = plan(two_zones(tmp_path)).program
+    check_physics(result)
+    assert_allclose(result.flow_mw["sn"], [100, 50], atol=TOL)
+    assert_allclose(result.dispatch_mw["coal_s"], [250, 150], atol=TOL)
+    assert_allclose(result.dispatch_mw["gas_n"], [50, 0], atol=TOL)
+    assert_allclose(result.served_mw["m"], [100, 100], atol=TOL)
+    assert_allclose(result.price_usd_per_mwh["S"], [10, 10], atol=1e-3)
+    assert_allclose(result.price_usd_per_mwh["N"], [40, 10], atol=2e-3)
+
+
+def test_link_losses_and_reverse_limit(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"S": [0, 0], "N": [80, 80]},
+        [
+            {"name": "coal_s", "zone": "S", "p_nom_mw": 300, "fuel_cost_local_per_kwh": 0.010},
+            {"name": "gas_n", "zone": "N", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.040},
+        ],
+        links=[
+            {"name": "sn", "from_zone": "S", "to_zone": "N", "p_nom_mw": 100, "efficiency": 0.9}
+        ],
+    )
+    result = plan(sc).baseline
+    check_physics(result)
+    assert_allclose(result.flow_mw["sn"], [80 / 0.9, 80 / 0.9], atol=TOL)  # 80 arrive
+    assert_allclose(result.dispatch_mw["gas_n"], [0, 0], atol=TOL)
+    # N's price is S's price grossed up for losses
+    assert_allclose(result.price_usd_per_mwh["N"], [10 / 0.9, 10 / 0.9], atol=2e-3)
+
+
+def test_must_run_ramp_min_energy(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"A": [100, 300, 100, 300]},
+        [
+            {
+                "name": "base",
+                "zone": "A",
+                "p_nom_mw": 300,
+                "fuel_cost_local_per_kwh": 0.010,
+                "ramp_pu_per_h": 0.5,
+                "p_min_pu": 0.2,
+            },
+            {
+                "name": "lng",
+                "zone": "A",
+                "p_nom_mw": 300,
+                "fuel_cost_local_per_kwh": 0.060,
+                "min_energy_mwh_per_year": 200 * 8760 / 4,
+            },
+        ],
+    )
+    result = plan(sc).baseline
+    check_physics(result)
+    assert result.dispatch_mw["lng"].sum() == pytest.approx(200)  # take-or-pay binds
+    assert (result.dispatch_mw["base"] >= 60 - TOL).all()
+    assert np.abs(np.diff(result.dispatch_mw["base"])).max() <= 150 + TOL
+
+
+def test_monthly_water_cap(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"A": [100, 100, 100, 100]},
+        [
+            {"name": "hydro", "zone": "A", "p_nom_mw": 100, "monthly_energy_profile": "water"},
+            {"name": "gas", "zone": "A", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.05},
+        ],
+        profiles={"water": [0.5, 0.5, 0.5, 0.5]},
+    )
+    result = plan(sc).baseline
+    check_physics(result)
+    assert result.dispatch_mw["hydro"].sum() == pytest.approx(200)
+
+
+def test_firm_load_with_backup_and_uptime(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"A": [50, 150, 50]},
+        [{"name": "g1", "zone": "A", "p_nom_mw": 150, "fuel_cost_local_per_kwh": 0.010}],
+        [
+            {
+                "name": "ai",
+                "kind": "ai_datacenter",
+                "zone": "A",
+                "requested_mw": 80,
+                "firm_share": 1.0,
+                "uptime": 1.0,
+                "backup_mw": 80,
+                "backup_cost_usd_per_mwh": 25,
+                "value_usd_per_mwh": 1000,
+            }
+        ],
+        tariff_usd_per_mwh=80.0,
+    )
+    result = plan(sc).program
+    check_physics(result)
+    assert result.allocation_mw["ai"] == pytest.approx(80)
+    # hour 2: grid has nothing spare, backup carries the firm load
+    assert_allclose(result.served_mw["ai"], [80, 0, 80], atol=TOL)
+    assert_allclose(result.backup_mw["ai"], [0, 80, 0], atol=TOL)
+
+
+def test_caps_bind(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"A": [0, 0]},
+        [{"name": "g1", "zone": "A", "p_nom_mw": 1000, "fuel_cost_local_per_kwh": 0.010}],
+        [
+            {
+                "name": f"m{i}",
+                "kind": "btc_miner",
+                "zone": "A",
+                "requested_mw": 100,
+                "value_usd_per_mwh": 50,
+                "plant": "g1" if i < 2 else None,
+            }
+            for i in range(4)
+        ],
+        cap_mw=250,
+        plant_caps_mw={"g1": 120},
+    )
+    result = plan(sc).program
+    check_physics(result)
+    alloc = result.allocation_mw
+    assert alloc.sum() == pytest.approx(250)
+    assert alloc[["m0", "m1"]].sum() == pytest.approx(120)
+    # priority by value, then date, then name: m0 before m1, m2 before m3
+    assert alloc.to_dict() == pytest.approx({"m0": 100, "m1": 20, "m2": 100, "m3": 30})
+
+
+def test_shuffle_does_not_change_allocation(tmp_path: Path) -> None:
+    """Allocation is independent of the order applicants are listed."""
+    apps = [
+        {
+            "name": f"m{i}",
+            "kind": "btc_miner",
+            "zone": "A",
+            "requested_mw": 60 + 10 * (i % 3),
+            "value_usd_per_mwh": [50, 50, 70, 60][i % 4],
+            "application_date": f"2025-0{1 + i % 3}-01",
+        }
+        for i in range(8)
+    ]
+    allocations = []
+    served_totals = []
+    for seed in range(4):
+        shuffled = apps[:]
+        random.Random(seed).shuffle(shuffled)
+        directory = tmp_path / f"s{seed}"
+        directory.mkdir()
+        sc = small_scenario(
+            directory,
+            {"A": [100, 300, 200]},
+            [{"name": "g1", "zone": "A", "p_nom_mw": 500, "fuel_cost_local_per_kwh": 0.010}],
+            shuffled,
+            cap_mw=300,
+        )
+        result = plan(sc).program
+        check_physics(result)
+        allocations.append(result.allocation_mw.sort_index())
+        served_totals.append(result.served_mw.sum().sort_index())
+        pd.testing.assert_series_equal(allocations[0], allocations[-1], atol=1e-6)
+        pd.testing.assert_series_equal(served_totals[0], served_totals[-1], atol=1e-6)
+    assert allocations[0].sum() == pytest.approx(300)
+
+
+def test_program_never_sheds_national_demand(tmp_path: Path) -> None:
+    """A committed firm load with no backup in a short hour is infeasible, not shed."""
+    sc = small_scenario(
+        tmp_path,
+        {"South": [50, 150, 160, 50]},
+        [{"name": "g1", "zone": "South", "p_nom_mw": 150, "fuel_cost_local_per_kwh": 0.010}],
+        [
+            {
+                "name": "ai_karachi",
+                "kind": "ai_datacenter",
+                "zone": "South",
+                "requested_mw": 80,
+                "committed_mw": 80,
+                "firm_share": 1.0,
+                "value_usd_per_mwh": 1000,
+            }
+        ],
+        tariff_usd_per_mwh=80.0,
+    )
+    with pytest.raises(InfeasibleError) as err:
+        plan(sc)
+    message = str(err.value)
+    assert "firm load ai_karachi cannot be met in 2 hours (first 2025-01-01 01:00" in message
+    assert "no backup and zone South short" in message
+
+
+def test_must_run_oversupply_is_diagnosed(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"A": [100, 20, 100]},
+        [{"name": "nuke", "zone": "A", "p_nom_mw": 100, "p_min_pu": 0.5}],
+    )
+    with pytest.raises(
+        InfeasibleError,
+        match=r"must-run generation exceeds what zone A can use "
+        r"or export in 1 hour \(first 2025-01-01 01:00",
+    ):
+        solve_inputs(build_inputs(sc, with_program=False))
+
+
+def test_infeasible_through_cli(tmp_path: Path) -> None:
+    sc = small_scenario(
+        tmp_path,
+        {"A": [100, 20, 100]},
+        [{"name": "nuke", "zone": "A", "p_nom_mw": 100, "p_min_pu": 0.5}],
+    )
+    from megawatt.scenario import dump
+
+    path = dump(sc, tmp_path / "files")
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 2
+    assert "must-run generation exceeds" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_default_physics(default_plan) -> None:
+    check_physics(default_plan.baseline)
+    check_physics(default_plan.program)
+
+
+def test_default_calibration(default_plan) -> None:
+    """The default baseline lands near FY25 (calibration targets of the planning core)."""
+    base = default_plan.baseline
+    gens = base.generator_summary()
+    for plant in ("sahiwal", "port_qasim", "china_power_hub"):
+        assert 0.05 <= gens.loc[plant, "capacity_factor"] <= 0.30, plant
+    energy = gens.groupby("technology").energy_mwh.sum()
+    assert 0.04 <= energy["imported_coal"] / energy.sum() <= 0.11  # reported 7.13%
+    demand = base.inputs.demand_mw.sum()
+    assert base.shed_mw.to_numpy().sum() < 0.001 * demand
+    # hydro uses exactly its FY25 water; RLNG burns its take-or-pay LNG
+    assert energy["hydro"] / 1e3 == pytest.approx(39_972, rel=2e-3)
+    assert energy["rlng_ccgt"] / 1e3 >= 22_231 - 1
+
+
+def test_default_program_serves_only_surplus(default_plan) -> None:
+    base, prog = default_plan.baseline, default_plan.program
+    assert (prog.shed_mw.to_numpy() <= base.shed_mw.to_numpy() + 1e-5).all()
+    assert prog.allocation_mw.sum() <= 2000 + 1e-6
+    # the program raises the program plants' utilisation
+    before = base.generator_summary().capacity_factor
+    after = prog.generator_summary().capacity_factor
+    for plant in ("port_qasim", "china_power_hub"):
+        assert after[plant] > before[plant]
+    # a miner whose value is below the tariff draws nothing
+    tariff = prog.inputs.tariff_usd_per_mwh.min()
+    for i, name in enumerate(prog.inputs.applicants):
+        if prog.inputs.value_usd_per_mwh[i] < tariff:
+            assert prog.served_mw[name].sum() == pytest.approx(0, abs=1e-6)
+
+
+def test_plan_cli_prints_changes(tmp_path: Path) -> None:
+    from megawatt.scenario import dump
+
+    path = dump(two_zones(tmp_path), tmp_path / "files")
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0, result.output
+    for text in ("Allocation", "Zonal prices", "shed GWh", "curt h"):
+        assert text in result.output
