@@ -6,7 +6,7 @@ at the baseline's. The PyPSA side builds the network with
 `megawatt.optimize.pypsa_bridge.to_pypsa`, adds the constraints PyPSA has no
 component for through `extra_functionality`, and solves with linopy's direct HiGHS
 interface (`io_api="direct"`), the fastest PyPSA path. Each side runs in its own
-subprocess so that peak memory (ru_maxrss) and imports are measured separately.
+subprocess so that peak memory (VmHWM) and imports are measured separately.
 
 Run:  python benchmarks/plan_vs_pypsa.py [--repeat 3]
 Needs the dev extra (PyPSA). Prints times, peak memory and the ratios.
@@ -25,17 +25,19 @@ import time
 def run_megawatt() -> dict[str, float]:
     t0 = time.perf_counter()
     from megawatt import scenario
+    from megawatt.economics.valuation import bids, value_applicants
     from megawatt.optimize.inputs import build_inputs
     from megawatt.optimize.lp import build_lp
     from megawatt.optimize.solve import solve_inputs
 
     t_import = time.perf_counter() - t0
     sc = scenario.load_default()
+    values = bids(value_applicants(sc))
     t_load = time.perf_counter() - t0 - t_import
     build = solve = extract = objective = 0.0
     shed_cap = None
     for with_program in (False, True):
-        inputs = build_inputs(sc, with_program=with_program)
+        inputs = build_inputs(sc, with_program=with_program, applicant_values=values)
         inputs.shed_cap_mw = shed_cap
         result = solve_inputs(inputs)
         build += result.stats.build_s
@@ -70,18 +72,20 @@ def run_pypsa() -> dict[str, float]:
     import pypsa  # noqa: F401
 
     from megawatt import scenario
+    from megawatt.economics.valuation import bids, value_applicants
     from megawatt.optimize.inputs import build_inputs
     from megawatt.optimize.pypsa_bridge import extra_functionality, to_pypsa
 
     t_import = time.perf_counter() - t0
     sc = scenario.load_default()
+    values = bids(value_applicants(sc))
     t_load = time.perf_counter() - t0 - t_import
     build = solve = 0.0
     shed_cap = None
     objective = 0.0
     for with_program in (False, True):
         t = time.perf_counter()
-        inputs = build_inputs(sc, with_program=with_program)
+        inputs = build_inputs(sc, with_program=with_program, applicant_values=values)
         inputs.shed_cap_mw = shed_cap
         n = to_pypsa(inputs)
         n.optimize.create_model()
@@ -108,11 +112,19 @@ def run_pypsa() -> dict[str, float]:
     }
 
 
-def child(which: str) -> None:
-    import resource
+def peak_rss_mb() -> float:
+    """This process's peak resident memory [MB] (Linux VmHWM; ru_maxrss can carry the
+    parent's high-water mark into a child)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
+
+def child(which: str) -> None:
     result = run_megawatt() if which == "megawatt" else run_pypsa()
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 

@@ -23,8 +23,14 @@ def scenario_dir(tmp_path: Path, default_scenario: scenario_lib.Scenario) -> Pat
 
 
 @pytest.fixture(scope="session")
-def default_plan(default_scenario: scenario_lib.Scenario):
-    """Baseline and program case of the default, solved once per session (~15 s)."""
-    from megawatt.optimize import plan
+def default_outcome(default_scenario: scenario_lib.Scenario):
+    """The whole plan of the default (values, LPs, balance sheet, horizon), run once."""
+    from megawatt.planning import run_plan
 
-    return plan(default_scenario)
+    return run_plan(default_scenario)
+
+
+@pytest.fixture(scope="session")
+def default_plan(default_outcome):
+    """Baseline and program case of the default."""
+    return default_outcome.result

@@ -413,3 +413,29 @@ def test_plan_cli_prints_changes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for text in ("Allocation", "Zonal prices", "shed GWh", "curt h"):
         assert text in result.output
+
+
+def test_dispatch_headroom_hand_case(tmp_path: Path) -> None:
+    """One zone, 4 hours, 100 MW of plant, demand 40/60/80/100 MW.
+
+    Spare capacity is 60/40/20/0 MW. A constant load L loses max(0, L - spare) each hour.
+    At a 5% target (5% of 4 L = 0.2 L lost at most): L = 20 loses 0+0+0+20 = 20 = 0.25 L
+    (too much); solve L - 0 + max(0, L - 20) ... for 20 <= L <= 40: loss = L + (L - 20) =
+    2L - 20 <= 0.2 L -> L <= 11.1, contradiction; for L <= 20: loss = L <= 0.2 L only at
+    L = 0. So at 5% nothing fits; at 30% (1.2 L): L <= 20 gives L <= 1.2 L: any L <= 20;
+    20 <= L <= 40: 2L - 20 <= 1.2 L -> L <= 25. Headroom at 30% = 25 MW.
+    """
+    from megawatt.optimize.headroom import dispatch_headroom
+
+    sc = small_scenario(
+        tmp_path,
+        {"A": [40, 60, 80, 100]},
+        [{"name": "g", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.01}],
+    )
+    table = dispatch_headroom(sc, targets=(0.05, 0.30))
+    assert table.loc[("A", 0.05), "new_load_mw"] == pytest.approx(0, abs=1e-4)
+    row = table.loc[("A", 0.30)]
+    assert row.new_load_mw == pytest.approx(25, abs=1e-4)
+    assert row.curtailed_mwh == pytest.approx(0.30 * 4 * 25, abs=1e-3)  # 5 + 25 = 30
+    assert (row.curtailed_hours, row.events, row.mean_event_h) == (2, 1, 2.0)
+    assert row.share_hours_keep_75 == pytest.approx(0.5)  # hour 3 keeps 20 of 25 = 80%

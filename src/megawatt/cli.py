@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -111,26 +112,132 @@ def plan(
 ) -> None:
     """Plan the program for a scenario (default: Pakistan FY2025).
 
-    Solves the national dispatch without the program (baseline), then with it
-    (national demand first), and prints what the program changes.
+    Values each applicant's power from the market, solves the national dispatch
+    without the program (baseline) and with it (national demand first), and prints
+    what the program changes, the state's balance sheet and miner viability across
+    the halving.
     """
-    from megawatt.optimize import build_inputs, solve_inputs
-    from megawatt.optimize.compare import compare
-    from megawatt.optimize.solve import PlanResult
+    from megawatt.planning import STAGES, run_plan
 
     with _stages() as progress:
-        task = progress.add_task("loading scenario", total=3)
+        task = progress.add_task("loading scenario", total=len(STAGES) + 1)
         sc = scenario_lib.load_or_default(file)
-        scenario_lib.timeseries(sc)
-        progress.update(task, advance=1, description="solving baseline (no program)")
-        baseline = solve_inputs(build_inputs(sc, with_program=False), solver=solver)
-        progress.update(task, advance=1, description="solving program case")
-        inputs = build_inputs(sc, with_program=True)
-        inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + 1e-6
-        program = solve_inputs(inputs, solver=solver)
-        progress.update(task, advance=1, description="done")
-    result = PlanResult(scenario=sc, baseline=baseline, program=program)
-    print_plan(result, compare(result))
+
+        def on_stage(name: str) -> None:
+            if name in STAGES:
+                progress.update(task, advance=1, description=name)
+            else:
+                progress.update(task, description=name)
+
+        outcome = run_plan(sc, solver=solver, on_stage=on_stage)
+        progress.update(task, completed=len(STAGES) + 1, description="done")
+    print_plan(outcome.result, outcome.changes)
+    print_economics(outcome)
+
+
+@app.command("headroom")
+@user_errors
+def headroom(
+    load_csv: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Hourly load CSV (timestamp,load_mw or NTDC DATE,HOUR,SYSLOAD); default: "
+            "the scenario's national demand.",
+            show_default=False,
+        ),
+    ] = None,
+    scenario_file: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario for the dispatch answer (default: Pakistan)."),
+    ] = None,
+    mapping: Annotated[
+        str, typer.Option(help="Peak thresholds: duke (published seasons), monthly or annual.")
+    ] = "duke",
+    dispatch: Annotated[
+        bool, typer.Option(help="Also answer with the zonal dispatch (one LP per zone/rate).")
+    ] = True,
+) -> None:
+    """New flexible load the system can take at 0.25/0.5/1/5% curtailment.
+
+    First the Duke "Rethinking Load Growth" method on an hourly load series (it ignores
+    transmission and plant limits), then the same question answered by the zonal
+    dispatch of the scenario, which includes both.
+    """
+    from megawatt.grid import headroom as duke
+    from megawatt.optimize.headroom import DEFAULT_TARGETS, dispatch_headroom
+
+    if mapping not in ("duke", "monthly", "annual"):
+        raise InputError(None, "--mapping", "must be one of duke, monthly, annual", mapping)
+    sc = scenario_lib.load_or_default(scenario_file)
+    if load_csv is None:
+        series = scenario_lib.timeseries(sc)
+        load = series.demand_mw.sum(axis=1).tz_convert(sc.timezone).tz_localize(None)
+        label = f"national demand of {sc.name}"
+    else:
+        try:
+            load = duke.read_load_csv(load_csv)
+        except ValueError as exc:
+            raise InputError(None, "", str(exc)) from None
+        label = str(load_csv)
+    # A record that starts mid-year (Pakistan's fiscal year) is split into years from its
+    # first month, not calendar years, so a single FY is one year, not two halves.
+    table = duke.headroom_table(
+        load, targets=DEFAULT_TARGETS, mapping=mapping, year_start_month=int(load.index[0].month)
+    )
+    console.print(
+        frame_table(
+            _headroom_view(table),
+            f"Duke method on {label} (thresholds: {mapping})",
+            index="target_rate",
+        )
+    )
+    if "note" in table.columns:
+        for rate, note in table.note.items():
+            if note:
+                console.print(f"  {rate:.2%}: {note}", highlight=False)
+    if not dispatch:
+        return
+    with _stages() as progress:
+        task = progress.add_task("baseline", total=len(sc.zones) * len(DEFAULT_TARGETS))
+
+        def on_solve(text: str) -> None:
+            progress.update(task, advance=1, description=text)
+
+        zonal = dispatch_headroom(sc, on_solve=on_solve)
+    console.print(
+        frame_table(
+            _headroom_view(zonal.reset_index("zone")),
+            f"Zonal dispatch of {sc.name} (transmission and plant limits, national demand first)",
+            index="target_rate",
+        )
+    )
+
+
+def _headroom_view(table: pd.DataFrame) -> pd.DataFrame:
+    view = table.copy()
+    view.index = [f"{r:.2%}" for r in view.index]
+    view.index.name = "target_rate"
+    keep = [
+        c
+        for c in (
+            "zone",
+            "new_load_mw",
+            "curtailed_hours",
+            "events",
+            "mean_event_h",
+            "share_hours_keep_50",
+            "share_hours_keep_75",
+            "share_hours_keep_90",
+        )
+        if c in view.columns
+    ]
+    return view[keep].rename(
+        columns={
+            "share_hours_keep_50": "keep>=50%",
+            "share_hours_keep_75": "keep>=75%",
+            "share_hours_keep_90": "keep>=90%",
+        }
+    )
 
 
 def _stages():
@@ -210,6 +317,79 @@ def print_summary(sc: scenario_lib.Scenario) -> None:
         console.print(frame_table(shown, f"Applicants{illustrative}"))
 
 
+def print_economics(outcome: Any) -> None:
+    """Render the balance sheet, applicant accounts and the multi-year view."""
+    sc = outcome.result.scenario
+    code = sc.currency.code
+    plants = outcome.balance.plants.copy()
+    money = [
+        "revenue_usd",
+        "incremental_fuel_usd",
+        "margin_usd",
+        "capacity_charge_usd",
+        "fx_net_usd",
+    ]
+    shown = (plants[money] / 1e6).rename(
+        columns={
+            "revenue_usd": "revenue M$",
+            "incremental_fuel_usd": "fuel M$",
+            "margin_usd": "margin M$",
+            "capacity_charge_usd": "cap. charge M$",
+            "fx_net_usd": "net FX M$",
+        }
+    )
+    shown.insert(1, f"revenue {code} bn", plants.revenue_local / 1e9)
+    shown["charges recovered"] = plants.charge_recovered_share
+    shown["CO2 kt"] = plants.incremental_co2_t / 1e3
+    shown["CF before"] = plants.cf_before
+    shown["CF after"] = plants.cf_after
+    console.print(
+        frame_table(shown, "The state's balance sheet (span of the scenario)", index="plant")
+    )
+    head = outcome.balance.headline
+    console.print(
+        f"Margin {head.margin_musd:,.0f} M$ recovers {head.charge_recovered_share:.0%} of the "
+        f"program plants' capacity charges ({head.capacity_charges_musd:,.0f} M$); net FX "
+        f"{head.fx_net_musd:,.0f} M$; CO2 +{head.incremental_co2_kt:,.0f} kt "
+        f"({head.co2_t_per_mwh_served:.2f} t/MWh served); {head.jobs:,.0f} direct jobs; "
+        f"investment {head.investment_musd:,.0f} M$."
+    )
+    apps = outcome.balance.applicants
+    accounts = pd.DataFrame(
+        {
+            "kind": apps.kind.map(_KIND_LABEL),
+            "alloc MW": apps.allocated_mw,
+            "value $/MWh": apps.value_usd_per_mwh,
+            "revenue M$": apps.revenue_usd / 1e6,
+            "energy M$": apps.energy_cost_usd / 1e6,
+            "net M$": apps.net_usd / 1e6,
+            "capex M$": apps.capex_usd / 1e6,
+            "payback y": apps.payback_years,
+            "uptime": apps.uptime_achieved,
+        }
+    )
+    console.print(frame_table(accounts, "Applicants' accounts", index="applicant"))
+    view = outcome.horizon
+    if view is None:
+        return
+    tariff = outcome.result.program.inputs.tariff_usd_per_mwh.min()
+    miners = [a.name for a in sc.applicants if a.kind == "btc_miner"]
+    table = view.values[miners].copy()
+    table.columns = [f"{m} $/MWh" for m in miners]
+    table.insert(0, "hashprice $/PH/day", view.years.hashprice_usd_per_ph_day)
+    table["drawing"] = view.years.applicants_drawing
+    table["margin M$"] = view.years.margin_musd
+    table["charges recovered"] = view.years.charge_recovered_share
+    console.print(
+        frame_table(
+            table,
+            f"Miner viability: break-even vs tariff {tariff:.1f} $/MWh (halving est. "
+            f"{view.halving_date:%Y-%m-%d})",
+            index="year",
+        )
+    )
+
+
 def frame_table(frame: pd.DataFrame, title: str, index: str | None = None) -> Table:
     """A rich table of a DataFrame with numbers right-aligned and rounded sensibly."""
     data = frame.reset_index() if index else frame
@@ -255,6 +435,8 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float) and np.isinf(value):
+        return "never" if value > 0 else "-inf"
     if isinstance(value, float) and 0 < abs(value) < 1:
         return f"{value:.3f}"
     if isinstance(value, float):

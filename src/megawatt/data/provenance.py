@@ -54,7 +54,52 @@ def provenance_table(scenario: Scenario, directory: Path | None = None) -> pd.Da
                 "notes": row.get("notes", ""),
             }
         )
+    catalogues = directory.parent
+    for file, key, figures in (
+        ("asics.csv", "model", "{hashrate_th_s} TH/s, {power_w} W, ${price_usd}"),
+        (
+            "gpus.csv",
+            "model",
+            "{gpu_power_w} W + {server_overhead_w} W, ${system_price_usd_per_gpu}/GPU",
+        ),
+    ):
+        path = catalogues / file
+        if not path.exists():
+            continue
+        _, cat_rows = read_csv_rows(path)
+        for _, row in cat_rows:
+            rows.append(
+                {
+                    "file": file,
+                    "item": row[key],
+                    "figures": figures.format(**row),
+                    "source": row.get("source", ""),
+                    "basis": row.get("basis", ""),
+                    "notes": row.get("notes", ""),
+                }
+            )
+    econ = scenario.economics
+    extra = []
+    if econ is not None:
+        for kind in ("btc_miner", "ai_datacenter"):
+            f = getattr(econ, kind)
+            extra.append(
+                (
+                    f"economics {kind}",
+                    f"{f.jobs_per_mw:g} jobs/MW, ${f.facility_capex_usd_per_mw:,.0f}/MW, "
+                    f"${f.opex_usd_per_mw_year:,.0f}/MW-year",
+                    f.source,
+                )
+            )
+        extra.append(
+            (
+                "economics market path",
+                f"{len(econ.market_path)} years, FX share {econ.tariff_paid_in_usd_share:g}",
+                econ.source,
+            )
+        )
     for item, figures, text in [
+        *extra,
         ("exchange rate", f"{scenario.currency.local_per_usd:g} PKR/USD", scenario.currency.source),
         ("demand shape and zone shares", str(scenario.demand.zone_shares), scenario.demand.source),
         ("program", f"cap {scenario.program.cap_mw:g} MW", scenario.program.source),

@@ -76,6 +76,7 @@ class HourlyInputs:
     zone_caps_mw: dict[int, float] = field(default_factory=dict)
     plant_caps_mw: dict[str, float] = field(default_factory=dict)
     shed_cap_mw: np.ndarray | None = None  # [Z, T] program case: no more than baseline
+    allocation_cost_usd_per_mw: np.ndarray | None = None  # [A] replaces the tie-break cost
     timezone: str = "UTC"
 
     @property

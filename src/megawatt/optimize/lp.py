@@ -117,9 +117,11 @@ class _Assembler:
         lp.col_upper_ = _cat(self.col_upper)
         lp.row_lower_ = _cat(self.row_lower)
         lp.row_upper_ = _cat(self.row_upper)
-        rows = _cat(self.entry_row, np.int64)
-        cols = _cat(self.entry_col, np.int64)
+        # int32 indices halve the COO's memory; HiGHS itself uses int32 (HighsInt).
+        rows = _cat(self.entry_row, np.int32)
+        cols = _cat(self.entry_col, np.int32)
         vals = _cat(self.entry_val)
+        self.entry_row, self.entry_col, self.entry_val = [], [], []
         keep = vals != 0.0
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
         order = np.lexsort((rows, cols))
@@ -130,7 +132,7 @@ class _Assembler:
         lp.a_matrix_.num_col_ = self.num_col
         lp.a_matrix_.num_row_ = self.num_row
         lp.a_matrix_.start_ = start
-        lp.a_matrix_.index_ = rows[order].astype(np.int32)
+        lp.a_matrix_.index_ = rows[order]
         lp.a_matrix_.value_ = vals[order]
         return lp
 
@@ -164,9 +166,12 @@ def build_lp(inputs: HourlyInputs, elastic: bool = False) -> tuple[highspy.Highs
     )
     lay.cols["shed"] = asm.cols((Z, T), inputs.voll_usd_per_mwh, 0.0, shed_cap)
     if A:
-        lay.cols["x"] = asm.cols(
-            (A,), ALLOCATION_TIE_USD_PER_MW, inputs.committed_mw, inputs.requested_mw
+        x_cost = (
+            ALLOCATION_TIE_USD_PER_MW
+            if inputs.allocation_cost_usd_per_mw is None
+            else inputs.allocation_cost_usd_per_mw
         )
+        lay.cols["x"] = asm.cols((A,), x_cost, inputs.committed_mw, inputs.requested_mw)
         revenue = inputs.tariff_usd_per_mwh[None, :] + inputs.applicant_bonus_usd_per_mwh[:, None]
         draw_upper = np.where(inputs.may_draw, inputs.requested_mw[:, None], 0.0)
         lay.cols["c"] = asm.cols((A, T), -revenue, 0.0, draw_upper)

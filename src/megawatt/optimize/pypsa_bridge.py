@@ -134,7 +134,11 @@ def to_pypsa(scenario: Scenario | HourlyInputs, with_program: bool = True) -> An
             p_nom_extendable=True,
             p_nom_min=inputs.committed_mw,
             p_nom_max=inputs.requested_mw,
-            capital_cost=ALLOCATION_TIE_USD_PER_MW,
+            capital_cost=(
+                ALLOCATION_TIE_USD_PER_MW
+                if inputs.allocation_cost_usd_per_mw is None
+                else inputs.allocation_cost_usd_per_mw
+            ),
             marginal_cost=pd.DataFrame(-revenue.T, index=snapshots, columns=apps),
             p_max_pu=pd.DataFrame(inputs.may_draw.T.astype(float), index=snapshots, columns=apps),
         )

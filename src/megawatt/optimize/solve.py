@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from megawatt.errors import InfeasibleError
+from megawatt.grid.headroom import event_lengths
 from megawatt.optimize.inputs import HourlyInputs, build_inputs
 from megawatt.optimize.lp import LpLayout, build_lp
 from megawatt.scenario.model import Scenario
@@ -117,7 +118,7 @@ class DispatchResult:
                     "backup_mwh": self.backup_mw[name].sum(),
                     "curtailed_hours": int(hours_mask.sum()),
                     "events": len(lengths),
-                    "mean_event_h": float(np.mean(lengths)) if lengths else 0.0,
+                    "mean_event_h": float(np.mean(lengths)) if len(lengths) else 0.0,
                     "tariff_paid_usd": float(served @ inp.tariff_usd_per_mwh),
                     "value_usd_per_mwh": inp.value_usd_per_mwh[i],
                 }
@@ -139,15 +140,6 @@ class DispatchResult:
             "value_usd_per_mwh",
         ]
         return pd.DataFrame(rows, columns=columns).set_index("applicant")
-
-
-def event_lengths(mask: np.ndarray) -> list[int]:
-    """Lengths [h] of the runs of True in an hourly boolean series."""
-    if not mask.any():
-        return []
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list((edges[1::2] - edges[::2]).astype(int))
 
 
 def _new_highs(
@@ -182,6 +174,8 @@ def solve_inputs(
     t1 = time.perf_counter()
     h = _new_highs(time_limit_s=time_limit_s, solver=solver)
     h.passModel(lp)
+    sizes = (lp.num_col_, lp.num_row_, len(lp.a_matrix_.value_))
+    del lp  # HiGHS holds its own copy; ours would only add to the peak memory
     h.run()
     t2 = time.perf_counter()
     status = h.getModelStatus()
@@ -196,9 +190,9 @@ def solve_inputs(
         build_s=t1 - t0,
         solve_s=t2 - t1,
         extract_s=t3 - t2,
-        num_col=lp.num_col_,
-        num_row=lp.num_row_,
-        num_nz=len(lp.a_matrix_.value_),
+        num_col=sizes[0],
+        num_row=sizes[1],
+        num_nz=sizes[2],
         iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
         solver=solver,
     )
@@ -289,8 +283,14 @@ def plan(
     scenario
         A validated scenario.
     applicant_values
-        Value [USD/MWh] per applicant, overriding the scenario's (from the economics).
+        Value [USD/MWh] per applicant (its bid). By default the economics computes it
+        from the market (``megawatt.economics.valuation``), or takes the scenario's
+        ``value_usd_per_mwh`` where given.
     """
+    if applicant_values is None:
+        from megawatt.economics.valuation import bids, value_applicants
+
+        applicant_values = bids(value_applicants(scenario))
     base_inputs = build_inputs(scenario, with_program=False)
     baseline = solve_inputs(base_inputs, solver=solver)
     prog_inputs = build_inputs(scenario, with_program=True, applicant_values=applicant_values)

@@ -22,9 +22,12 @@ from megawatt.scenario.model import (
     Currency,
     Demand,
     DemandShape,
+    Economics,
     Generator,
+    KindFactors,
     Link,
     Market,
+    MarketYear,
     Program,
     Provenance,
     Scenario,
@@ -53,6 +56,9 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("applicants[] (applicants.yaml)", Applicant, ""),
     ("applicants[].asic_mix[]", AsicShare, ""),
     ("market", Market, ""),
+    ("economics", Economics, ""),
+    ("economics.btc_miner, economics.ai_datacenter", KindFactors, ""),
+    ("economics.market_path[]", MarketYear, ""),
     ("provenance (of links, generators, applicants)", Provenance, ""),
 ]
 

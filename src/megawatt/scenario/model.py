@@ -408,6 +408,14 @@ class Market(_Model):
         3.125, gt=0, le=50, description="Block subsidy.", json_schema_extra=_unit("BTC/block")
     )
     block_height: int = Field(ge=0, description="Block height at as_of (for the halving schedule).")
+    blocks_per_day: float = Field(
+        144.0,
+        gt=100,
+        le=200,
+        description="Mean blocks found per day: 144 at the 600 s target; more while "
+        "hashrate grows faster than difficulty retargets.",
+        json_schema_extra=_unit("blocks/day"),
+    )
     pool_fee_share: float = Field(
         0.02, ge=0, lt=1, description="Mining pool fee.", json_schema_extra=_unit("-")
     )
@@ -417,6 +425,69 @@ class Market(_Model):
         json_schema_extra=_unit("USD/GPU-h"),
     )
     source: str = Field("", description="Where the figures come from.")
+
+
+class MarketYear(_Model):
+    """Market assumptions for one year of the multi-year view."""
+
+    year: int = Field(ge=2009, le=2100, description="Calendar year.")
+    btc_price_usd: float = Field(
+        gt=0, description="Mean Bitcoin price in the year.", json_schema_extra=_unit("USD/BTC")
+    )
+    network_hashrate_eh_s: float = Field(
+        gt=0, description="Mean network hashrate in the year.", json_schema_extra=_unit("EH/s")
+    )
+    fees_btc_per_block: float = Field(
+        ge=0, description="Mean fees per block in the year.", json_schema_extra=_unit("BTC/block")
+    )
+
+
+class KindFactors(_Model):
+    """Jobs, investment and running costs per MW of one kind of program load."""
+
+    jobs_per_mw: float = Field(
+        ge=0, description="Direct jobs per MW allocated.", json_schema_extra=_unit("jobs/MW")
+    )
+    facility_capex_usd_per_mw: float = Field(
+        ge=0,
+        description="Site investment per MW (buildings, electrical, cooling), excluding "
+        "ASICs or GPUs, which come from the catalogues.",
+        json_schema_extra=_unit("USD/MW"),
+    )
+    opex_usd_per_mw_year: float = Field(
+        ge=0,
+        description="Running cost per MW per year excluding energy (staff, maintenance, "
+        "insurance).",
+        json_schema_extra=_unit("USD/MW/year"),
+    )
+    source: str = Field("", description="Where the factors come from.")
+
+
+class Economics(_Model):
+    """Assumptions of the economics: factors per kind, currency of payment, market path."""
+
+    btc_miner: KindFactors = Field(description="Factors for Bitcoin miners.")
+    ai_datacenter: KindFactors = Field(description="Factors for AI data centers.")
+    tariff_paid_in_usd_share: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of tariff revenue paid in foreign currency (foreign investors).",
+        json_schema_extra=_unit("-"),
+    )
+    market_path: list[MarketYear] = Field(
+        default_factory=list,
+        description="Yearly market assumptions for the multi-year view (e.g. 2025-2030).",
+    )
+    source: str = Field("", description="Where the path and shares come from.")
+
+    @field_validator("market_path")
+    @classmethod
+    def _years_ascending(cls, path: list[MarketYear]) -> list[MarketYear]:
+        years = [y.year for y in path]
+        if years != sorted(set(years)):
+            raise ValueError(f"market_path years must be ascending and unique (got {years})")
+        return path
 
 
 class DemandShape(_Model):
@@ -558,6 +629,11 @@ class Scenario(_Model):
         default_factory=list, description="In the YAML: a YAML/CSV file name, or a list."
     )
     market: Market = Field(description="Market assumptions for the applicants.")
+    economics: Economics | None = Field(
+        None,
+        description="Jobs, investment and market-path assumptions; empty = jobs, investment "
+        "and the multi-year view are not reported.",
+    )
 
     # Set by the loader: where the scenario came from, and its hourly series once read.
     _origin: Any = PrivateAttr(None)

@@ -1,0 +1,1 @@
+"""Unit economics of program loads and the state's balance sheet."""
