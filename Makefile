@@ -6,14 +6,21 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint setup setup-dev docs bench clean
+.PHONY: run test lint setup setup-dev browser docs bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/megawatt plan $(ARGS)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(ARGS)
+
+# Debian's Chromium for the report's browser test (Playwright drives it; no download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends chromium >/dev/null; } || \
+	  echo "chromium is not installed and needs root: the browser test will be skipped"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -108,19 +108,29 @@ def scenario_init(
 @user_errors
 def plan(
     file: ScenarioArg = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for report.html, data/, results.xlsx.")
+    ] = Path("megawatt-out"),
     solver: Annotated[str, typer.Option(help="HiGHS solver: choose, simplex or ipm.")] = "choose",
+    details: Annotated[
+        bool, typer.Option(help="Also print the detailed tables (allocation, balance, ...).")
+    ] = True,
 ) -> None:
-    """Plan the program for a scenario (default: Pakistan FY2025).
+    """Plan the program for a scenario (default: Pakistan FY2025) and write the report.
 
     Values each applicant's power from the market, solves the national dispatch
-    without the program (baseline) and with it (national demand first), and prints
-    what the program changes, the state's balance sheet and miner viability across
-    the halving.
+    without the program (baseline) and with it (national demand first), draws up the
+    state's balance sheet and miner viability across the halving, writes report.html,
+    data tables (CSV, Parquet), results.xlsx and summary.json into --out, and prints
+    the headline.
     """
     from megawatt.planning import STAGES, run_plan
+    from megawatt.report.build import write_outcome
+    from megawatt.report.export import check_out_dir
 
+    check_out_dir(out)
     with _stages() as progress:
-        task = progress.add_task("loading scenario", total=len(STAGES) + 1)
+        task = progress.add_task("loading scenario", total=len(STAGES) + 2)
         sc = scenario_lib.load_or_default(file)
 
         def on_stage(name: str) -> None:
@@ -130,9 +140,73 @@ def plan(
                 progress.update(task, description=name)
 
         outcome = run_plan(sc, solver=solver, on_stage=on_stage)
-        progress.update(task, completed=len(STAGES) + 1, description="done")
-    print_plan(outcome.result, outcome.changes)
-    print_economics(outcome)
+        progress.update(task, completed=len(STAGES) + 1, description=f"writing {out}")
+        summary = write_outcome(outcome, out)
+        progress.update(task, completed=len(STAGES) + 2, description="done")
+    if details:
+        print_plan(outcome.result, outcome.changes)
+        print_economics(outcome)
+    print_headline(sc, summary["headline"])
+    console.print(
+        f"[green]wrote[/] {out / 'report.html'}, {out / 'summary.json'}, "
+        f"{out / 'results.xlsx'} and {out / 'data'}/"
+    )
+
+
+@app.command("report")
+@user_errors
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A directory written by megawatt plan.")],
+) -> None:
+    """Re-render report.html from saved results, without solving anything."""
+    from megawatt.report.build import rerender
+
+    if not results_dir.is_dir():
+        raise InputError(str(results_dir), "", "is not a directory")
+    path = rerender(results_dir)
+    console.print(f"[green]wrote[/] {path}")
+
+
+def print_headline(sc: scenario_lib.Scenario, head: dict[str, Any]) -> None:
+    """The headline figures as one table."""
+    code = sc.currency.code
+    kinds = ", ".join(
+        f"{_KIND_LABEL.get(k, k)} {v:,.0f}" for k, v in head["allocated_mw_by_kind"].items()
+    )
+    plants = ", ".join(f"{k} {v:,.0f}" for k, v in head["allocated_mw_by_plant"].items())
+    rows = [
+        (
+            "allocated",
+            f"{head['allocated_mw']:,.0f} MW of {sc.program.cap_mw:,.0f} MW cap ({kinds})",
+        ),
+        ("by plant", f"{plants} MW"),
+        ("energy served", f"{head['served_gwh']:,.0f} GWh"),
+        (
+            "curtailment",
+            f"{head['curtailment_hours']:,} h with any load curtailed, "
+            f"{head['curtailment_events']:,} events (longest "
+            f"{head['events_longest_h']} h)",
+        ),
+        (
+            "state revenue",
+            f"{head['revenue_musd']:,.0f} M$ ({head['revenue_local_bn']:,.1f} bn {code})",
+        ),
+        ("margin over fuel", f"{head['margin_musd']:,.0f} M$"),
+        (
+            "capacity charges",
+            f"{head['capacity_charges_musd']:,.0f} M$, "
+            f"{head['capacity_charges_recovered_share']:.0%} recovered",
+        ),
+        ("net foreign exchange", f"{head['fx_net_musd']:,.0f} M$"),
+        ("CO2", f"+{head['co2_kt']:,.0f} kt"),
+        ("jobs, investment", f"{head['jobs']:,.0f} direct jobs, {head['investment_musd']:,.0f} M$"),
+    ]
+    table = Table(title=f"Headline: {sc.name}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for item, value in rows:
+        table.add_row(item, value)
+    console.print(table)
 
 
 @app.command("headroom")

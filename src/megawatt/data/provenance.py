@@ -42,7 +42,8 @@ def provenance_table(scenario: Scenario, directory: Path | None = None) -> pd.Da
         rows.append(
             _row("applicants.yaml", app.name, f"{app.requested_mw:g} MW {app.kind}", app.provenance)
         )
-    _, demand_rows = read_csv_rows(directory / "demand_monthly.csv")
+    monthly = directory / "demand_monthly.csv"
+    _, demand_rows = read_csv_rows(monthly) if monthly.is_file() else ([], [])
     for _, row in demand_rows:
         rows.append(
             {
@@ -54,7 +55,7 @@ def provenance_table(scenario: Scenario, directory: Path | None = None) -> pd.Da
                 "notes": row.get("notes", ""),
             }
         )
-    catalogues = directory.parent
+    catalogues = dataset_dir().parent  # the packaged ASIC and GPU catalogues
     for file, key, figures in (
         ("asics.csv", "model", "{hashrate_th_s} TH/s, {power_w} W, ${price_usd}"),
         (

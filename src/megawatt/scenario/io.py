@@ -319,6 +319,9 @@ def dump(scenario: Scenario, directory: str | Path) -> Path:
         data["profiles"] = src.name
         _copy(src, directory / src.name)
 
+    sources = origin.base_dir / "sources.yaml"
+    if sources.is_file():  # the reference list the rows' `source` ids point into
+        _copy(sources, directory / "sources.yaml")
     write_csv_table(directory / "generators.csv", scenario.generators)
     applicants = [a.model_dump(mode="json", exclude_defaults=True) for a in scenario.applicants]
     _write_text(directory / "applicants.yaml", _yaml({"applicants": applicants}))

@@ -1,0 +1,87 @@
+"""Write a plan outcome into a results directory: tables, summary, scenario, report.
+
+``write_outcome(outcome, out)`` is what ``megawatt plan --out DIR`` does after solving;
+``rerender(DIR)`` is ``megawatt report DIR``: it rebuilds ``report.html`` from the
+saved tables without solving anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from megawatt import __version__
+from megawatt.data.provenance import provenance_table
+from megawatt.report import export
+from megawatt.report.tables import headline, result_tables
+from megawatt.scenario.io import dump, origin_of
+
+
+def summary_of(outcome, tables: dict) -> dict:
+    """summary.json: headline (from the tables), scenario facts, units, table names."""
+    sc = outcome.result.scenario
+    return {
+        "megawatt_version": __version__,
+        "generated_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": {
+            "name": sc.name,
+            "description": sc.description,
+            "timezone": sc.timezone,
+            "start_local": sc.start.isoformat(),
+            "hours": sc.hours,
+            "currency": sc.currency.code,
+            "local_per_usd": sc.currency.local_per_usd,
+            "program_cap_mw": sc.program.cap_mw,
+            "tariff_local_per_kwh": sc.program.tariff.local_per_kwh,
+            "illustrative_applicants": any(a.illustrative for a in sc.applicants),
+        },
+        "headline": headline(tables),
+        "units": {
+            "mw": "MW",
+            "gwh": "GWh",
+            "musd": "million USD",
+            "local_bn": f"billion {sc.currency.code}",
+            "kt": "thousand tonnes CO2",
+            "share": "0-1",
+        },
+        "tables": sorted(tables),
+    }
+
+
+def write_outcome(outcome, out: Path) -> dict:
+    """Write everything for ``outcome`` into ``out`` (atomically); return the summary."""
+    from megawatt.report.html import render_report
+
+    export.check_out_dir(Path(out))
+    tables = result_tables(outcome)
+    sc = outcome.result.scenario
+    # A scenario's provenance: its rows' sources and notes, read beside its own files.
+    tables["provenance"] = provenance_table(sc, origin_of(sc).base_dir)
+    summary = summary_of(outcome, tables)
+
+    def fill(tmp: Path) -> None:
+        export.write_tables(tmp, tables)
+        export.write_summary(tmp, summary)
+        dump(sc, tmp / "scenario")
+        (tmp / export.REPORT).write_text(
+            render_report(tables, summary, (tmp / "scenario" / "scenario.yaml").read_text()),
+            encoding="utf-8",
+        )
+
+    export.write_atomically(Path(out), fill)
+    return summary
+
+
+def rerender(directory: Path) -> Path:
+    """Rebuild ``report.html`` in a results directory from its saved tables."""
+    from megawatt.report.html import render_report
+
+    directory = Path(directory)
+    tables, summary = export.read_results(directory)
+    scenario_yaml = directory / "scenario" / "scenario.yaml"
+    text = scenario_yaml.read_text(encoding="utf-8") if scenario_yaml.is_file() else ""
+    html = render_report(tables, summary, text)
+    tmp = directory / (export.REPORT + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(directory / export.REPORT)
+    return directory / export.REPORT

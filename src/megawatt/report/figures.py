@@ -1,0 +1,431 @@
+"""Plotly figures for the megawatt HTML report.
+
+Each public function takes the result tables (``dict[str, DataFrame]`` as returned by
+``megawatt.report.export.read_results``) and, where it needs scenario settings, the run
+summary, and returns a ``plotly.graph_objects.Figure``. Hourly series are reduced before
+plotting (a 365 x 24 heatmap, daily means, only the non-zero part of a duration curve)
+so that the self-contained report stays light. A function raises ``KeyError`` when a
+table it needs is absent; the report catches that and leaves the plot out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+Tables = dict[str, pd.DataFrame]
+
+# One fixed colour per technology so the baseline and program panels read the same way.
+TECH_COLOURS: dict[str, str] = {
+    "hydro": "#1f77b4",
+    "nuclear": "#9467bd",
+    "thar_coal": "#8c564b",
+    "imported_coal": "#404040",
+    "local_gas": "#ff7f0e",
+    "rlng_ccgt": "#ffbb78",
+    "rlng_ocgt": "#d6a35c",
+    "rfo": "#d62728",
+    "bagasse": "#98df8a",
+    "solar": "#f2c80f",
+    "wind": "#17becf",
+}
+FALLBACK_COLOURS: list[str] = [
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#aec7e8",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+]
+CASE_DASH: dict[str, str] = {"baseline": "dot", "program": "solid"}
+ZONE_COLOURS: list[str] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+TARIFF_COLOUR = "#111111"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """Apply the shared look (white template, system fonts, horizontal legend)."""
+    fig.update_layout(
+        title={"text": title, "x": 0.0, "xanchor": "left"},
+        template="plotly_white",
+        font={"family": FONT, "size": 13},
+        height=height,
+        margin={"l": 70, "r": 30, "t": 70, "b": 60},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    return fig
+
+
+def _timezone(summary: dict[str, Any] | None) -> str:
+    """The scenario's local time zone; UTC when the summary does not say."""
+    if summary:
+        return str(summary.get("scenario", {}).get("timezone") or "UTC")
+    return "UTC"
+
+
+def _local_index(frame: pd.DataFrame, timezone: str) -> pd.DatetimeIndex:
+    """Index converted to local wall-clock time (naive UTC is taken as UTC)."""
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    return index.tz_convert(timezone)
+
+
+def _pretty(name: str) -> str:
+    """Readable label from a snake_case identifier."""
+    return str(name).replace("_", " ")
+
+
+def _tariff(tables: Tables) -> float | None:
+    """The program tariff in USD/MWh from the horizon metadata or the hourly tariff."""
+    meta = tables.get("horizon_meta")
+    if meta is not None and "tariff_usd_per_mwh" in meta and len(meta):
+        return float(meta["tariff_usd_per_mwh"].iloc[0])
+    tariff = tables.get("tariff_usd_per_mwh")
+    if tariff is not None and tariff.shape[1]:
+        return float(tariff.iloc[:, 0].mean())
+    return None
+
+
+def surplus_heatmap(tables: Tables, zone: str, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Day-by-hour heatmap of the surplus capacity (MW) in one zone, in local time."""
+    surplus = tables["surplus_mw"]
+    series = surplus[zone]
+    tz = _timezone(summary)
+    local = _local_index(surplus, tz)
+    frame = pd.DataFrame(
+        {"date": local.date, "hour": local.hour, "mw": series.to_numpy(dtype=float)}
+    )
+    # Mean per (date, hour) so a DST repeat hour cannot break the pivot.
+    grid = frame.pivot_table(index="hour", columns="date", values="mw", aggfunc="mean")
+    grid = grid.reindex(range(24))
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[pd.Timestamp(d) for d in grid.columns],
+            y=list(grid.index),
+            colorscale="Viridis",
+            colorbar={"title": {"text": "MW"}},
+            hovertemplate="%{x|%a %d %b %Y}, %{y}:00<br>surplus %{z:,.0f} MW<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="Day (local date)")
+    fig.update_yaxes(title_text=f"Hour of day ({tz})", dtick=3, autorange=True)
+    return _layout(fig, f"Surplus capacity, {zone} zone (MW)", height=380)
+
+
+def monthly_energy(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Monthly generation by technology, baseline and program side by side (GWh)."""
+    data = tables["monthly_energy_gwh"]
+    cases = [c for c in ("baseline", "program") if c in set(data["case"])]
+    cases += sorted(set(data["case"]) - set(cases))
+    months = sorted(data["month"].astype(str).unique())
+    totals = data.groupby("technology")["energy_gwh"].sum().sort_values(ascending=False)
+    techs = list(totals.index)
+    fig = make_subplots(
+        rows=1,
+        cols=len(cases),
+        shared_yaxes=True,
+        subplot_titles=[c.capitalize() for c in cases],
+        horizontal_spacing=0.04,
+    )
+    spare = iter(FALLBACK_COLOURS * 3)
+    colours = {t: TECH_COLOURS.get(t) or next(spare) for t in techs}
+    for col, case in enumerate(cases, start=1):
+        part = data[data["case"] == case]
+        table = part.pivot_table(
+            index="month", columns="technology", values="energy_gwh", aggfunc="sum"
+        ).reindex(index=months)
+        for tech in techs:
+            if tech not in table:
+                continue
+            fig.add_trace(
+                go.Bar(
+                    x=months,
+                    y=table[tech].fillna(0.0),
+                    name=_pretty(tech),
+                    legendgroup=tech,
+                    showlegend=col == 1,
+                    marker_color=colours[tech],
+                    hovertemplate=f"{_pretty(tech)} ({case})<br>%{{x}}: %{{y:,.0f}} GWh"
+                    "<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(barmode="stack", bargap=0.15)
+    fig.update_yaxes(title_text="Energy (GWh)", row=1, col=1)
+    fig.update_xaxes(title_text="Month", tickangle=-45)
+    fig = _layout(fig, "Monthly generation by technology, baseline vs program (GWh)", 480)
+    fig.update_layout(legend={"y": -0.35, "yanchor": "top", "x": 0.5, "xanchor": "center"})
+    fig.update_layout(margin={"b": 120})
+    return fig
+
+
+def plant_utilisation(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Capacity factor before and after the program for each program plant (%)."""
+    plants = tables["plants"]
+    labels = [_pretty(p) for p in plants.index]
+    fig = go.Figure()
+    for column, name, colour in (
+        ("baseline_cf", "Baseline", "#9bb7d4"),
+        ("program_cf", "With program", "#1f4e79"),
+    ):
+        gwh_col = column.replace("_cf", "_gwh")
+        gwh = plants[gwh_col] if gwh_col in plants else pd.Series(np.nan, index=plants.index)
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=plants[column] * 100.0,
+                name=name,
+                marker_color=colour,
+                text=[f"{v:.0%}" for v in plants[column]],
+                textposition="outside",
+                customdata=np.column_stack([gwh.to_numpy(dtype=float)]),
+                hovertemplate="%{x}<br>" + name + ": %{y:.1f}% (%{customdata[0]:,.0f} GWh)"
+                "<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="Capacity factor (%)", range=[0, 105])
+    fig.update_xaxes(title_text="Plant")
+    return _layout(fig, "Program plants: capacity factor before and after (%)")
+
+
+def curtailment_duration(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Duration curve of hourly program curtailment (MW), sorted in descending order."""
+    total = tables["curtailed_mw"].sum(axis=1).to_numpy(dtype=float)
+    ordered = np.sort(total)[::-1]
+    nonzero = int((ordered > 1e-6).sum())
+    # Only the curtailed hours carry information; the zero tail is drawn as one segment.
+    shown = ordered[: max(nonzero, 1)]
+    hours = np.arange(1, len(shown) + 1)
+    x = np.append(hours, [len(shown) + 1, len(ordered)])
+    y = np.append(shown, [0.0, 0.0])
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line={"shape": "hv", "color": "#d62728", "width": 2},
+            fill="tozeroy",
+            fillcolor="rgba(214,39,40,0.15)",
+            name="Curtailed",
+            hovertemplate="%{x:,} hours at ≥ %{y:,.0f} MW<extra></extra>",
+        )
+    )
+    # Zoom on the curtailed hours; the zero tail stays reachable by zooming out.
+    fig.update_xaxes(
+        title_text=f"Hours of the year, ranked ({nonzero:,} of {len(ordered):,} curtailed)",
+        range=[0, max(24, int(nonzero * 1.25))],
+    )
+    fig.update_yaxes(title_text="Curtailed load, whole program (MW)", rangemode="tozero")
+    return _layout(fig, "Curtailment duration curve (MW)")
+
+
+def event_length_histogram(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Number of curtailment events by length in hours, stacked per applicant."""
+    events = tables["curtailment_events"]
+    fig = go.Figure()
+    if len(events):
+        longest = int(events["length_h"].max())
+        lengths = list(range(1, longest + 1))
+        counts = events.pivot_table(
+            index="length_h", columns="applicant", values="curtailed_mwh", aggfunc="count"
+        ).reindex(lengths, fill_value=0)
+        for i, applicant in enumerate(counts.columns):
+            fig.add_trace(
+                go.Bar(
+                    x=lengths,
+                    y=counts[applicant].fillna(0),
+                    name=_pretty(applicant),
+                    marker_color=(ZONE_COLOURS + FALLBACK_COLOURS)[i % 12],
+                    hovertemplate=f"{_pretty(applicant)}<br>%{{x}} h events: %{{y}}<extra></extra>",
+                )
+            )
+    fig.update_layout(barmode="stack", bargap=0.1)
+    fig.update_xaxes(title_text="Event length (hours)", dtick=1)
+    fig.update_yaxes(title_text="Number of events")
+    return _layout(fig, "Curtailment events by length")
+
+
+def zonal_prices(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Daily mean zonal price, baseline vs program, with the program tariff (USD/MWh)."""
+    tz = _timezone(summary)
+    fig = go.Figure()
+    zones: list[str] = []
+    for case, key in (
+        ("baseline", "price_baseline_usd_per_mwh"),
+        ("program", "price_program_usd_per_mwh"),
+    ):
+        prices = tables[key].copy()
+        prices.index = _local_index(prices, tz)
+        daily = prices.groupby(prices.index.date).mean()
+        for zone in prices.columns:
+            if zone not in zones:
+                zones.append(zone)
+            colour = ZONE_COLOURS[zones.index(zone) % len(ZONE_COLOURS)]
+            fig.add_trace(
+                go.Scatter(
+                    x=[pd.Timestamp(d) for d in daily.index],
+                    y=daily[zone].round(2),
+                    mode="lines",
+                    name=f"{zone}, {case}",
+                    line={"color": colour, "dash": CASE_DASH.get(case, "solid"), "width": 1.6},
+                    hovertemplate=f"{zone} {case}<br>%{{x|%d %b %Y}}: %{{y:,.1f}} USD/MWh"
+                    "<extra></extra>",
+                )
+            )
+    tariff = _tariff(tables)
+    if tariff is not None:
+        fig.add_hline(
+            y=tariff,
+            line={"color": TARIFF_COLOUR, "dash": "dash", "width": 1.5},
+            annotation_text=f"program tariff {tariff:,.1f} USD/MWh",
+            annotation_position="top left",
+        )
+    fig.update_xaxes(title_text="Day (local date)")
+    fig.update_yaxes(title_text="Price, daily mean (USD/MWh)")
+    return _layout(fig, "Zonal marginal price, daily mean (USD/MWh)")
+
+
+def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Value of a MWh to each Bitcoin miner by year against the tariff (USD/MWh)."""
+    values = tables["horizon_values_usd_per_mwh"]
+    kinds: pd.Series | None = None
+    for key in ("values", "allocations", "applicant_accounts"):
+        if key in tables and "kind" in tables[key]:
+            kinds = tables[key]["kind"]
+            break
+    miners = [
+        a
+        for a in values.columns
+        if kinds is None or str(kinds.get(a, "btc_miner")).startswith("btc")
+    ] or list(values.columns)
+    years = [int(y) for y in values.index]
+    fig = go.Figure()
+    palette = ZONE_COLOURS + FALLBACK_COLOURS
+    for i, applicant in enumerate(miners):
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=values[applicant].round(2),
+                mode="lines+markers",
+                name=_pretty(applicant),
+                line={"color": palette[i % len(palette)], "width": 2},
+                hovertemplate=f"{_pretty(applicant)}<br>%{{x}}: %{{y:,.1f}} USD/MWh<extra></extra>",
+            )
+        )
+    tariff = _tariff(tables)
+    if tariff is not None:
+        fig.add_hline(
+            y=tariff,
+            line={"color": TARIFF_COLOUR, "dash": "dash", "width": 1.5},
+            annotation_text=f"tariff {tariff:,.1f} USD/MWh",
+            annotation_position="top right",
+        )
+    meta = tables.get("horizon_meta")
+    if meta is not None and "halving_date" in meta and len(meta):
+        halving = pd.Timestamp(str(meta["halving_date"].iloc[0]))
+        start = pd.Timestamp(year=halving.year, month=1, day=1)
+        length = pd.Timestamp(year=halving.year + 1, month=1, day=1) - start
+        # Years are calendar years on a numeric axis, so place the halving at its fraction.
+        position = halving.year + (halving - start) / length
+        fig.add_vline(
+            x=position,
+            line={"color": "#ff7f0e", "dash": "dot", "width": 2},
+            annotation_text=f"halving {halving:%d %b %Y}",
+            annotation_position="top left",
+        )
+    fig.update_xaxes(title_text="Year", dtick=1)
+    fig.update_yaxes(title_text="Value of electricity to miner (USD/MWh)", rangemode="tozero")
+    return _layout(fig, "Bitcoin miners: value per MWh vs tariff, by year")
+
+
+def revenue_waterfall(tables: Tables, summary: dict[str, Any]) -> go.Figure:
+    """Tariff revenue, less incremental fuel, gives the margin set against capacity charges."""
+    headline = (summary or {}).get("headline", {})
+    balance = tables.get("balance")
+    total = balance.loc["total"] if balance is not None and "total" in balance.index else None
+
+    def pick(key: str, column: str) -> float:
+        if key in headline and headline[key] is not None:
+            return float(headline[key])
+        if total is None:
+            raise KeyError(key)
+        return float(total[column]) / 1e6
+
+    revenue = pick("revenue_musd", "revenue_usd")
+    fuel = pick("incremental_fuel_musd", "incremental_fuel_usd")
+    margin = pick("margin_musd", "margin_usd")
+    charges = pick("capacity_charges_musd", "capacity_charge_usd")
+    recovered = max(0.0, min(margin, charges))
+    unrecovered = charges - recovered
+
+    # Drawn as floating bars (base + height) so the recovered/unrecovered split of the
+    # capacity charges can be shown in one column, which go.Waterfall cannot do.
+    labels = ["Tariff revenue", "Incremental fuel", "Margin", "Capacity charges"]
+    fig = go.Figure()
+
+    def bar(x: str, base: float, height: float, colour: str, name: str, text: str) -> None:
+        fig.add_trace(
+            go.Bar(
+                x=[x],
+                y=[height],
+                base=[base],
+                name=name,
+                marker_color=colour,
+                text=[text],
+                textposition="inside",
+                insidetextanchor="middle",
+                hovertemplate=f"{name}: {text} million USD<extra></extra>",
+            )
+        )
+
+    bar(labels[0], 0.0, revenue, "#1f77b4", "Tariff revenue", f"{revenue:,.0f}")
+    bar(labels[1], margin, fuel, "#ff7f0e", "Incremental fuel (\u2212)", f"\u2212{fuel:,.0f}")
+    bar(
+        labels[2],
+        0.0,
+        margin,
+        "#2ca02c" if margin >= 0 else "#d62728",
+        "Margin",
+        f"{margin:,.0f}",
+    )
+    bar(labels[3], 0.0, recovered, "#98df8a", "Charges recovered by margin", f"{recovered:,.0f}")
+    bar(
+        labels[3],
+        recovered,
+        unrecovered,
+        "#d62728",
+        "Charges unrecovered",
+        f"{unrecovered:,.0f}",
+    )
+    # Connector lines carry the running total from one step to the next, as in a waterfall.
+    for x0, x1, level in ((0, 1, revenue), (1, 2, margin), (2, 3, margin)):
+        fig.add_shape(
+            type="line",
+            x0=x0 + 0.4,
+            x1=x1 - 0.4,
+            y0=level,
+            y1=level,
+            xref="x",
+            yref="y",
+            line={"color": "#888888", "width": 1, "dash": "dot"},
+        )
+    share = recovered / charges if charges else float("nan")
+    fig.update_layout(barmode="overlay", bargap=0.35)
+    fig.update_xaxes(title_text="", categoryorder="array", categoryarray=labels)
+    fig.update_yaxes(title_text="Million USD per year", zeroline=True)
+    fig = _layout(
+        fig,
+        f"State revenue waterfall: margin covers {share:.0%} of capacity charges (million USD)",
+        460,
+    )
+    return fig

@@ -1,0 +1,611 @@
+"""Self-contained, offline HTML report for one megawatt run.
+
+``render_report`` turns the result tables and run summary into a single HTML page: the
+plotly.js bundle is inlined once, every figure from ``megawatt.report.figures`` is
+embedded as a ``<div class="plot" data-figure="NAME">``, and the headline figures,
+result tables, scenario YAML and provenance follow as escaped HTML. Nothing is loaded
+from the network (no CDN, web fonts or MathJax), so the file can be mailed or archived
+and still open years later. Figures whose tables are missing for a scenario are left
+out with a one-line note instead of failing the whole report.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+from megawatt.report import figures
+
+Tables = dict[str, pd.DataFrame]
+PLOT_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+
+STYLE = """
+:root { --ink:#1b1f24; --muted:#5b6470; --line:#d9dee5; --accent:#1f4e79; --bg:#f6f8fa; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
+  sans-serif; color: var(--ink); margin: 0; line-height: 1.45; background: #fff; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 32px 64px; }
+h1 { font-size: 1.9rem; margin: 0.2em 0 0.1em; }
+h2 { font-size: 1.35rem; margin-top: 2.2em; border-bottom: 2px solid var(--accent);
+  padding-bottom: 4px; }
+h3 { font-size: 1.08rem; margin: 1.6em 0 0.3em; }
+p.meta, p.caption, p.note { color: var(--muted); }
+p.caption { margin: 0 0 0.4em; max-width: 60em; }
+p.note { font-style: italic; }
+.banner { background: #fff4d6; border: 1px solid #e6b800; border-left: 6px solid #e6b800;
+  padding: 10px 14px; margin: 14px 0; border-radius: 4px; }
+nav.toc { background: var(--bg); border: 1px solid var(--line); border-radius: 4px;
+  padding: 8px 14px; font-size: 0.93rem; }
+nav.toc a { margin-right: 14px; color: var(--accent); text-decoration: none; }
+.plot { width: 100%; min-height: 300px; margin: 4px 0 18px; border: 1px solid var(--line);
+  border-radius: 4px; padding: 4px; page-break-inside: avoid; break-inside: avoid; }
+.tablewrap { overflow-x: auto; margin: 6px 0 18px; }
+table { border-collapse: collapse; font-size: 0.88rem; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 7px; vertical-align: top; }
+th { background: var(--bg); text-align: left; font-weight: 600; }
+td.num { text-align: right; white-space: nowrap; }
+tr.total td { font-weight: 600; border-top: 2px solid var(--ink); }
+table.headline td.num { font-size: 1.02rem; font-weight: 600; }
+table.headline td.group { color: var(--muted); font-size: 0.85rem; text-transform: uppercase;
+  letter-spacing: 0.04em; padding-top: 12px; }
+table.provenance td { font-size: 0.82rem; max-width: 40em; }
+pre { background: var(--bg); border: 1px solid var(--line); padding: 12px; overflow-x: auto;
+  font-size: 0.82rem; white-space: pre-wrap; }
+footer { color: var(--muted); font-size: 0.82rem; margin-top: 3em; }
+@media print {
+  main { max-width: none; padding: 0; }
+  nav.toc { display: none; }
+  h2 { page-break-before: auto; page-break-after: avoid; }
+  .plot { border: none; }
+}
+"""
+
+
+# ---------------------------------------------------------------- number formatting
+
+
+def fmt_number(value: Any, decimals: int | None = None) -> str:
+    """Format a number with thousands separators and sensible decimals; inf -> never."""
+    if value is None:
+        return "\u2013"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return "\u2013"
+    if math.isinf(number):
+        return "never" if number > 0 else "\u2212∞"
+    if decimals is None:
+        size = abs(number)
+        decimals = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 0.1 else 3
+        if size == 0:
+            decimals = 0
+    text = f"{number:,.{decimals}f}"
+    return text.replace("-", "\u2212") if text.startswith("-") else text
+
+
+def fmt_share(value: Any) -> str:
+    """Format a 0-1 share as a percentage."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "\u2013"
+    if math.isnan(number):
+        return "\u2013"
+    return f"{number:.1%}".replace("-", "\u2212")
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def table_html(
+    frame: pd.DataFrame,
+    *,
+    formats: dict[str, Callable[[Any], str]] | None = None,
+    headers: dict[str, str] | None = None,
+    index_label: str | None = None,
+    css_class: str = "data",
+    total_rows: Iterable[str] = ("total",),
+) -> str:
+    """Render a DataFrame as an escaped HTML table with formatted numbers."""
+    formats = formats or {}
+    headers = headers or {}
+    # A default 0..n-1 index carries no information; a named one (e.g. year) does.
+    show_index = frame.index.name is not None or not (
+        isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+    )
+    totals = set(total_rows)
+    head = []
+    if show_index:
+        head.append(f"<th>{_esc(index_label or frame.index.name or '')}</th>")
+    head += [f"<th>{_esc(headers.get(str(c), str(c).replace('_', ' ')))}</th>" for c in frame]
+    rows = []
+    # Object dtype keeps integer columns as ints (iterrows would upcast a mixed row to float).
+    for key, row in frame.astype(object).iterrows():
+        cells = []
+        if show_index:
+            cells.append(f"<td>{_esc(str(key).replace('_', ' '))}</td>")
+        for column, value in row.items():
+            formatter = formats.get(str(column))
+            if formatter is not None:
+                cells.append(f'<td class="num">{_esc(formatter(value))}</td>')
+            elif _is_number(value):
+                cells.append(f'<td class="num">{_esc(fmt_number(value))}</td>')
+            elif isinstance(value, bool | np.bool_):
+                cells.append(f"<td>{'yes' if value else 'no'}</td>")
+            elif value is None or (isinstance(value, float) and math.isnan(value)):
+                cells.append("<td>\u2013</td>")
+            elif isinstance(value, pd.Timestamp):
+                cells.append(f"<td>{_esc(value.strftime('%Y-%m-%d %H:%M'))}</td>")
+            else:
+                cells.append(f"<td>{_esc(str(value).replace('_', ' '))}</td>")
+        css = ' class="total"' if str(key) in totals else ""
+        rows.append(f"<tr{css}>{''.join(cells)}</tr>")
+    return (
+        f'<div class="tablewrap"><table class="{_esc(css_class)}"><thead><tr>{"".join(head)}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _musd(value: Any) -> str:
+    return fmt_number(float(value) / 1e6, 1) if _is_number(value) else fmt_number(value)
+
+
+def _gwh_from_mwh(value: Any) -> str:
+    return fmt_number(float(value) / 1e3, 1) if _is_number(value) else fmt_number(value)
+
+
+def _bn(value: Any) -> str:
+    return fmt_number(float(value) / 1e9, 1) if _is_number(value) else fmt_number(value)
+
+
+def _kt(value: Any) -> str:
+    return fmt_number(float(value) / 1e3, 0) if _is_number(value) else fmt_number(value)
+
+
+def _one(decimals: int) -> Callable[[Any], str]:
+    return lambda v: fmt_number(v, decimals)
+
+
+def headline_html(summary: dict[str, Any]) -> str:
+    """The headline table: each value from summary["headline"] with its unit."""
+    head = summary.get("headline", {}) or {}
+    currency = str(summary.get("scenario", {}).get("currency") or "local")
+    rows: list[tuple[str, str, str]] = []  # (label, value, unit); value "" marks a group
+
+    def add(label: str, key: str, unit: str, fmt: Callable[[Any], str] = fmt_number) -> None:
+        if key in head and head[key] is not None:
+            rows.append((label, fmt(head[key]), unit))
+
+    rows.append(("Allocation", "", ""))
+    add("Capacity allocated", "allocated_mw", "MW", _one(0))
+    for kind, mw in (head.get("allocated_mw_by_kind") or {}).items():
+        rows.append((f"… to {kind.replace('_', ' ')}s", fmt_number(mw, 0), "MW"))
+    for plant, mw in (head.get("allocated_mw_by_plant") or {}).items():
+        rows.append((f"… from {plant.replace('_', ' ')}", fmt_number(mw, 0), "MW"))
+    rows.append(("Operation", "", ""))
+    add("Energy served", "served_gwh", "GWh", _one(0))
+    add("Energy curtailed", "curtailed_gwh", "GWh", _one(1))
+    add("Hours with curtailment", "curtailment_hours", "h", _one(0))
+    add("Curtailment events", "curtailment_events", "events", _one(0))
+    add("Longest event", "events_longest_h", "h", _one(0))
+    rows.append(("State finances", "", ""))
+    add("State tariff revenue", "revenue_musd", "million USD", _one(1))
+    add("State tariff revenue (local)", "revenue_local_bn", f"billion {currency}", _one(1))
+    add("Incremental fuel cost", "incremental_fuel_musd", "million USD", _one(1))
+    add("Margin over fuel", "margin_musd", "million USD", _one(1))
+    add("Capacity charges of program plants", "capacity_charges_musd", "million USD", _one(1))
+    add("Share of capacity charges recovered", "capacity_charges_recovered_share", "", fmt_share)
+    add("Net foreign-exchange effect", "fx_net_musd", "million USD", _one(1))
+    rows.append(("Economy and emissions", "", ""))
+    add("Incremental CO2", "co2_kt", "kt CO2", _one(0))
+    add("Jobs", "jobs", "jobs", _one(0))
+    add("Applicant investment", "investment_musd", "million USD", _one(0))
+    body = []
+    for label, value, unit in rows:
+        if value == "" and unit == "":
+            body.append(f'<tr><td class="group" colspan="3">{_esc(label)}</td></tr>')
+        else:
+            body.append(
+                f'<tr><td>{_esc(label)}</td><td class="num">{_esc(value)}</td>'
+                f"<td>{_esc(unit)}</td></tr>"
+            )
+    return (
+        '<div class="tablewrap"><table class="headline"><thead><tr><th>Headline</th>'
+        f"<th>Value</th><th>Unit</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _figure_div(name: str, fig: go.Figure) -> str:
+    inner = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        config=PLOT_CONFIG,
+        div_id=f"fig-{name}",
+    )
+    return f'<div class="plot" data-figure="{_esc(name)}">{inner}</div>'
+
+
+def _plot_block(
+    name: str, title: str, caption: str, build: Callable[[], go.Figure], missing: str
+) -> str:
+    """One captioned figure, or a one-line note when its data are missing."""
+    try:
+        fig = build()
+    except KeyError as error:
+        return (
+            f'<h3>{_esc(title)}</h3><p class="note">Not shown: {_esc(missing)} '
+            f"(missing {_esc(error)}).</p>"
+        )
+    return f'<h3>{_esc(title)}</h3><p class="caption">{_esc(caption)}</p>{_figure_div(name, fig)}'
+
+
+def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Sections (anchor, heading, html) holding all the plots."""
+    tz = str(summary.get("scenario", {}).get("timezone") or "UTC")
+    sections: list[tuple[str, str, str]] = []
+
+    parts = []
+    surplus = tables.get("surplus_mw")
+    if surplus is None or surplus.empty:
+        parts.append('<p class="note">Not shown: no surplus_mw table in these results.</p>')
+    else:
+        for zone in surplus.columns:
+            parts.append(
+                _plot_block(
+                    f"surplus_heatmap_{zone}",
+                    f"Surplus capacity, {zone}",
+                    f"Available but unused capacity in the {zone} zone, for each "
+                    f"day (x) and hour of day in {tz} (y); brighter cells mean more megawatts "
+                    "the program could sell. Dark bands show the hours and seasons where "
+                    "interruptible loads risk curtailment.",
+                    lambda z=zone: figures.surplus_heatmap(tables, z, summary),
+                    "surplus data",
+                )
+            )
+    sections.append(("surplus", "Surplus capacity", "".join(parts)))
+
+    parts = [
+        _plot_block(
+            "monthly_energy",
+            "Monthly generation by technology",
+            "Stacked monthly generation by technology without (left) and with (right) the "
+            "program; the difference is mostly extra imported-coal output serving new loads.",
+            lambda: figures.monthly_energy(tables, summary),
+            "monthly energy table",
+        ),
+        _plot_block(
+            "plant_utilisation",
+            "Plant utilisation",
+            "Capacity factor of each program plant and of the imported-coal fleet as a whole, "
+            "before (light) and after (dark) the program; higher bars mean idle capacity "
+            "being put to work.",
+            lambda: figures.plant_utilisation(tables, summary),
+            "plants table",
+        ),
+        _plot_block(
+            "zonal_prices",
+            "Zonal prices",
+            "Daily mean marginal price per zone, baseline dotted and program solid, with the "
+            "flat program tariff dashed; where prices sit above the tariff the program "
+            "sells below system marginal cost.",
+            lambda: figures.zonal_prices(tables, summary),
+            "price tables",
+        ),
+    ]
+    sections.append(("system", "Generation and prices", "".join(parts)))
+
+    parts = [
+        _plot_block(
+            "curtailment_duration",
+            "Curtailment duration curve",
+            "Hourly curtailed load of the whole program, sorted from the largest hour down"
+            "; the width of the curve is the number of hours in which loads were cut.",
+            lambda: figures.curtailment_duration(tables, summary),
+            "curtailment data",
+        ),
+        _plot_block(
+            "event_length_histogram",
+            "Curtailment event lengths",
+            "How many curtailment events each applicant saw, by event length in hours; short "
+            "events matter less to miners than to data centers that need backup.",
+            lambda: figures.event_length_histogram(tables, summary),
+            "curtailment events table",
+        ),
+    ]
+    sections.append(("curtailment", "Curtailment", "".join(parts)))
+
+    parts = [
+        _plot_block(
+            "revenue_waterfall",
+            "State revenue waterfall",
+            "Tariff revenue less the incremental fuel bill gives the margin, set against the "
+            "capacity charges the state already owes the program plants: the red part is "
+            "what the program leaves unrecovered (million USD per year).",
+            lambda: figures.revenue_waterfall(tables, summary),
+            "balance figures",
+        ),
+        _plot_block(
+            "miner_break_even",
+            "Miner break-even over time",
+            "Value of one MWh to each Bitcoin miner by year (hashprice path) against the "
+            "tariff; a miner is viable while its line stays above the dashed tariff. The "
+            "dotted line marks the next halving. AI data centers value power far above the "
+            "tariff and are left off the chart.",
+            lambda: figures.miner_break_even(tables, summary),
+            "no market horizon in this scenario",
+        ),
+    ]
+    sections.append(("economics", "State and applicant economics", "".join(parts)))
+    return sections
+
+
+# ---------------------------------------------------------------- result tables
+
+
+def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
+    currency = str(summary.get("scenario", {}).get("currency") or "local")
+    out: list[str] = []
+
+    def section(title: str, key: str, caption: str, render: Callable[[pd.DataFrame], str]) -> None:
+        frame = tables.get(key)
+        out.append(f"<h3>{_esc(title)}</h3>")
+        if frame is None or frame.empty:
+            out.append(f'<p class="note">Not available: no {_esc(key)} table in these results.</p>')
+            return
+        out.append(f'<p class="caption">{_esc(caption)}</p>{render(frame)}')
+
+    section(
+        "Allocations",
+        "allocations",
+        "Requested and allocated capacity per applicant, energy served, curtailed and "
+        "supplied from backup, and curtailment statistics.",
+        lambda f: table_html(
+            f,
+            index_label="applicant",
+            headers={
+                "requested_mw": "requested MW",
+                "allocated_mw": "allocated MW",
+                "served_gwh": "served GWh",
+                "curtailed_gwh": "curtailed GWh",
+                "backup_gwh": "backup GWh",
+                "curtailed_hours": "curtailed hours",
+                "mean_event_h": "mean event h",
+            },
+            formats={
+                "requested_mw": _one(0),
+                "allocated_mw": _one(0),
+                "served_gwh": _one(1),
+                "curtailed_gwh": _one(1),
+                "backup_gwh": _one(1),
+                "mean_event_h": _one(1),
+            },
+        ),
+    )
+    section(
+        "State balance by plant",
+        "balance",
+        "Annual revenue, fuel, margin and capacity charges per program plant, the rest of "
+        "the system's redispatch, and the total. Money in million USD unless noted.",
+        lambda f: table_html(
+            f,
+            index_label="plant",
+            headers={
+                "revenue_usd": "revenue M$",
+                "revenue_local": f"revenue bn {currency}",
+                "incremental_fuel_usd": "incremental fuel M$",
+                "margin_usd": "margin M$",
+                "capacity_charge_usd": "capacity charge M$",
+                "imported_fuel_usd": "imported fuel M$",
+                "fx_net_usd": "net FX M$",
+                "incremental_co2_t": "incremental CO2 kt",
+                "cf_before": "CF before",
+                "cf_after": "CF after",
+                "charge_recovered_share": "charges recovered",
+            },
+            formats={
+                "revenue_usd": _musd,
+                "revenue_local": _bn,
+                "incremental_fuel_usd": _musd,
+                "margin_usd": _musd,
+                "capacity_charge_usd": _musd,
+                "imported_fuel_usd": _musd,
+                "fx_net_usd": _musd,
+                "incremental_co2_t": _kt,
+                "cf_before": fmt_share,
+                "cf_after": fmt_share,
+                "charge_recovered_share": fmt_share,
+            },
+        ),
+    )
+    section(
+        "Applicant accounts",
+        "applicant_accounts",
+        "Each applicant's own year: value of the power to it, revenue, costs and net "
+        "result (million USD), investment and simple payback ('never' when the net "
+        "result is not positive).",
+        lambda f: table_html(
+            f,
+            index_label="applicant",
+            headers={
+                "allocated_mw": "allocated MW",
+                "served_mwh": "served GWh",
+                "value_usd_per_mwh": "value USD/MWh",
+                "revenue_usd": "revenue M$",
+                "energy_cost_usd": "energy cost M$",
+                "backup_cost_usd": "backup cost M$",
+                "opex_usd": "opex M$",
+                "net_usd": "net M$",
+                "capex_usd": "capex M$",
+                "payback_years": "payback years",
+                "btc_mined": "BTC mined",
+                "uptime_achieved": "uptime",
+            },
+            formats={
+                "allocated_mw": _one(0),
+                "served_mwh": _gwh_from_mwh,
+                "value_usd_per_mwh": _one(1),
+                "revenue_usd": _musd,
+                "energy_cost_usd": _musd,
+                "backup_cost_usd": _musd,
+                "opex_usd": _musd,
+                "net_usd": _musd,
+                "capex_usd": _musd,
+                "payback_years": _one(1),
+                "jobs": _one(0),
+                "btc_mined": _one(0),
+                "uptime_achieved": fmt_share,
+            },
+        ),
+    )
+    if "horizon_years" in tables:
+        section(
+            "Horizon years",
+            "horizon_years",
+            "The program year by year along the market path: Bitcoin price and network "
+            "hashrate, block subsidy, how many applicants still draw power, and what the "
+            "state earns.",
+            lambda f: table_html(
+                f,
+                index_label="year",
+                headers={
+                    "btc_price_usd": "BTC price USD",
+                    "network_hashrate_eh_s": "hashrate EH/s",
+                    "subsidy_btc": "subsidy BTC",
+                    "served_gwh": "served GWh",
+                    "revenue_musd": "revenue M$",
+                    "margin_musd": "margin M$",
+                    "charge_recovered_share": "charges recovered",
+                    "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
+                },
+                formats={
+                    "btc_price_usd": _one(0),
+                    "network_hashrate_eh_s": _one(0),
+                    "subsidy_btc": _one(3),
+                    "served_gwh": _one(0),
+                    "revenue_musd": _one(1),
+                    "margin_musd": _one(1),
+                    "charge_recovered_share": fmt_share,
+                    "hashprice_usd_per_ph_day": _one(1),
+                },
+            ),
+        )
+    else:
+        out.append(
+            '<h3>Horizon years</h3><p class="note">Not shown: this scenario has no market '
+            "path, so there is no multi-year horizon.</p>"
+        )
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- page
+
+
+def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml: str) -> str:
+    """Return the whole report as one self-contained HTML string (plotly.js inlined)."""
+    scenario = summary.get("scenario", {}) or {}
+    name = str(scenario.get("name") or "scenario")
+    description = str(scenario.get("description") or "")
+    generated = str(summary.get("generated_utc") or "")
+    version = str(summary.get("megawatt_version") or "")
+
+    banner = ""
+    if scenario.get("illustrative_applicants"):
+        banner = (
+            '<div class="banner"><strong>Illustrative applicants.</strong> The applicants '
+            "in this scenario (names, sizes, equipment and plants) are made up to exercise "
+            "the model; they are not real bids. System, plant and price figures follow the "
+            "sources in the appendix.</div>"
+        )
+    facts = []
+    if scenario.get("hours"):
+        facts.append(f"{int(scenario['hours']):,} hours")
+    if scenario.get("start_local"):
+        facts.append(f"from {scenario['start_local']} ({scenario.get('timezone', 'UTC')})")
+    if scenario.get("program_cap_mw"):
+        facts.append(f"program cap {fmt_number(scenario['program_cap_mw'], 0)} MW")
+    if scenario.get("tariff_local_per_kwh"):
+        facts.append(
+            f"tariff {fmt_number(scenario['tariff_local_per_kwh'], 2)} "
+            f"{scenario.get('currency', '')}/kWh"
+        )
+
+    plot_sections = _figures_html(tables, summary)
+    sections: list[tuple[str, str, str]] = [("headline", "Headline", headline_html(summary))]
+    sections += plot_sections
+    sections.append(("tables", "Result tables", _tables_html(tables, summary)))
+
+    provenance = tables.get("provenance")
+    if provenance is None or provenance.empty:
+        prov_html = '<p class="note">No provenance table for this scenario.</p>'
+    else:
+        prov_html = table_html(provenance, css_class="provenance")
+    appendix = (
+        "<h3>Scenario file</h3>"
+        f"<pre>{_esc(scenario_yaml)}</pre>"
+        "<h3>Provenance of inputs</h3>"
+        '<p class="caption">Where each input figure comes from. Basis: R = reported, '
+        "E = estimated.</p>"
+        f"{prov_html}"
+    )
+    sections.append(("appendix", "Appendix", appendix))
+
+    toc = "".join(f'<a href="#{_esc(a)}">{_esc(h)}</a>' for a, h, _ in sections)
+    body = "".join(
+        f'<section id="{_esc(a)}"><h2>{_esc(h)}</h2>{content}</section>'
+        for a, h, content in sections
+    )
+    plotlyjs = plotly.offline.get_plotlyjs()
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>megawatt report: {_esc(name)}</title>
+<style>{STYLE}</style>
+<script type="text/javascript">window.PlotlyConfig = {{MathJaxConfig: 'local'}};</script>
+<script type="text/javascript">{plotlyjs}</script>
+</head>
+<body>
+<main>
+<header>
+<p class="meta">megawatt report</p>
+<h1>{_esc(name)}</h1>
+<p>{_esc(description)}</p>
+<p class="meta">{_esc(" · ".join(facts))}</p>
+{banner}
+</header>
+<nav class="toc">{toc}</nav>
+{body}
+<footer>Generated by megawatt {_esc(version)} at {_esc(generated)}. Self-contained:
+opens offline.</footer>
+</main>
+</body>
+</html>
+"""
