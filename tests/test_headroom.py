@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from megawatt.grid.headroom import (
@@ -330,6 +330,7 @@ def test_curtailment_rate_non_decreasing_in_new_load(
     assert 0.0 <= curtailment_rate(load, high, thresholds) <= 1.0
 
 
+@example(values=[0.0] * 7 + [1.0] * 3, target=0.3)  # rate flat at the target up to L = 1
 @settings(max_examples=100, deadline=None)
 @given(values=loads, target=st.sampled_from([0.0025, 0.01, 0.05, 0.3, 0.9]))
 def test_headroom_is_the_largest_feasible_load(values: list[float], target: float) -> None:
@@ -339,7 +340,9 @@ def test_headroom_is_the_largest_feasible_load(values: list[float], target: floa
     found = headroom_mw(load, target, "annual", tol)
     if found > 0:
         assert curtailment_rate(load, found, thresholds) <= target + 1e-12
-    assert curtailment_rate(load, found + tol, thresholds) > target
+    # bisection stops within tol below the largest feasible load, so one more tol can
+    # still end exactly on a plateau's edge; two are beyond it
+    assert curtailment_rate(load, found + 2 * tol, thresholds) > target
 
 
 # --------------------------------------------------------------------------- input checks

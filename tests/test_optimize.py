@@ -363,7 +363,7 @@ def test_infeasible_through_cli(tmp_path: Path) -> None:
     from megawatt.scenario import dump
 
     path = dump(sc, tmp_path / "files")
-    result = CliRunner().invoke(app, ["plan", str(path)])
+    result = CliRunner().invoke(app, ["plan", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "must-run generation exceeds" in result.output
     assert "Traceback" not in result.output
@@ -409,8 +409,9 @@ def test_plan_cli_prints_changes(tmp_path: Path) -> None:
     from megawatt.scenario import dump
 
     path = dump(two_zones(tmp_path), tmp_path / "files")
-    result = CliRunner().invoke(app, ["plan", str(path)])
+    result = CliRunner().invoke(app, ["plan", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").is_file()
     for text in ("Allocation", "Zonal prices", "shed GWh", "curt h"):
         assert text in result.output
 

@@ -116,6 +116,16 @@ def horizon(
 
     shed_cap = result.baseline.shed_mw.to_numpy().T + 1e-6
     solved: dict[tuple[bool, ...], dict[str, float]] = {}
+    # The plan already solved the program for today's values: reuse it for the years
+    # in which the same applicants draw instead of solving the same LP again.
+    today = tuple(bool(v >= tariff.min()) for v in values.value_usd_per_mwh)
+    sheet = balance_sheet(result, values)
+    solved[today] = {
+        "served_gwh": sheet.headline.served_gwh,
+        "revenue_musd": sheet.headline.revenue_musd,
+        "margin_musd": sheet.headline.margin_musd,
+        "charge_recovered_share": sheet.headline.charge_recovered_share,
+    }
     rows = []
     for year in value_table.index:
         key = tuple(bool(v) for v in viable.loc[year])

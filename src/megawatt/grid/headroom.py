@@ -434,9 +434,12 @@ def _solve(margin: np.ndarray, target: float, tol: float) -> float:
     if _rate(margin, 0.0) > target:
         return 0.0
     low, high = 0.0, max(float(margin.max()), tol) * (1.0 + 1.0 / (1.0 - target))
+    # Where the rate is flat at exactly the target (a plateau), rounding can put it a
+    # hair above; compare with a relative tolerance so the plateau counts as feasible.
+    limit = target * (1.0 + 1e-12)
     while high - low > tol:
         middle = 0.5 * (low + high)
-        if _rate(margin, middle) <= target:
+        if _rate(margin, middle) <= limit:
             low = middle
         else:
             high = middle
