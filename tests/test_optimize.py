@@ -440,3 +440,38 @@ def test_dispatch_headroom_hand_case(tmp_path: Path) -> None:
     assert row.curtailed_mwh == pytest.approx(0.30 * 4 * 25, abs=1e-3)  # 5 + 25 = 30
     assert (row.curtailed_hours, row.events, row.mean_event_h) == (2, 1, 2.0)
     assert row.share_hours_keep_75 == pytest.approx(0.5)  # hour 3 keeps 20 of 25 = 80%
+
+
+def test_time_of_use_tariff(tmp_path: Path) -> None:
+    """A peak band above the miner's value makes it curtail itself in those hours only."""
+    sc = small_scenario(
+        tmp_path,
+        {"A": [50, 50, 50, 50]},
+        [{"name": "g1", "zone": "A", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.010}],
+        [
+            {
+                "name": "m",
+                "kind": "btc_miner",
+                "zone": "A",
+                "requested_mw": 60,
+                "value_usd_per_mwh": 40,
+            }
+        ],
+    )
+    raw = sc.model_dump()
+    raw["program"]["tariff"] = {
+        "scheme": "time_of_use",
+        "local_per_kwh": 0.030,
+        "periods": [{"name": "peak", "hours": [1, 2], "local_per_kwh": 0.050}],
+    }
+    from megawatt.scenario import validate
+    from megawatt.scenario.io import Origin
+
+    tou = validate(raw, Origin(path=None, base_dir=tmp_path))
+    result = plan(tou).program
+    check_physics(result)
+    assert_allclose(result.inputs.tariff_usd_per_mwh, [30, 50, 50, 30])
+    assert_allclose(result.served_mw["m"], [60, 0, 0, 60], atol=TOL)
+    summary = result.applicant_summary().loc["m"]
+    assert summary.tariff_paid_usd == pytest.approx(30 * 120)
+    assert (summary.curtailed_hours, summary.events) == (2, 1)
