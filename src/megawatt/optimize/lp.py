@@ -70,9 +70,15 @@ class LpLayout:
 
 
 class _Assembler:
-    """Collect columns, rows and COO entries as arrays; emit a HiGHS model."""
+    """Collect columns, rows and COO entries as arrays; emit a HiGHS model.
 
-    def __init__(self) -> None:
+    With ``matrix=False`` only costs and bounds are collected: the same code path then
+    gives the vectors to change in place on a model already in HiGHS (rolling
+    re-dispatch), which is what guarantees that both use one column and row order.
+    """
+
+    def __init__(self, matrix: bool = True) -> None:
+        self.matrix = matrix
         self.num_col = 0
         self.num_row = 0
         self.cost: list[np.ndarray] = []
@@ -101,6 +107,8 @@ class _Assembler:
         return block
 
     def entries(self, rows, cols, vals) -> None:
+        if not self.matrix:
+            return
         rows, cols, vals = np.broadcast_arrays(
             np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=float)
         )
@@ -141,8 +149,33 @@ def _cat(parts: list[np.ndarray], dtype: type = float) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
 
+@dataclass
+class LpVectors:
+    """Costs and bounds of an LP (no matrix), in the order of :func:`build_lp`."""
+
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+
+
+def lp_vectors(inputs: HourlyInputs) -> LpVectors:
+    """Costs and bounds of the LP for ``inputs`` without assembling the matrix."""
+    asm = _assembler_for(inputs, elastic=False, matrix=False)[0]
+    return LpVectors(_cat(asm.cost), _cat(asm.col_lower), _cat(asm.col_upper),
+                     _cat(asm.row_lower), _cat(asm.row_upper))
+
+
 def build_lp(inputs: HourlyInputs, elastic: bool = False) -> tuple[highspy.HighsLp, LpLayout]:
     """Assemble the LP for ``inputs``; return the HiGHS model and its layout."""
+    asm, lay = _assembler_for(inputs, elastic=elastic, matrix=True)
+    return asm.to_lp(), lay
+
+
+def _assembler_for(
+    inputs: HourlyInputs, elastic: bool, matrix: bool
+) -> tuple[_Assembler, LpLayout]:
     T = inputs.hours
     G, Z, L, A = (
         len(inputs.generators),
@@ -151,7 +184,7 @@ def build_lp(inputs: HourlyInputs, elastic: bool = False) -> tuple[highspy.Highs
         len(inputs.applicants),
     )
     t = np.arange(T)
-    asm = _Assembler()
+    asm = _Assembler(matrix=matrix)
     lay = LpLayout()
 
     # --- columns
@@ -250,7 +283,7 @@ def build_lp(inputs: HourlyInputs, elastic: bool = False) -> tuple[highspy.Highs
     if A:
         _program_rows(asm, lay, inputs, elastic)
 
-    return asm.to_lp(), lay
+    return asm, lay
 
 
 def _program_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic: bool) -> None:
