@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Served power below allocation by more than this counts as curtailment [MW].
-CURTAIL_TOL_MW = 1e-3
+from megawatt.optimize.solve import CURTAIL_TOL_MW
 
 
 def result_tables(outcome) -> dict[str, pd.DataFrame]:
