@@ -475,3 +475,18 @@ def test_time_of_use_tariff(tmp_path: Path) -> None:
     summary = result.applicant_summary().loc["m"]
     assert summary.tariff_paid_usd == pytest.approx(30 * 120)
     assert (summary.curtailed_hours, summary.events) == (2, 1)
+
+
+def test_tidy_tables(tmp_path: Path) -> None:
+    result = plan(two_zones(tmp_path)).program
+    tidy = result.tidy()
+    dispatch = tidy["dispatch"]
+    assert list(dispatch.columns) == ["snapshot", "generator", "zone", "technology", "p_mw"]
+    assert len(dispatch) == 2 * 2  # hours x generators
+    # the long table holds the same numbers as the wide one
+    wide = dispatch.pivot(index="snapshot", columns="generator", values="p_mw")
+    assert_allclose(wide[result.dispatch_mw.columns].to_numpy(), result.dispatch_mw.to_numpy())
+    served = tidy["served"]
+    assert_allclose(served.served_mw + served.curtailed_mw, result.allocation_mw["m"], atol=1e-9)
+    assert set(tidy["price"].zone) == {"S", "N"}
+    assert tidy["allocation"].allocated_mw.sum() == pytest.approx(100)

@@ -21,14 +21,25 @@ def independent_case(tmp_path: Path, days: int = 5):
     return small_scenario(
         tmp_path,
         {"S": list(rng.uniform(50, 200, hours)), "N": list(rng.uniform(300, 600, hours))},
-        [{"name": "coal_s", "zone": "S", "p_nom_mw": 400, "fuel_cost_local_per_kwh": 0.02},
-         {"name": "gas_n", "zone": "N", "p_nom_mw": 500, "fuel_cost_local_per_kwh": 0.06},
-         {"name": "wind_s", "zone": "S", "p_nom_mw": 200, "p_max_pu_profile": "wind"},
-         {"name": "oil_n", "zone": "N", "p_nom_mw": 300, "fuel_cost_local_per_kwh": 0.12}],
-        [{"name": "m1", "kind": "btc_miner", "zone": "S", "requested_mw": 150,
-          "committed_mw": 150, "value_usd_per_mwh": 90}],
-        links=[{"name": "sn", "from_zone": "S", "to_zone": "N", "p_nom_mw": 250,
-                "efficiency": 0.97}],
+        [
+            {"name": "coal_s", "zone": "S", "p_nom_mw": 400, "fuel_cost_local_per_kwh": 0.02},
+            {"name": "gas_n", "zone": "N", "p_nom_mw": 500, "fuel_cost_local_per_kwh": 0.06},
+            {"name": "wind_s", "zone": "S", "p_nom_mw": 200, "p_max_pu_profile": "wind"},
+            {"name": "oil_n", "zone": "N", "p_nom_mw": 300, "fuel_cost_local_per_kwh": 0.12},
+        ],
+        [
+            {
+                "name": "m1",
+                "kind": "btc_miner",
+                "zone": "S",
+                "requested_mw": 150,
+                "committed_mw": 150,
+                "value_usd_per_mwh": 90,
+            }
+        ],
+        links=[
+            {"name": "sn", "from_zone": "S", "to_zone": "N", "p_nom_mw": 250, "efficiency": 0.97}
+        ],
         profiles={"wind": list(rng.uniform(0, 1, hours))},
         tariff_usd_per_mwh=75.0,
     )
@@ -41,11 +52,16 @@ def test_rolling_equals_full_span_when_windows_are_independent(tmp_path: Path) -
     assert len(log) == 5
     # every window carries the allocation tie-break cost once; the real terms agree
     real = ["generation_cost_usd", "shed_cost_usd", "backup_cost_usd", "tariff_revenue_usd"]
-    assert_allclose(rolled.objective_breakdown_usd[real], full.objective_breakdown_usd[real],
-                    rtol=1e-9, atol=1e-6)
+    assert_allclose(
+        rolled.objective_breakdown_usd[real],
+        full.objective_breakdown_usd[real],
+        rtol=1e-9,
+        atol=1e-6,
+    )
     assert_allclose(rolled.dispatch_mw.to_numpy(), full.dispatch_mw.to_numpy(), atol=1e-6)
-    assert_allclose(rolled.price_usd_per_mwh.to_numpy(), full.price_usd_per_mwh.to_numpy(),
-                    atol=1e-6)
+    assert_allclose(
+        rolled.price_usd_per_mwh.to_numpy(), full.price_usd_per_mwh.to_numpy(), atol=1e-6
+    )
     assert_allclose(rolled.served_mw.to_numpy(), full.served_mw.to_numpy(), atol=1e-6)
     # after the first window HiGHS re-solves from the previous basis (warm start)
     assert (log.iterations.iloc[1:] < 10 * max(log.iterations.iloc[0], 1)).all()
@@ -60,8 +76,9 @@ def test_rolling_the_default_year(default_scenario) -> None:
     generation = rolled.dispatch_mw.to_numpy().sum()
     assert generation >= demand  # losses on the link
     assert rolled.shed_mw.to_numpy().sum() < 1e-3 * demand
-    hydro = [g for g, tech in zip(inputs.generators, inputs.technology, strict=True)
-             if tech == "hydro"]
+    hydro = [
+        g for g, tech in zip(inputs.generators, inputs.technology, strict=True) if tech == "hydro"
+    ]
     assert rolled.dispatch_mw[hydro].to_numpy().sum() / 1e3 == pytest.approx(39_972, rel=2e-3)
 
 

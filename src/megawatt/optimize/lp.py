@@ -163,8 +163,13 @@ class LpVectors:
 def lp_vectors(inputs: HourlyInputs) -> LpVectors:
     """Costs and bounds of the LP for ``inputs`` without assembling the matrix."""
     asm = _assembler_for(inputs, elastic=False, matrix=False)[0]
-    return LpVectors(_cat(asm.cost), _cat(asm.col_lower), _cat(asm.col_upper),
-                     _cat(asm.row_lower), _cat(asm.row_upper))
+    return LpVectors(
+        _cat(asm.cost),
+        _cat(asm.col_lower),
+        _cat(asm.col_upper),
+        _cat(asm.row_lower),
+        _cat(asm.row_upper),
+    )
 
 
 def build_lp(inputs: HourlyInputs, elastic: bool = False) -> tuple[highspy.HighsLp, LpLayout]:

@@ -49,7 +49,8 @@ def window_inputs(inputs: HourlyInputs, start: int, stop: int) -> HourlyInputs:
         demand_mw=inputs.demand_mw[:, hours],
         may_draw=inputs.may_draw[:, hours] if inputs.may_draw.size else inputs.may_draw,
         tariff_usd_per_mwh=inputs.tariff_usd_per_mwh[hours]
-        if len(inputs.tariff_usd_per_mwh) else inputs.tariff_usd_per_mwh,
+        if len(inputs.tariff_usd_per_mwh)
+        else inputs.tariff_usd_per_mwh,
         shed_cap_mw=shed_cap,
     )
 
@@ -65,8 +66,9 @@ def rolling_dispatch(
     table per window: start (UTC), objective [USD], iterations, solve time [s].
     """
     if inputs.hours % window_h:
-        raise ValueError(f"the span ({inputs.hours} h) must be a whole number of "
-                         f"{window_h}-h windows")
+        raise ValueError(
+            f"the span ({inputs.hours} h) must be a whole number of {window_h}-h windows"
+        )
     windows = inputs.hours // window_h
     first = window_inputs(inputs, 0, window_h)
     lp, layout = build_lp(first)
@@ -90,13 +92,20 @@ def rolling_dispatch(
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             from megawatt.optimize.diagnose import diagnose
 
-            raise InfeasibleError(f"window {w} ({win.index[0]}): " + diagnose(
-                win, h.getModelStatus(), h.modelStatusToString(h.getModelStatus())))
+            raise InfeasibleError(
+                f"window {w} ({win.index[0]}): "
+                + diagnose(win, h.getModelStatus(), h.modelStatusToString(h.getModelStatus()))
+            )
         part = extract(win, h, layout)
         info = h.getInfo()
-        log.append({"start": win.index[0], "objective_usd": part.objective_usd,
-                    "iterations": int(info.simplex_iteration_count),
-                    "solve_s": time.perf_counter() - t0})
+        log.append(
+            {
+                "start": win.index[0],
+                "objective_usd": part.objective_usd,
+                "iterations": int(info.simplex_iteration_count),
+                "solve_s": time.perf_counter() - t0,
+            }
+        )
         parts.append(part)
         if on_window:
             on_window(w + 1, windows)
@@ -107,8 +116,9 @@ def _concat(inputs: HourlyInputs, parts: list[DispatchResult]) -> DispatchResult
     def cat(name: str) -> pd.DataFrame:
         return pd.concat([getattr(p, name) for p in parts])
 
-    breakdown = sum((p.objective_breakdown_usd for p in parts), start=parts[0]
-                    .objective_breakdown_usd * 0)
+    breakdown = sum(
+        (p.objective_breakdown_usd for p in parts), start=parts[0].objective_breakdown_usd * 0
+    )
     return DispatchResult(
         inputs=inputs,
         dispatch_mw=cat("dispatch_mw"),
@@ -118,7 +128,8 @@ def _concat(inputs: HourlyInputs, parts: list[DispatchResult]) -> DispatchResult
         served_mw=cat("served_mw"),
         backup_mw=cat("backup_mw"),
         allocation_mw=pd.concat([p.allocation_mw for p in parts], axis=1).max(axis=1)
-        if inputs.applicants else parts[0].allocation_mw,
+        if inputs.applicants
+        else parts[0].allocation_mw,
         objective_usd=float(sum(p.objective_usd for p in parts)),
         objective_breakdown_usd=breakdown,
         stats=SolveStats(0, 0, 0, 0, 0, 0, 0, "rolling"),

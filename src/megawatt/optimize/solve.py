@@ -62,6 +62,37 @@ class DispatchResult:
     highs: highspy.Highs | None = field(default=None, repr=False)
     layout: LpLayout | None = field(default=None, repr=False)
 
+    def tidy(self) -> dict[str, pd.DataFrame]:
+        """The hourly results as long ("tidy") tables: one row per hour and entity.
+
+        Keys: dispatch (snapshot, generator, zone, technology, p_mw), flow (snapshot,
+        link, p_mw), shed (snapshot, zone, shed_mw), price (snapshot, zone,
+        price_usd_per_mwh), served (snapshot, applicant, served_mw, curtailed_mw,
+        backup_mw), allocation (applicant, allocated_mw).
+        """
+        inp = self.inputs
+
+        def long(frame: pd.DataFrame, key: str, value: str) -> pd.DataFrame:
+            out = frame.rename_axis(index="snapshot", columns=key).stack().rename(value)
+            return out.reset_index()
+
+        dispatch = long(self.dispatch_mw, "generator", "p_mw")
+        zone_of = dict(zip(inp.generators, (inp.zones[z] for z in inp.generator_zone), strict=True))
+        tech_of = dict(zip(inp.generators, inp.technology, strict=True))
+        dispatch.insert(2, "zone", dispatch.generator.map(zone_of))
+        dispatch.insert(3, "technology", dispatch.generator.map(tech_of))
+        served = long(self.served_mw, "applicant", "served_mw")
+        served["curtailed_mw"] = long(self.curtailed_mw, "applicant", "c").c.to_numpy()
+        served["backup_mw"] = long(self.backup_mw, "applicant", "b").b.to_numpy()
+        return {
+            "dispatch": dispatch,
+            "flow": long(self.flow_mw, "link", "p_mw"),
+            "shed": long(self.shed_mw, "zone", "shed_mw"),
+            "price": long(self.price_usd_per_mwh, "zone", "price_usd_per_mwh"),
+            "served": served,
+            "allocation": self.allocation_mw.rename("allocated_mw").reset_index(),
+        }
+
     @property
     def curtailed_mw(self) -> pd.DataFrame:
         """Allocated but not served [MW], per applicant and hour."""
