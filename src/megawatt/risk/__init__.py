@@ -1,0 +1,1 @@
+"""Risk: Monte Carlo over the market and, later, demand and hydro years."""
