@@ -6,7 +6,8 @@ With a flat tariff, a miner's value per MWh is proportional to hashprice (break-
 on the market only through which applicants draw (value >= tariff). So a draw-year's
 dispatch is one of at most 2^miners cases. The fast path draws every market path
 vectorised (numpy), finds the distinct sets of drawing applicants, solves each once
-on ONE HiGHS model whose draw bounds are changed in place, and evaluates every
+with the program LP (~5 s each on the default; re-solving in place on one model, as
+:mod:`megawatt.optimize.rolling` does, is the next step), and evaluates every
 draw-year from those solutions. A test checks it equals a full LP for sampled draws.
 Draws of demand growth and hydro year change the dispatch itself and need the LP path
 (not in this module yet).
