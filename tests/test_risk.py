@@ -78,3 +78,79 @@ def test_percentiles_are_ordered(risk_result) -> None:
     share = pct.filter(like="_viable_share")
     assert ((share >= 0) & (share <= 1)).all().all()
     assert len(risk_result.draws) == 40 * 6
+
+
+def _with_market_path(tmp_path):
+    from pathlib import Path
+
+    from factories import small_scenario
+    from megawatt.scenario import dump, validate
+    from megawatt.scenario.io import Origin
+
+    sc = small_scenario(
+        Path(tmp_path),
+        {"A": [50, 100, 150, 80]},
+        [{"name": "g1", "zone": "A", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.010}],
+        [
+            {
+                "name": "m",
+                "kind": "btc_miner",
+                "zone": "A",
+                "requested_mw": 60,
+                "asic_mix": [{"model": "S21", "share": 1.0}],
+            }
+        ],
+        tariff_usd_per_mwh=60.0,
+    )
+    raw = sc.model_dump()
+    factors = {"jobs_per_mw": 0.5, "facility_capex_usd_per_mw": 3e5, "opex_usd_per_mw_year": 4e4}
+    raw["economics"] = {
+        "btc_miner": factors,
+        "ai_datacenter": factors,
+        "market_path": [
+            {
+                "year": 2026,
+                "btc_price_usd": 87748,
+                "network_hashrate_eh_s": 1300,
+                "fees_btc_per_block": 0.0139,
+            },
+            {
+                "year": 2027,
+                "btc_price_usd": 87748,
+                "network_hashrate_eh_s": 1500,
+                "fees_btc_per_block": 0.0139,
+            },
+        ],
+    }
+    return dump(validate(raw, Origin(path=None, base_dir=Path(tmp_path))), Path(tmp_path) / "files")
+
+
+def test_risk_cli_reproducible(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+
+    path = _with_market_path(tmp_path)
+    args = ["risk", str(path), "--draws", "300", "--seed", "4"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Risk: 300 draws x 2 years, seed 4" in first.output
+    again = CliRunner().invoke(app, args)
+    assert again.output == first.output
+
+
+def test_risk_needs_a_market_path(tmp_path) -> None:
+    from pathlib import Path
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+
+    path = _with_market_path(tmp_path)
+    data = yaml.safe_load(Path(path).read_text())
+    data["economics"] = None
+    Path(path).write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["risk", str(path), "--draws", "10"])
+    assert result.exit_code == 2
+    assert "economics.market_path: risk needs a market path" in result.output.replace("\n", "")

@@ -153,6 +153,66 @@ def plan(
     )
 
 
+@app.command("risk")
+@user_errors
+def risk(
+    file: ScenarioArg = None,
+    draws: Annotated[int, typer.Option(min=1, max=10_000_000, help="Market draws.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
+    volatility: Annotated[
+        float, typer.Option(min=0, max=5, help="BTC price volatility per sqrt(year).")
+    ] = 0.5,
+    drift: Annotated[
+        float, typer.Option(min=-1, max=1, help="BTC log-price drift per year.")
+    ] = 0.0,
+) -> None:
+    """Monte Carlo over the Bitcoin market (price, hashrate, fees, halving date).
+
+    Prints P10/P50/P90 per year of the state's margin, capacity charges recovered and
+    energy served, and each miner's share of viable draws. Demand and hydro draws and
+    Dask scale-out are not in this version.
+    """
+    from megawatt.planning import run_plan
+    from megawatt.risk.montecarlo import MarketRisk, run_risk
+
+    sc = scenario_lib.load_or_default(file)
+    with _stages() as progress:
+        task = progress.add_task("baseline and program", total=None)
+        outcome = run_plan(sc, with_horizon=False)
+
+        def on_case(k: int) -> None:
+            progress.update(task, description=f"LP cases solved: {k}")
+
+        result = run_risk(
+            outcome.result,
+            draws,
+            seed,
+            MarketRisk(price_drift=drift, price_volatility=volatility),
+            on_case=on_case,
+        )
+    pct = result.percentiles
+    table = pd.DataFrame(
+        {
+            "margin P10 M$": pct.margin_musd_p10,
+            "P50": pct.margin_musd_p50,
+            "P90": pct.margin_musd_p90,
+            "recovered P50": pct.charge_recovered_share_p50,
+            "served P50 GWh": pct.served_gwh_p50,
+            "hashprice P50 $/PH/day": pct.hashprice_usd_per_ph_day_p50,
+        }
+    )
+    for col in pct.columns:
+        if col.endswith("_viable_share"):
+            table[col.removesuffix("_viable_share") + " viable"] = pct[col]
+    console.print(
+        frame_table(
+            table,
+            f"Risk: {draws:,} draws x {len(pct)} years, seed {seed} ({len(result.cases)} LP cases)",
+            index="year",
+        )
+    )
+
+
 @app.command("report")
 @user_errors
 def report(

@@ -80,7 +80,14 @@ def draw_markets(
     """Vectorised market draws: n x years rows with price, hashrate, fees, subsidy."""
     econ = scenario.economics
     if econ is None or not econ.market_path:
-        raise ValueError("risk needs economics.market_path in the scenario")
+        from megawatt.errors import InputError
+        from megawatt.scenario.io import origin_of
+
+        raise InputError(
+            origin_of(scenario).label,
+            "economics.market_path",
+            "risk needs a market path (years with price, hashrate, fees)",
+        )
     rng = np.random.default_rng(seed)
     path = econ.market_path
     years = np.array([y.year for y in path])
