@@ -199,3 +199,21 @@ def test_report_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
     assert not empty, f"plots without a rendered graph: {empty}"
     assert rendered >= count
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_surplus_counts_only_plants_at_or_below_the_tariff(default_outcome) -> None:
+    """Spare MW of generators dearer than the tariff (RLNG, oil) or short of water
+    (hydro) is not surplus the program could buy."""
+    from megawatt.report.tables import surplus_below_tariff
+
+    res = default_outcome.result
+    inp = res.program.inputs
+    surplus = surplus_below_tariff(res.baseline, inp.tariff_usd_per_mwh)
+    tariff = inp.tariff_usd_per_mwh.max()
+    eligible = {g.zone: 0.0 for g in res.scenario.generators}
+    for g, cost in zip(res.scenario.generators, inp.marginal_cost_usd_per_mwh, strict=True):
+        if cost <= tariff and g.monthly_energy_profile is None:
+            eligible[g.zone] += g.p_nom_mw
+    for zone, cap in eligible.items():
+        assert surplus[zone].max() <= cap + 1e-6
+    assert (surplus.to_numpy() >= -1e-9).all()

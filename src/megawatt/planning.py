@@ -18,7 +18,7 @@ from megawatt.economics.program import BalanceSheet, balance_sheet
 from megawatt.economics.valuation import bids, value_applicants
 from megawatt.optimize.compare import PlanChanges, compare
 from megawatt.optimize.inputs import build_inputs
-from megawatt.optimize.solve import PlanResult, solve_inputs
+from megawatt.optimize.solve import PlanResult, solve_inputs, solve_program
 from megawatt.scenario.model import Scenario
 from megawatt.scenario.series import timeseries
 
@@ -61,16 +61,14 @@ def run_plan(
     stage("baseline dispatch")
     baseline = solve_inputs(build_inputs(scenario, with_program=False), solver=solver)
     stage("program dispatch")
-    inputs = build_inputs(scenario, with_program=True, applicant_values=bids(values))
-    inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + 1e-6
-    program = solve_inputs(inputs, solver=solver)
+    program = solve_program(scenario, baseline, bids(values), solver=solver)
     result = PlanResult(scenario=scenario, baseline=baseline, program=program)
     stage("balance sheet")
     sheet = balance_sheet(result, values)
     view = None
     if with_horizon and scenario.economics and scenario.economics.market_path:
         stage("multi-year view")
-        view = horizon(result, values, on_solve=on_stage)
+        view = horizon(result, values, on_solve=on_stage, sheet=sheet)
     return PlanOutcome(
         result=result, values=values, changes=compare(result), balance=sheet, horizon=view
     )

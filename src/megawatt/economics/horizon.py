@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from megawatt.economics import bitcoin
-from megawatt.economics.program import balance_sheet
+from megawatt.economics.program import BalanceSheet, balance_sheet, case_figures, solve_case
 from megawatt.economics.valuation import miner_fleet
-from megawatt.optimize.inputs import build_inputs, tariff_usd_per_mwh
-from megawatt.optimize.solve import PlanResult, solve_inputs
+from megawatt.optimize.inputs import tariff_usd_per_mwh
+from megawatt.optimize.solve import PlanResult
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,10 @@ def horizon(
     result: PlanResult,
     values: pd.DataFrame,
     on_solve: Callable[[str], None] | None = None,
+    sheet: BalanceSheet | None = None,
 ) -> Horizon:
-    """The multi-year view of a solved plan (``values`` from ``value_applicants``)."""
+    """The multi-year view of a solved plan (``values`` from ``value_applicants``;
+    ``sheet``, the plan's balance sheet, if already drawn up)."""
     sc = result.scenario
     market_years, halving_date = yearly_hashprice(sc)
     tariff = tariff_usd_per_mwh(sc)
@@ -114,39 +116,17 @@ def horizon(
     value_table.index.name = "year"
     viable = value_table.apply(lambda col: col >= tariff.min())
 
-    shed_cap = result.baseline.shed_mw.to_numpy().T + 1e-6
-    solved: dict[tuple[bool, ...], dict[str, float]] = {}
     # The plan already solved the program for today's values: reuse it for the years
     # in which the same applicants draw instead of solving the same LP again.
     today = tuple(bool(v >= tariff.min()) for v in values.value_usd_per_mwh)
-    sheet = balance_sheet(result, values)
-    solved[today] = {
-        "served_gwh": sheet.headline.served_gwh,
-        "revenue_musd": sheet.headline.revenue_musd,
-        "margin_musd": sheet.headline.margin_musd,
-        "charge_recovered_share": sheet.headline.charge_recovered_share,
-    }
+    solved = {today: case_figures(sheet or balance_sheet(result, values))}
     rows = []
     for year in value_table.index:
         key = tuple(bool(v) for v in viable.loc[year])
         if key not in solved:
             if on_solve:
                 on_solve(f"re-solving for {sum(key)} applicants drawing ({year})")
-            inputs = build_inputs(
-                sc, with_program=True, applicant_values=value_table.loc[year].to_dict()
-            )
-            inputs.shed_cap_mw = shed_cap
-            program = solve_inputs(inputs)
-            case = PlanResult(scenario=sc, baseline=result.baseline, program=program)
-            year_vals = values.copy()
-            year_vals["value_usd_per_mwh"] = value_table.loc[year]
-            sheet = balance_sheet(case, year_vals)
-            solved[key] = {
-                "served_gwh": sheet.headline.served_gwh,
-                "revenue_musd": sheet.headline.revenue_musd,
-                "margin_musd": sheet.headline.margin_musd,
-                "charge_recovered_share": sheet.headline.charge_recovered_share,
-            }
+            solved[key] = solve_case(result, values, value_table.loc[year].to_dict())
         rows.append(
             {
                 "year": year,

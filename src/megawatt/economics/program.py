@@ -237,3 +237,26 @@ def _applicant_accounts(
             }
         )
     return pd.DataFrame(rows).set_index("applicant")
+
+
+#: The figures of a balance sheet that the multi-year view and the risk runs report.
+CASE_FIGURES = ("served_gwh", "revenue_musd", "margin_musd", "charge_recovered_share")
+
+
+def case_figures(sheet: BalanceSheet) -> dict[str, float]:
+    """Served energy, revenue, margin and capacity charges recovered of a balance sheet."""
+    return {key: float(sheet.headline[key]) for key in CASE_FIGURES}
+
+
+def solve_case(
+    result: PlanResult, values: pd.DataFrame, applicant_values: dict[str, float]
+) -> dict[str, float]:
+    """Re-solve the program case of ``result`` with other applicant values (same grid,
+    same baseline) and return its :func:`case_figures`."""
+    from megawatt.optimize.solve import solve_program
+
+    program = solve_program(result.scenario, result.baseline, applicant_values)
+    case = PlanResult(scenario=result.scenario, baseline=result.baseline, program=program)
+    case_values = values.copy()
+    case_values["value_usd_per_mwh"] = pd.Series(applicant_values)
+    return case_figures(balance_sheet(case, case_values))

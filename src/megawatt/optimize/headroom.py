@@ -19,7 +19,7 @@ import pandas as pd
 
 from megawatt.grid.headroom import event_lengths
 from megawatt.optimize.inputs import build_inputs
-from megawatt.optimize.solve import solve_inputs
+from megawatt.optimize.solve import SHED_CAP_SLACK_MW, solve_inputs
 from megawatt.scenario.model import Scenario
 
 #: Value per MW of new load [USD/MW]: above any generation cost a MW can cause in a
@@ -42,7 +42,7 @@ def dispatch_headroom(
     """
     base_inputs = build_inputs(scenario, with_program=False)
     baseline = solve_inputs(base_inputs)
-    shed_cap = baseline.shed_mw.to_numpy().T + 1e-6
+    shed_cap = baseline.shed_mw.to_numpy().T + SHED_CAP_SLACK_MW
     upper = float(sum(g.p_nom_mw for g in scenario.generators))
     rows = []
     for zone in zones or scenario.zone_names:

@@ -302,6 +302,24 @@ class PlanResult:
     program: DispatchResult
 
 
+#: Slack on the baseline's shedding when it caps the program case's [MW]: a solver
+#: tolerance, not room to shed more.
+SHED_CAP_SLACK_MW = 1e-6
+
+
+def solve_program(
+    scenario: Scenario,
+    baseline: DispatchResult,
+    applicant_values: dict[str, float],
+    solver: str = "choose",
+) -> DispatchResult:
+    """The program case after ``baseline``: shedding capped at the baseline's, so the
+    program is served only from surplus (national demand first)."""
+    inputs = build_inputs(scenario, with_program=True, applicant_values=applicant_values)
+    inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + SHED_CAP_SLACK_MW
+    return solve_inputs(inputs, solver=solver)
+
+
 def plan(
     scenario: Scenario,
     applicant_values: dict[str, float] | None = None,
@@ -324,7 +342,5 @@ def plan(
         applicant_values = bids(value_applicants(scenario))
     base_inputs = build_inputs(scenario, with_program=False)
     baseline = solve_inputs(base_inputs, solver=solver)
-    prog_inputs = build_inputs(scenario, with_program=True, applicant_values=applicant_values)
-    prog_inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + 1e-6
-    program = solve_inputs(prog_inputs, solver=solver)
+    program = solve_program(scenario, baseline, applicant_values, solver=solver)
     return PlanResult(scenario=scenario, baseline=baseline, program=program)

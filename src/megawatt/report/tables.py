@@ -34,7 +34,7 @@ def result_tables(outcome) -> dict[str, pd.DataFrame]:
     t["tariff_usd_per_mwh"] = pd.DataFrame(
         {"tariff_usd_per_mwh": inp.tariff_usd_per_mwh}, index=prog.dispatch_mw.index
     )
-    t["surplus_mw"] = surplus_below_tariff(base)
+    t["surplus_mw"] = surplus_below_tariff(base, inp.tariff_usd_per_mwh)
 
     gb, gp = base.generator_summary(), prog.generator_summary()
     gens = gb[["zone", "technology", "p_nom_mw"]].copy()
@@ -67,18 +67,15 @@ def result_tables(outcome) -> dict[str, pd.DataFrame]:
     return t
 
 
-def surplus_below_tariff(baseline) -> pd.DataFrame:
+def surplus_below_tariff(baseline, tariff_usd_per_mwh: np.ndarray) -> pd.DataFrame:
     """Spare capacity per zone and hour [MW] of generators whose cost is at or below the
     tariff: what the state could sell without losing money, before transmission.
     Energy-limited generators (monthly water caps) are left out: their spare MW has no
     spare water behind it."""
+    # The baseline's own inputs carry no tariff (no program): the caller passes it.
     inp = baseline.inputs
-    tariff = inp.tariff_usd_per_mwh if len(inp.tariff_usd_per_mwh) else None
     spare = inp.p_max_mw - baseline.dispatch_mw.to_numpy().T  # [G, T]
-    if tariff is None:
-        cheap = np.ones_like(spare, dtype=bool)
-    else:
-        cheap = inp.marginal_cost_usd_per_mwh[:, None] <= tariff[None, :]
+    cheap = inp.marginal_cost_usd_per_mwh[:, None] <= np.asarray(tariff_usd_per_mwh)[None, :]
     limited = np.zeros(len(inp.generators), dtype=bool)
     limited[[g for g, _, _ in inp.monthly_energy_cap_mwh]] = True
     cheap &= ~limited[:, None]

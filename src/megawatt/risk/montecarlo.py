@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from megawatt.economics.bitcoin import HALVING_INTERVAL, block_subsidy_btc
-from megawatt.economics.program import balance_sheet
+from megawatt.economics.program import solve_case
 from megawatt.economics.valuation import market_point, value_applicants
-from megawatt.optimize.inputs import build_inputs, tariff_usd_per_mwh
-from megawatt.optimize.solve import PlanResult, solve_inputs
+from megawatt.optimize.inputs import tariff_usd_per_mwh
+from megawatt.optimize.solve import PlanResult
 from megawatt.scenario.model import Scenario
 
 
@@ -161,18 +161,7 @@ class CaseSolver:
                 name: (max(float(v), above + float(v)) if d else min(float(v), below))
                 for (name, v), d in zip(self.values.value_usd_per_mwh.items(), drawing, strict=True)
             }
-            inputs = build_inputs(sc, with_program=True, applicant_values=case_values)
-            inputs.shed_cap_mw = self.result.baseline.shed_mw.to_numpy().T + 1e-6
-            program = solve_inputs(inputs)
-            case = PlanResult(scenario=sc, baseline=self.result.baseline, program=program)
-            vals = self.values.copy()
-            vals["value_usd_per_mwh"] = pd.Series(case_values)
-            head = balance_sheet(case, vals).headline
-            self.cache[drawing] = {
-                "margin_musd": float(head.margin_musd),
-                "charge_recovered_share": float(head.charge_recovered_share),
-                "served_gwh": float(head.served_gwh),
-            }
+            self.cache[drawing] = solve_case(self.result, self.values, case_values)
         return self.cache[drawing]
 
 
