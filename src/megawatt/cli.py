@@ -7,6 +7,7 @@ and exit status 2, never a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -157,40 +158,113 @@ def plan(
 @user_errors
 def risk(
     file: ScenarioArg = None,
-    draws: Annotated[int, typer.Option(min=1, max=10_000_000, help="Market draws.")] = 1000,
+    draws: Annotated[int, typer.Option(min=1, max=10_000_000, help="Monte Carlo draws.")] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
     volatility: Annotated[
-        float, typer.Option(min=0, max=5, help="BTC price volatility per sqrt(year).")
-    ] = 0.5,
+        float | None,
+        typer.Option(min=0, max=5, help="BTC price volatility per sqrt(year) [scenario: risk]."),
+    ] = None,
     drift: Annotated[
-        float, typer.Option(min=-1, max=1, help="BTC log-price drift per year.")
-    ] = 0.0,
+        float | None,
+        typer.Option(min=-1, max=1, help="BTC log-price drift per year [scenario: risk]."),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of daily BTC prices (date,btc_price_usd): block-bootstrap the price "
+            "paths from it instead of GBM."
+        ),
+    ] = None,
+    block_days: Annotated[
+        int | None, typer.Option(min=1, max=366, help="Bootstrap block length [days].")
+    ] = None,
+    market_only: Annotated[
+        bool,
+        typer.Option(
+            "--market-only", help="Draw the market only: the scenario's demand and hydrology."
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=256, help="Local worker processes for the LP cases (1 = this process)."
+        ),
+    ] = min(os.cpu_count() or 1, 8),
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a Dask scheduler (tcp://host:8786) to run the LP cases on."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for report.html (with a Risk section), data/.")
+    ] = Path("megawatt-out"),
 ) -> None:
-    """Monte Carlo over the Bitcoin market (price, hashrate, fees, halving date).
+    """Monte Carlo over the market (BTC price, hashrate, fees, halving date) and the grid
+    (demand growth, hydro year) for every year of the market path.
 
-    Prints P10/P50/P90 per year of the state's margin, capacity charges recovered and
-    energy served, and each miner's share of viable draws. Demand and hydro draws and
-    Dask scale-out are not in this version.
+    Plans the scenario, then dispatches every draw-year with the LP (draws that share an
+    LP share its solve) and prints P10/P50/P90 per year of the state's margin, capacity
+    charges recovered, energy served, curtailment hours and each miner's share of viable
+    draws. Writes the plan and the risk tables into --out, with fan charts and
+    histograms in report.html. A draw whose LP is infeasible is listed with its seed
+    and parameters; the run goes on.
     """
-    from megawatt.planning import run_plan
-    from megawatt.risk.montecarlo import MarketRisk, run_risk
+    from megawatt.planning import STAGES, run_plan
+    from megawatt.report.build import write_outcome
+    from megawatt.report.export import check_out_dir
+    from megawatt.risk.draws import draw_scenarios
+    from megawatt.risk.montecarlo import Progress, run_risk
+    from megawatt.risk.runner import make_runner
 
+    check_out_dir(out)
     sc = scenario_lib.load_or_default(file)
-    with _stages() as progress:
-        task = progress.add_task("baseline and program", total=None)
-        outcome = run_plan(sc, with_horizon=False)
+    changes: dict[str, Any] = {}
+    if volatility is not None:
+        changes["price_volatility"] = volatility
+    if drift is not None:
+        changes["price_drift"] = drift
+    if block_days is not None:
+        changes["block_days"] = block_days
+    if prices is not None:
+        if not prices.is_file():
+            raise InputError(str(prices), "", "file not found (--prices)")
+        changes.update(price_model="bootstrap", price_history=str(prices.resolve()))
+    if market_only:
+        changes.update(demand_growth_sd=0.0, demand_growth_mean=0.0, hydro_years=[])
+    # Options are range-checked by typer; the scenario keeps its origin and series.
+    sc = sc.model_copy(update={"risk": sc.risk.model_copy(update=changes)})
+    draw_scenarios(sc, 1, seed)  # a missing market path or bad price file: say so now
+    with make_runner(scheduler, workers) as runner, _stages() as progress:
+        task = progress.add_task("planning", total=len(STAGES))
 
-        def on_case(k: int) -> None:
-            progress.update(task, description=f"LP cases solved: {k}")
+        def on_stage(name: str) -> None:
+            progress.update(task, advance=1 if name in STAGES else 0, description=name)
 
-        result = run_risk(
-            outcome.result,
-            draws,
-            seed,
-            MarketRisk(price_drift=drift, price_volatility=volatility),
-            on_case=on_case,
-        )
+        outcome = run_plan(sc, on_stage=on_stage)
+        progress.update(task, completed=len(STAGES), description="plan done")
+        lp = progress.add_task(f"LP cases ({runner.description})", total=None)
+        done = progress.add_task("draws done", total=draws)
+
+        def on_progress(p: Progress) -> None:
+            progress.update(
+                lp,
+                completed=p.tasks_done,
+                total=p.tasks_total,
+                description=f"{p.stage} ({runner.description})",
+            )
+            progress.update(done, completed=p.draws_done)
+
+        result = run_risk(outcome.result, draws, seed, runner=runner, on_progress=on_progress)
+        writing = progress.add_task(f"writing {out}", total=1)
+        write_outcome(outcome, out, risk=result)
+        progress.update(writing, completed=1)
+    print_risk(result)
+    console.print(f"[green]wrote[/] {out / 'report.html'} and {out / 'data'}/risk_*")
+
+
+def print_risk(result: Any) -> None:
+    """Percentile table, failures and run statistics of a Monte Carlo run."""
     pct = result.percentiles
+    stats = result.stats
     table = pd.DataFrame(
         {
             "margin P10 M$": pct.margin_musd_p10,
@@ -198,19 +272,34 @@ def risk(
             "P90": pct.margin_musd_p90,
             "recovered P50": pct.charge_recovered_share_p50,
             "served P50 GWh": pct.served_gwh_p50,
+            "curtailed h P50": pct.curtailment_hours_p50,
             "hashprice P50 $/PH/day": pct.hashprice_usd_per_ph_day_p50,
         }
     )
     for col in pct.columns:
         if col.endswith("_viable_share"):
             table[col.removesuffix("_viable_share") + " viable"] = pct[col]
+    if pct.failed_draws.any():
+        table["failed"] = pct.failed_draws
     console.print(
         frame_table(
             table,
-            f"Risk: {draws:,} draws x {len(pct)} years, seed {seed} ({len(result.cases)} LP cases)",
+            f"Risk: {stats['draws']:,} draws x {len(pct)} years, seed {stats['seed']}, "
+            f"{stats['price_model']} prices ({stats['lp_cases']} LPs over "
+            f"{stats['grid_states']} grid states)",
             index="year",
         )
     )
+    failures = result.failures
+    if len(failures):
+        console.print(
+            f"[yellow]{len(failures):,} draw-years failed[/] (seed {stats['seed']}); first:"
+        )
+        for _, row in failures.head(5).iterrows():
+            console.print(
+                f"  draw {row.draw} year {row.year}: demand x{row.demand_level:g}, hydro "
+                f"{row.hydro_year}, BTC ${row.btc_price_usd:,.0f}: {row.message}"
+            )
 
 
 @app.command("report")

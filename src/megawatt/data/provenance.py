@@ -38,6 +38,21 @@ def provenance_table(scenario: Scenario, directory: Path | None = None) -> pd.Da
         rows.append(
             _row("scenario.yaml", f"link {link.name}", f"{link.p_nom_mw:g} MW", link.provenance)
         )
+    risk = scenario.risk
+    if risk.source:
+        hydro = ", ".join(f"{h.name} {h.factor:g}" for h in risk.hydro_years) or "scenario's own"
+        rows.append(
+            {
+                "file": "scenario.yaml",
+                "item": "risk",
+                "figures": f"BTC {risk.price_model} drift {risk.price_drift:g} vol "
+                f"{risk.price_volatility:g}; demand growth {risk.demand_growth_mean:g} "
+                f"+/- {risk.demand_growth_sd:g}/yr; hydro years {hydro}",
+                "source": risk.source,
+                "basis": "R+E",
+                "notes": "",
+            }
+        )
     for app in scenario.applicants:
         rows.append(
             _row("applicants.yaml", app.name, f"{app.requested_mw:g} MW {app.kind}", app.provenance)

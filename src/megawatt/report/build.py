@@ -48,8 +48,12 @@ def summary_of(outcome, tables: dict) -> dict:
     }
 
 
-def write_outcome(outcome, out: Path) -> dict:
-    """Write everything for ``outcome`` into ``out`` (atomically); return the summary."""
+def write_outcome(outcome, out: Path, risk=None) -> dict:
+    """Write everything for ``outcome`` into ``out`` (atomically); return the summary.
+
+    ``risk``, a :class:`megawatt.risk.montecarlo.RiskResult`, adds its ``risk_*`` tables
+    and ``summary["risk"]``, and the report's Risk section.
+    """
     from megawatt.report.html import render_report
 
     export.check_out_dir(Path(out))
@@ -57,7 +61,11 @@ def write_outcome(outcome, out: Path) -> dict:
     sc = outcome.result.scenario
     # A scenario's provenance: its rows' sources and notes, read beside its own files.
     tables["provenance"] = provenance_table(sc, origin_of(sc).base_dir)
+    if risk is not None:
+        tables.update(risk.tables())
     summary = summary_of(outcome, tables)
+    if risk is not None:
+        summary["risk"] = risk.stats
 
     def fill(tmp: Path) -> None:
         export.write_tables(tmp, tables)

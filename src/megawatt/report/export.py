@@ -86,6 +86,10 @@ def write_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
     return out
 
 
+#: Rows an Excel sheet holds (with its header row).
+EXCEL_MAX_ROWS = 1_048_576
+
+
 def write_tables(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
     """CSV and Parquet per table into ``directory/data``, and ``results.xlsx``."""
     data = directory / DATA
@@ -97,6 +101,10 @@ def write_tables(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
     with pd.ExcelWriter(directory / WORKBOOK, engine="xlsxwriter") as book:
         for name, frame in tables.items():
             sheet = name[:31]  # Excel's limit
+            if len(frame) >= EXCEL_MAX_ROWS:
+                note = f"{len(frame):,} rows: more than Excel holds; see data/{name}.parquet"
+                pd.DataFrame({"note": [note]}).to_excel(book, sheet_name=sheet, index=False)
+                continue
             _for_excel(_plain(frame)).to_excel(book, sheet_name=sheet)
 
 

@@ -429,3 +429,214 @@ def revenue_waterfall(tables: Tables, summary: dict[str, Any]) -> go.Figure:
         460,
     )
     return fig
+
+
+# ---------------------------------------------------------------- risk (Monte Carlo)
+
+# The halving expected in 2028 changes miners' revenue most; the histogram shows that year.
+RISK_HALVING_YEAR = 2028
+RISK_BAND_COLOUR = "31,78,121"  # rgb of the fan chart's accent, as used in rgba()
+RISK_YEAR_COLOURS: list[str] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728"]
+
+
+def _risk_scale(metric: str) -> float:
+    """Factor from a metric's stored unit to its plotted one: 0-1 shares are shown in %."""
+    return 100.0 if metric.endswith("_share") else 1.0
+
+
+def _risk_values(tables: Tables, metric: str) -> pd.DataFrame:
+    """``year`` and ``metric`` of the draws that solved (failed rows and NaNs dropped).
+
+    Raises ``KeyError`` when ``risk_draws`` or the metric's column is absent.
+    """
+    draws = tables["risk_draws"]
+    if metric not in draws:
+        raise KeyError(f"risk_draws.{metric}")
+    kept = draws
+    if "failed" in draws:
+        kept = draws[~draws["failed"].fillna(False).astype(bool)]
+    values = kept[["year", metric]].dropna()
+    return values.astype({"year": int, metric: float})
+
+
+def risk_quantiles(
+    tables: Tables, metric: str, percentiles: tuple[float, ...] = (10, 25, 50, 75, 90)
+) -> pd.DataFrame:
+    """Percentiles of ``metric`` per year over the non-failed draws, in the metric's unit.
+
+    Index year; one column per percentile (``p10``, ``p25``, ...). ``np.percentile`` with
+    its default linear method, so P10/P50/P90 equal the ``risk_percentiles`` table's.
+    Years in which every draw failed are left out.
+    """
+    values = _risk_values(tables, metric)
+    rows: dict[int, list[float]] = {}
+    for year, group in values.groupby("year", sort=True):
+        data = group[metric].to_numpy(dtype=float)
+        if len(data):
+            rows[int(year)] = [float(v) for v in np.percentile(data, percentiles)]
+    frame = pd.DataFrame.from_dict(
+        rows, orient="index", columns=[f"p{p:g}" for p in percentiles], dtype=float
+    )
+    frame.index.name = "year"
+    return frame
+
+
+def risk_fan(
+    tables: Tables, metric: str, title: str, unit: str, summary: dict[str, Any] | None = None
+) -> go.Figure:
+    """Fan chart of one risk metric over the years, from ``risk_draws``.
+
+    Shaded P10-P90 band, a darker P25-P75 band and the P50 (median) line with markers,
+    over the draws that solved. ``unit`` is the plotted unit (e.g. "million USD", "h",
+    "USD/PH/day"); metrics ending in ``_share`` (stored 0-1) are plotted in %. For
+    ``margin_musd`` the program plants' capacity charges (million USD per year, from
+    ``summary["headline"]["capacity_charges_musd"]``) are drawn as a dashed line.
+    """
+    scale = _risk_scale(metric)
+    q = risk_quantiles(tables, metric) * scale
+    years = [int(y) for y in q.index]
+    fig = go.Figure()
+    for low, high, alpha, label in (
+        ("p10", "p90", 0.15, "P10–P90"),
+        ("p25", "p75", 0.30, "P25–P75"),
+    ):
+        group = f"{low}_{high}"
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=q[low],
+                mode="lines",
+                line={"width": 0, "color": f"rgba({RISK_BAND_COLOUR},{alpha})"},
+                name=f"{label} of draws",
+                meta=low,
+                legendgroup=group,
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=q[high],
+                mode="lines",
+                line={"width": 0, "color": f"rgba({RISK_BAND_COLOUR},{alpha})"},
+                fill="tonexty",
+                fillcolor=f"rgba({RISK_BAND_COLOUR},{alpha})",
+                name=f"{label} of draws",
+                meta=high,
+                legendgroup=group,
+                hoverinfo="skip",
+            )
+        )
+    fmt = ",.1f"
+    fig.add_trace(
+        go.Scatter(
+            x=years,
+            y=q["p50"],
+            mode="lines+markers",
+            line={"color": f"rgb({RISK_BAND_COLOUR})", "width": 2.5},
+            marker={"size": 7},
+            name="P50 (median)",
+            meta="p50",
+            customdata=q[["p10", "p25", "p75", "p90"]].to_numpy(),
+            hovertemplate=f"%{{x}}<br>P50 %{{y:{fmt}}} {unit}<br>"
+            f"P25–P75 %{{customdata[1]:{fmt}}} – %{{customdata[2]:{fmt}}}<br>"
+            f"P10–P90 %{{customdata[0]:{fmt}}} – %{{customdata[3]:{fmt}}}<extra></extra>",
+        )
+    )
+    charges = ((summary or {}).get("headline") or {}).get("capacity_charges_musd")
+    if metric == "margin_musd" and charges is not None:
+        fig.add_hline(
+            y=float(charges),
+            line={"color": TARIFF_COLOUR, "dash": "dash", "width": 1.5},
+            annotation_text=f"capacity charges {float(charges):,.0f} million USD",
+            annotation_position="top left",
+        )
+    fig.update_xaxes(title_text="Year", dtick=1)
+    fig.update_yaxes(title_text=f"{title} ({unit})")
+    return _layout(fig, f"{title}: P10–P90 of the draws by year ({unit})")
+
+
+def _risk_histogram_years(years: list[int]) -> list[int]:
+    """First year, the first year at or after the 2028 halving (if any), and last year."""
+    ordered = sorted(set(years))
+    if not ordered:
+        return []
+    picked = [ordered[0]]
+    after = [y for y in ordered if y >= RISK_HALVING_YEAR]
+    if after:
+        picked.append(after[0])
+    picked.append(ordered[-1])
+    return sorted(set(picked))
+
+
+def risk_histogram(
+    tables: Tables, metric: str, title: str, unit: str, summary: dict[str, Any] | None = None
+) -> go.Figure:
+    """Overlaid histograms of one risk metric for a few years, with each year's P50.
+
+    The years are the first, the first at or after the 2028 halving, and the last. Bars
+    are the share of that year's solved draws (%) in common bins of ``unit``; metrics
+    ending in ``_share`` are plotted in %. A dotted line marks each year's median.
+    """
+    scale = _risk_scale(metric)
+    values = _risk_values(tables, metric)
+    years = _risk_histogram_years([int(y) for y in values["year"]])
+    shown = values[values["year"].isin(years)]
+    data = shown[metric].to_numpy(dtype=float) * scale
+    fig = go.Figure()
+    xbins: dict[str, float] = {}
+    if len(data):
+        edges = np.histogram_bin_edges(data, bins=30)
+        if edges[-1] > edges[0]:
+            xbins = {
+                "start": float(edges[0]),
+                "end": float(edges[-1]),
+                "size": float(edges[1] - edges[0]),
+            }
+    for i, year in enumerate(years):
+        part = shown.loc[shown["year"] == year, metric].to_numpy(dtype=float) * scale
+        median = float(np.percentile(part, 50))
+        colour = RISK_YEAR_COLOURS[i % len(RISK_YEAR_COLOURS)]
+        fig.add_trace(
+            go.Histogram(
+                x=part,
+                xbins=xbins or None,
+                histnorm="percent",
+                name=f"{year} (P50 {median:,.1f})",
+                marker_color=colour,
+                opacity=0.55,
+                hovertemplate=f"{year}<br>%{{x}} {unit}: %{{y:.1f}}% of draws<extra></extra>",
+            )
+        )
+        fig.add_vline(x=median, line={"color": colour, "dash": "dot", "width": 2})
+    fig.update_layout(barmode="overlay", bargap=0.02)
+    fig.update_xaxes(title_text=f"{title} ({unit})")
+    fig.update_yaxes(title_text="Share of draws (%)", rangemode="tozero")
+    return _layout(fig, f"{title}: distribution of the draws in selected years ({unit})")
+
+
+def risk_viability(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Share of draws (%) in which each Bitcoin miner's value per MWh reaches the tariff."""
+    viability = tables["risk_viability"]
+    grid = viability.pivot_table(
+        index="year", columns="applicant", values="viable_share", aggfunc="mean"
+    ).sort_index()
+    years = [int(y) for y in grid.index]
+    palette = ZONE_COLOURS + FALLBACK_COLOURS
+    fig = go.Figure()
+    for i, applicant in enumerate(grid.columns):
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=(grid[applicant] * 100.0).round(2),
+                mode="lines+markers",
+                name=_pretty(applicant),
+                line={"color": palette[i % len(palette)], "width": 2},
+                hovertemplate=f"{_pretty(applicant)}<br>%{{x}}: viable in %{{y:.1f}}% of draws"
+                "<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text="Year", dtick=1)
+    fig.update_yaxes(title_text="Draws in which the miner is viable (%)", range=[0, 105])
+    return _layout(fig, "Bitcoin miners: share of draws with value per MWh at or above tariff (%)")

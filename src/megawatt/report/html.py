@@ -366,6 +366,214 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
     return sections
 
 
+# ---------------------------------------------------------------- risk
+
+PRICE_MODELS: dict[str, str] = {
+    "gbm": "Bitcoin price as a geometric Brownian motion",
+    "bootstrap": "Bitcoin price block-bootstrapped from historical daily returns",
+}
+RISK_FAILURES_SHOWN = 50
+
+# (metric, plotted title, plotted unit, caption) of the fan charts, in report order.
+RISK_FANS: list[tuple[str, str, str, str]] = [
+    (
+        "margin_musd",
+        "State margin over fuel",
+        "million USD",
+        "The state's yearly margin (tariff revenue less incremental fuel) across the "
+        "draws: the light band holds 80% of the draws (P10-P90), the dark band the middle "
+        "half (P25-P75), the line the median. The dashed line is the capacity charges the "
+        "state already owes the program plants.",
+    ),
+    (
+        "charge_recovered_share",
+        "Capacity charges recovered",
+        "%",
+        "Share of the three program plants' capacity charges that the margin recovers, "
+        "by year across the draws (P10-P90 light, P25-P75 dark, median line).",
+    ),
+    (
+        "curtailment_hours",
+        "Hours with curtailment",
+        "h",
+        "Hours a year in which the grid curtails at least one allocated applicant, across "
+        "the draws; it moves with demand, hydrology and which miners still draw power.",
+    ),
+    (
+        "hashprice_usd_per_ph_day",
+        "Hashprice",
+        "USD/PH/day",
+        "Miners' revenue per unit of hashrate drawn for each year: the market input that "
+        "decides whether a miner's power is worth the tariff.",
+    ),
+]
+
+RISK_METRIC_HEADERS: dict[str, str] = {
+    "margin_musd": "margin M$",
+    "charge_recovered_share": "charges recovered",
+    "served_gwh": "served GWh",
+    "curtailment_hours": "curtailment h",
+    "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
+    "btc_price_usd": "BTC price USD",
+}
+RISK_METRIC_FORMATS: dict[str, Callable[[Any], str]] = {
+    "margin_musd": _one(1),
+    "charge_recovered_share": fmt_share,
+    "served_gwh": _one(0),
+    "curtailment_hours": _one(0),
+    "hashprice_usd_per_ph_day": _one(1),
+    "btc_price_usd": _one(0),
+}
+
+
+def _plain_int(value: Any) -> str:
+    """An identifier-like integer (year, draw, seed) without thousands separators."""
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return fmt_number(value)
+
+
+def _risk_intro(tables: Tables, summary: dict[str, Any]) -> str:
+    """The paragraph stating how the Monte Carlo was run (from ``summary["risk"]``)."""
+    info = summary.get("risk") or {}
+    draws = tables["risk_draws"]
+    recorded = info.get("years") or (sorted(set(draws["year"])) if "year" in draws else [])
+    years = [int(y) for y in recorded]
+    n_draws = info.get("draws")
+    if n_draws is None and "draw" in draws:
+        n_draws = int(draws["draw"].nunique())
+    failed = info.get("failed_draw_years")
+    if failed is None and "failed" in draws:
+        failed = int(draws["failed"].fillna(False).astype(bool).sum())
+    span = f" ({years[0]}\u2013{years[-1]})" if years else ""
+    facts = [f"{fmt_number(n_draws)} Monte Carlo draws of the market path{span}"]
+    if info.get("seed") is not None:
+        facts.append(f"seed {_plain_int(info['seed'])}")
+    if info.get("scenario_years") is not None:
+        facts.append(f"{fmt_number(info['scenario_years'])} scenario-years")
+    if info.get("price_model"):
+        model = str(info["price_model"])
+        facts.append(PRICE_MODELS.get(model, f"price model {model}"))
+    if info.get("lp_cases") is not None:
+        facts.append(f"{fmt_number(info['lp_cases'])} distinct program LP cases solved")
+    if failed is not None:
+        facts.append(f"{fmt_number(failed)} failed draw-years left out of the statistics")
+    if info.get("seconds") is not None:
+        facts.append(f"computed in {fmt_number(info['seconds'], 0)} s")
+    text = "; ".join(facts) + "."
+    if not info:
+        text += " (No risk entry in summary.json: seed, price model and LP cases not recorded.)"
+    varied = [
+        label
+        for column, label in (("demand_level", "national demand"), ("hydro_year", "hydrology"))
+        if column in draws and draws[column].nunique(dropna=True) > 1
+    ]
+    if varied:
+        text += f" Each draw also samples {' and '.join(varied)}."
+    return f"<p>{_esc(text)}</p>"
+
+
+def _risk_percentiles_html(tables: Tables) -> str:
+    """The P10/P50/P90 table per year (``risk_percentiles``), or a note when absent."""
+    frame = tables.get("risk_percentiles")
+    title = "<h3>Percentiles by year</h3>"
+    if frame is None or frame.empty:
+        return title + '<p class="note">Not available: no risk_percentiles table.</p>'
+    frame = frame.set_index("year") if "year" in frame else frame.copy()
+    frame.index = [_plain_int(y) for y in frame.index]
+    frame.index.name = "year"
+    headers: dict[str, str] = {"failed_draws": "failed draws"}
+    formats: dict[str, Callable[[Any], str]] = {}
+    for metric, label in RISK_METRIC_HEADERS.items():
+        for p in ("p10", "p50", "p90"):
+            headers[f"{metric}_{p}"] = f"{label} {p.upper()}"
+            formats[f"{metric}_{p}"] = RISK_METRIC_FORMATS[metric]
+    caption = (
+        "P10, P50 (median) and P90 of each result over the draws that solved, per year; "
+        "money in million USD, charges recovered as a share of the capacity charges."
+    )
+    return (
+        f'{title}<p class="caption">{_esc(caption)}</p>'
+        f"{table_html(frame, headers=headers, formats=formats, index_label='year')}"
+    )
+
+
+def _risk_failures_html(tables: Tables) -> str:
+    """The failed draw-years (first ``RISK_FAILURES_SHOWN``), or nothing when none failed."""
+    frame = tables.get("risk_failures")
+    if frame is None or frame.empty:
+        return ""
+    total = len(frame)
+    shown = frame.head(RISK_FAILURES_SHOWN)
+    more = f", the first {len(shown)} shown" if total > len(shown) else ""
+    caption = (
+        f"{total:,} draw-years failed to solve{more}. They are left out of the plots and "
+        "percentiles above; the seed reproduces a draw."
+    )
+    table = table_html(
+        shown,
+        headers={
+            "demand_level": "demand level",
+            "hydro_year": "hydro year",
+            "btc_price_usd": "BTC price USD",
+            "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
+        },
+        formats={
+            "draw": _plain_int,
+            "year": _plain_int,
+            "seed": _plain_int,
+            "demand_level": _one(3),
+            "btc_price_usd": _one(0),
+            "hashprice_usd_per_ph_day": _one(1),
+        },
+        css_class="data failures",
+    )
+    return f'<h3>Failed draws</h3><p class="caption">{_esc(caption)}</p>{table}'
+
+
+def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
+    """The Risk section's body: how it was run, the plots, percentiles and failures."""
+    parts = [_risk_intro(tables, summary)]
+    for metric, title, unit, caption in RISK_FANS:
+        parts.append(
+            _plot_block(
+                f"risk_fan_{metric}",
+                title,
+                caption,
+                lambda m=metric, t=title, u=unit: figures.risk_fan(tables, m, t, u, summary),
+                f"no {metric} in the risk draws",
+            )
+        )
+        if metric == "margin_musd":
+            parts.append(
+                _plot_block(
+                    "risk_histogram_margin_musd",
+                    "Margin distribution",
+                    "Distribution of the state's margin over the draws in the first year, "
+                    "the first year after the 2028 halving and the last year; dotted lines "
+                    "mark each year's median.",
+                    lambda: figures.risk_histogram(
+                        tables, "margin_musd", "State margin over fuel", "million USD", summary
+                    ),
+                    "no margin in the risk draws",
+                )
+            )
+    parts.append(
+        _plot_block(
+            "risk_viability",
+            "Miner viability",
+            "Share of the draws in which each Bitcoin miner's value per MWh reaches the "
+            "tariff, by year; a miner below the tariff stops drawing power.",
+            lambda: figures.risk_viability(tables, summary),
+            "risk viability table",
+        )
+    )
+    parts.append(_risk_percentiles_html(tables))
+    parts.append(_risk_failures_html(tables))
+    return "".join(parts)
+
+
 # ---------------------------------------------------------------- result tables
 
 
@@ -559,6 +767,8 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
     plot_sections = _figures_html(tables, summary)
     sections: list[tuple[str, str, str]] = [("headline", "Headline", headline_html(summary))]
     sections += plot_sections
+    if "risk_draws" in tables:
+        sections.append(("risk", "Risk", _risk_html(tables, summary)))
     sections.append(("tables", "Result tables", _tables_html(tables, summary)))
 
     provenance = tables.get("provenance")

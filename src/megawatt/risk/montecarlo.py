@@ -1,232 +1,377 @@
-"""Monte Carlo over the Bitcoin market: the fast path for price, hashrate, fee and
-halving-timing draws.
+"""Monte Carlo over the market and the grid: P10/P50/P90 of what the state keeps.
 
-With a flat tariff, a miner's value per MWh is proportional to hashprice (break-even
-= hashprice x const, :mod:`megawatt.economics.bitcoin`), and the program LP depends
-on the market only through which applicants draw (value >= tariff). So a draw-year's
-dispatch is one of at most 2^miners cases. The fast path draws every market path
-vectorised (numpy), finds the distinct sets of drawing applicants, solves each once
-with the program LP (~5 s each on the default; re-solving in place on one model, as
-:mod:`megawatt.optimize.rolling` does, is the next step), and evaluates every
-draw-year from those solutions. A test checks it equals a full LP for sampled draws.
-Draws of demand growth and hydro year change the dispatch itself and need the LP path
-(not in this module yet).
+``run_risk(plan, n, seed)`` draws n market and grid paths over the years of
+``economics.market_path`` (:mod:`megawatt.risk.draws`), values every applicant in every
+draw-year, and dispatches every draw-year with the program LP.
 
-Market model per draw (yearly steps over ``economics.market_path``):
+The fast path: a draw-year's LP is fixed by its grid state (demand level, hydro year),
+by which tariff hours each applicant's value clears, and by the applicants' priority
+order (the LP's tie-break). Miners' values scale with hashprice, so market draws
+produce only a handful of distinct LPs; each is solved once and every draw-year that
+shares it reads its figures from that solution (a test checks these against a fresh LP
+with the draw-year's own values). Demand and hydro draws add grid states, solved by
+the LP path (:mod:`megawatt.risk.cases`): a baseline per state and, per set of
+drawing applicants, one chain of in-place warm re-solves over its states. The tasks
+run serially, on local worker processes, or on a Dask cluster, with identical results.
 
-* BTC price: geometric Brownian motion, ``P_y = P_{y-1} exp((mu - s^2/2) + s Z)``,
-  starting from the path's first-year price;
-* network hashrate: the path's hashrate times ``exp(cumulative N(0, g_sd))`` growth
-  noise;
-* fees per block: the path's fees times a lognormal factor;
-* the halving date: from the block height at ``market.as_of`` and a mean block time
-  drawn around 600 s, so the 2028 subsidy share moves with it.
+A draw-year whose LP is infeasible (e.g. a committed firm load the grid of that draw
+cannot carry) is recorded with its seed, draw number and parameters; the run goes on
+and the percentiles are over the draws that solved.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from megawatt.economics.bitcoin import HALVING_INTERVAL, block_subsidy_btc
-from megawatt.economics.program import solve_case
 from megawatt.economics.valuation import market_point, value_applicants
 from megawatt.optimize.inputs import tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
-from megawatt.scenario.model import Scenario
+from megawatt.risk.cases import (
+    CHAIN_STATES,
+    FIGURES,
+    CaseOutcome,
+    ChainTask,
+    GridState,
+    figures_of,
+    solve_baseline,
+    solve_chain,
+)
+from megawatt.risk.draws import draw_scenarios
+from megawatt.risk.runner import SerialRunner
+from megawatt.scenario.model import Risk
 
-
-@dataclass(frozen=True)
-class MarketRisk:
-    """Distributions of the market draws (all per year)."""
-
-    price_drift: float = 0.0  # [-/year] GBM drift mu of log price
-    price_volatility: float = 0.5  # [-/sqrt(year)] GBM sigma
-    hashrate_growth_sd: float = 0.10  # [-] sd of yearly log-growth noise
-    fees_sd: float = 0.5  # [-] sd of the log fee factor
-    block_time_sd_s: float = 10.0  # [s] sd of the mean block time (halving timing)
+#: Metrics whose P10/P50/P90 the percentile table gives.
+PERCENTILE_METRICS = (
+    "margin_musd",
+    "charge_recovered_share",
+    "served_gwh",
+    "curtailment_hours",
+    "hashprice_usd_per_ph_day",
+    "btc_price_usd",
+)
 
 
 @dataclass
 class RiskResult:
-    """Per draw and year, and percentiles.
+    """The draws, their results and percentiles.
 
     Attributes
     ----------
     draws
-        Long table: draw, year, btc_price_usd, hashprice_usd_per_ph_day, miners_drawing,
-        margin_musd, charge_recovered_share, served_gwh.
+        One row per draw and year: the drawn market (btc_price_usd,
+        network_hashrate_eh_s, fees_btc_per_block, subsidy_btc,
+        hashprice_usd_per_ph_day) and grid (demand_level, hydro_year, hydro_factor),
+        miners_drawing, failed, and the results (served_gwh, revenue_musd,
+        margin_musd, charge_recovered_share, curtailment_hours; NaN where failed).
     miner_values
-        Draw x year x miner values [USD/MWh] as a long table.
+        draw, year and each Bitcoin miner's value [USD/MWh].
     percentiles
-        Index year; P10/P50/P90 of margin, charges recovered, served, hashprice, and
-        the share of draws in which each miner is viable.
+        Index year: ``<metric>_p10/_p50/_p90`` of :data:`PERCENTILE_METRICS` over the
+        draws that solved, ``<miner>_viable_share`` and failed_draws.
+    viability
+        Long table: year, applicant, viable_share (value reaches the lowest tariff).
+    failures
+        One row per failed draw-year: draw, year, seed, the draw's parameters, message.
     cases
-        The distinct sets of drawing applicants and their LP results.
+        One row per distinct LP (grid state, set of applicants drawing): how many
+        draw-years share it, and its figures.
+    stats
+        Counts and timings of the run.
     """
 
     draws: pd.DataFrame
     miner_values: pd.DataFrame
     percentiles: pd.DataFrame
-    cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    viability: pd.DataFrame
+    failures: pd.DataFrame
+    cases: pd.DataFrame
+    stats: dict[str, object] = field(default_factory=dict)
 
-
-def draw_markets(
-    scenario: Scenario, n: int, seed: int, risk: MarketRisk = MarketRisk()
-) -> pd.DataFrame:
-    """Vectorised market draws: n x years rows with price, hashrate, fees, subsidy."""
-    econ = scenario.economics
-    if econ is None or not econ.market_path:
-        from megawatt.errors import InputError
-        from megawatt.scenario.io import origin_of
-
-        raise InputError(
-            origin_of(scenario).label,
-            "economics.market_path",
-            "risk needs a market path (years with price, hashrate, fees)",
-        )
-    rng = np.random.default_rng(seed)
-    path = econ.market_path
-    years = np.array([y.year for y in path])
-    Y = len(years)
-    z = rng.standard_normal((n, Y))
-    log_ret = (risk.price_drift - 0.5 * risk.price_volatility**2) + risk.price_volatility * z
-    log_ret[:, 0] = 0.0  # the first year starts at the path's price
-    price = path[0].btc_price_usd * np.exp(np.cumsum(log_ret, axis=1))
-    base_hash = np.array([y.network_hashrate_eh_s for y in path])
-    hash_noise = np.cumsum(rng.normal(0.0, risk.hashrate_growth_sd, (n, Y)), axis=1)
-    hash_noise[:, 0] = 0.0
-    hashrate = base_hash * np.exp(hash_noise)
-    fees = np.array([y.fees_btc_per_block for y in path]) * np.exp(
-        rng.normal(-0.5 * risk.fees_sd**2, risk.fees_sd, (n, Y))
-    )
-    block_s = np.clip(
-        rng.normal(86_400.0 / scenario.market.blocks_per_day, risk.block_time_sd_s, n), 400.0, 900.0
-    )
-    subsidy = _mean_subsidy(scenario, years, block_s)  # [n, Y]
-    blocks_per_day = 86_400.0 / block_s[:, None]
-    hashprice = blocks_per_day * (subsidy + fees) / (hashrate * 1e6) * price
-    return pd.DataFrame(
-        {
-            "draw": np.repeat(np.arange(n), Y),
-            "year": np.tile(years, n),
-            "btc_price_usd": price.ravel(),
-            "network_hashrate_eh_s": hashrate.ravel(),
-            "fees_btc_per_block": fees.ravel(),
-            "subsidy_btc": subsidy.ravel(),
-            "hashprice_usd_per_th_day": hashprice.ravel(),
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables written into a results directory (``risk_*``)."""
+        return {
+            "risk_draws": self.draws,
+            "risk_percentiles": self.percentiles.reset_index(),
+            "risk_viability": self.viability,
+            "risk_failures": self.failures,
+            "risk_cases": self.cases,
         }
-    )
 
 
-def _mean_subsidy(scenario: Scenario, years: np.ndarray, block_s: np.ndarray) -> np.ndarray:
-    """Mean subsidy per draw and year with the halving at each draw's estimated date."""
-    m = scenario.market
-    start = pd.Timestamp(m.as_of)
-    next_height = (m.block_height // HALVING_INTERVAL + 1) * HALVING_INTERVAL
-    before = float(block_subsidy_btc(m.block_height))
-    after = float(block_subsidy_btc(next_height))
-    halving = start + pd.to_timedelta((next_height - m.block_height) * block_s, unit="s")
-    halving_year = (halving - pd.Timestamp("1970-01-01")).total_seconds().to_numpy()
-    out = np.empty((len(block_s), len(years)))
-    for k, year in enumerate(years):
-        y0 = (pd.Timestamp(f"{year}-01-01") - pd.Timestamp("1970-01-01")).total_seconds()
-        y1 = (pd.Timestamp(f"{year + 1}-01-01") - pd.Timestamp("1970-01-01")).total_seconds()
-        share_after = np.clip((y1 - halving_year) / (y1 - y0), 0.0, 1.0)
-        out[:, k] = before * (1 - share_after) + after * share_after
-    return out
+@dataclass
+class Progress:
+    """What a progress callback is told: LP tasks and draws done."""
 
-
-class CaseSolver:
-    """The program LP for a set of drawing applicants, solved once per distinct set."""
-
-    def __init__(self, result: PlanResult, values: pd.DataFrame) -> None:
-        self.result = result
-        self.values = values
-        self.cache: dict[tuple[bool, ...], dict[str, float]] = {}
-
-    def solve(self, drawing: tuple[bool, ...]) -> dict[str, float]:
-        if drawing not in self.cache:
-            sc = self.result.scenario
-            tariff = tariff_usd_per_mwh(sc)
-            below, above = float(tariff.min()) - 1.0, float(tariff.max())
-            # Only two things of a value reach the LP: whether it clears the tariff
-            # (may draw) and the applicants' priority order. Drawing miners get
-            # tariff + today's value (same order, since every computed miner's value
-            # scales with the same hashprice); the others a value below the tariff.
-            case_values = {
-                name: (max(float(v), above + float(v)) if d else min(float(v), below))
-                for (name, v), d in zip(self.values.value_usd_per_mwh.items(), drawing, strict=True)
-            }
-            self.cache[drawing] = solve_case(self.result, self.values, case_values)
-        return self.cache[drawing]
+    stage: str  # what the tasks are ("LP tasks")
+    tasks_done: int
+    tasks_total: int
+    draws_done: int
+    draws_total: int
 
 
 def run_risk(
     result: PlanResult,
     n: int,
     seed: int,
-    risk: MarketRisk = MarketRisk(),
-    on_case: Callable[[int], None] | None = None,
+    risk: Risk | None = None,
+    runner=None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> RiskResult:
-    """Monte Carlo of the market over the scenario's years (fast path)."""
+    """Monte Carlo of ``result``'s scenario: n draws x the market path's years.
+
+    ``risk`` overrides ``scenario.risk``; ``runner`` (:mod:`megawatt.risk.runner`)
+    says where the LP tasks run (default: in this process).
+    """
+    t0 = time.perf_counter()
     sc = result.scenario
+    risk = risk or sc.risk
+    sc = sc.model_copy(update={"risk": risk})
+    runner = runner or SerialRunner()
     values = value_applicants(sc)
-    markets = draw_markets(sc, n, seed, risk)
+    draws = draw_scenarios(sc, n, seed, risk)
+    rows = len(draws)
     point = market_point(sc)
-    tariff_min = float(tariff_usd_per_mwh(sc).min())
-    computed_miner = (values.kind == "btc_miner") & (values.value_source == "computed")
-    # break-even is proportional to hashprice: value(draw) = value(today) x hp / hp_today
-    scale = markets.hashprice_usd_per_th_day.to_numpy() / point.hashprice_usd_per_th_day
+    tariff = tariff_usd_per_mwh(sc)
+    levels = np.unique(tariff)
+    names = list(values.index)
+    kind = values.kind.to_numpy()
+    computed_miner = (kind == "btc_miner") & (values.value_source == "computed").to_numpy()
+
+    # Every computed miner's value per MWh is proportional to hashprice.
+    scale = draws.hashprice_usd_per_th_day.to_numpy() / point.hashprice_usd_per_th_day
     base = values.value_usd_per_mwh.to_numpy()
-    draw_values = np.where(
-        computed_miner.to_numpy()[None, :], base[None, :] * scale[:, None], base[None, :]
+    draw_values = np.where(computed_miner[None, :], base[None, :] * scale[:, None], base[None, :])
+    # The LP of a draw-year: which tariff levels each value clears, and priority order.
+    cleared = np.searchsorted(levels, draw_values, side="right")  # [rows, A]
+    apps = {a.name: a for a in sc.applicants}
+    by_date = np.array(
+        sorted(range(len(names)), key=lambda i: (apps[names[i]].application_date, names[i]))
     )
-    drawing = draw_values >= tariff_min
-    keys = [tuple(bool(x) for x in row) for row in drawing]
-    solver = CaseSolver(result, values)
-    unique = list(dict.fromkeys(keys))
-    for k, key in enumerate(unique):
-        solver.solve(key)
-        if on_case:
-            on_case(k + 1)
-    draws = markets.copy()
-    draws["hashprice_usd_per_ph_day"] = draws.pop("hashprice_usd_per_th_day") * 1000
-    miners = values.index[values.kind == "btc_miner"]
-    draws["miners_drawing"] = drawing[:, (values.kind == "btc_miner").to_numpy()].sum(axis=1)
-    for col in ("margin_musd", "charge_recovered_share", "served_gwh"):
-        draws[col] = [solver.cache[key][col] for key in keys]
-    miner_values = pd.DataFrame(draw_values, columns=values.index)[list(miners)]
+    order = by_date[np.argsort(-draw_values[:, by_date], axis=1, kind="stable")]
+    lp_key = np.concatenate([cleared, order], axis=1)
+    states = [
+        GridState(str(h), float(f), float(d))
+        for h, f, d in zip(draws.hydro_year, draws.hydro_factor, draws.demand_level, strict=True)
+    ]
+    state_ids = {s: i for i, s in enumerate(sorted(set(states)))}
+    state_list = sorted(state_ids, key=state_ids.get)
+    set_keys, set_of_row = np.unique(lp_key, axis=0, return_inverse=True)
+    set_of_row = set_of_row.ravel()
+    state_of_row = np.array([state_ids[s] for s in states])
+    pair_of_row = state_of_row * len(set_keys) + set_of_row
+    pairs, first_row = np.unique(pair_of_row, return_index=True)
+
+    # Progress in draws: a draw is done when all of its years' LPs are.
+    Y = rows // n
+    rows_by_pair: dict[int, np.ndarray] = {
+        int(p): np.unique(np.flatnonzero(pair_of_row == p) // Y) for p in pairs
+    }
+    missing = np.array([len(np.unique(pair_of_row[d * Y : (d + 1) * Y])) for d in range(n)])
+    outcomes: dict[int, CaseOutcome] = {}
+
+    def resolve(pair: int, outcome: CaseOutcome) -> None:
+        outcomes[pair] = outcome
+        missing[rows_by_pair[pair]] -= 1
+
+    def tell(stage: str, done: int, total: int) -> None:
+        if on_progress:
+            on_progress(Progress(stage, done, total, int((missing == 0).sum()), n))
+
+    # 1. Baselines: the plan's for the scenario's own grid, the LP for the others. They
+    #    stay where they were solved (on a cluster: on the workers).
+    scenario_handle = runner.put(sc)
+    baselines: dict[GridState, object] = {}
+    todo = [s for s in state_list if not s.is_scenario]
+    if len(todo) < len(state_list):
+        baselines[next(s for s in state_list if s.is_scenario)] = runner.put(result.baseline)
+    handles = [runner.submit(solve_baseline, scenario_handle, s) for s in todo]
+    baselines.update(zip(todo, handles, strict=True))
+
+    # 2. Program cases: chains per set of drawing applicants over its states, each
+    #    starting as soon as its baselines are solved. The plan's own case (scenario
+    #    grid, today's values) is not solved again.
+    today_row = _today_key(values, levels, by_date)
+    chain_pairs_of: list[list[int]] = []
+    for k in range(len(set_keys)):
+        chain_pairs = [int(p) for p in pairs if int(p) % len(set_keys) == k]
+        if np.array_equal(set_keys[k], today_row):
+            own = [p for p in chain_pairs if state_list[p // len(set_keys)].is_scenario]
+            for p in own:
+                resolve(p, CaseOutcome(figures=figures_of(result, values)))
+            chain_pairs = [p for p in chain_pairs if p not in own]
+        parts = -(-len(chain_pairs) // CHAIN_STATES)
+        if parts:
+            chain_pairs_of += [[int(x) for x in c] for c in np.array_split(chain_pairs, parts)]
+    chains = []
+    for chain_pairs in chain_pairs_of:
+        k = chain_pairs[0] % len(set_keys)
+        case_values = values.copy()
+        case_values["value_usd_per_mwh"] = draw_values[
+            first_row[np.searchsorted(pairs, chain_pairs[0])]
+        ]
+        chain_states = [state_list[p // len(set_keys)] for p in chain_pairs]
+        task = ChainTask(
+            values=case_values,
+            drawing=tuple(bool(c) for c in set_keys[k][: len(names)] > 0),
+            states=chain_states,
+        )
+        chains.append(
+            runner.submit(solve_chain, task, scenario_handle, *(baselines[s] for s in chain_states))
+        )
+    jobs = handles + chains
+    tell("LP tasks", 0, len(jobs))
+    for done, i in enumerate(runner.completed(jobs), 1):
+        if i >= len(handles):
+            chain_pairs = chain_pairs_of[i - len(handles)]
+            for p, outcome in zip(chain_pairs, runner.fetch(chains[i - len(handles)]), strict=True):
+                resolve(p, outcome)
+        tell("LP tasks", done, len(jobs))
+
+    out = _assemble(draws, values, draw_values, set_keys, set_of_row, pair_of_row, outcomes)
+    failures = _failures(out, pair_of_row, outcomes, seed)
+    miners = [m for m, k in zip(names, kind, strict=True) if k == "btc_miner"]
+    miner_values = pd.DataFrame(draw_values, columns=names)[miners]
     miner_values.insert(0, "year", draws.year.to_numpy())
     miner_values.insert(0, "draw", draws.draw.to_numpy())
-    pct = _percentiles(draws, miner_values, list(miners), tariff_min)
-    cases = pd.DataFrame(
-        [{**dict(zip(values.index, key, strict=True)), **res} for key, res in solver.cache.items()]
-    )
-    return RiskResult(draws=draws, miner_values=miner_values, percentiles=pct, cases=cases)
+    viability = _viability(miner_values, miners, float(levels[0]))
+    pct = _percentiles(out, viability)
+    cases = _cases_table(names, set_keys, state_list, pairs, pair_of_row, outcomes, len(names))
+    stats = {
+        "draws": n,
+        "seed": seed,
+        "years": sorted(int(y) for y in draws.year.unique()),
+        "scenario_years": rows,
+        "failed_draw_years": int(out.failed.sum()),
+        "grid_states": len(state_list),
+        "lp_cases": len(pairs),
+        "baselines_solved": len(todo),
+        "chains": len(chains),
+        "price_model": risk.price_model,
+        "workers": getattr(runner, "workers", 1),
+        "runner": getattr(runner, "description", "serial"),
+        "seconds": time.perf_counter() - t0,
+    }
+    return RiskResult(out, miner_values, pct, viability, failures, cases, stats)
 
 
-def _percentiles(
-    draws: pd.DataFrame, miner_values: pd.DataFrame, miners: list[str], tariff: float
+def _today_key(values: pd.DataFrame, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:
+    """The LP key of the plan's own case (today's values)."""
+    v = values.value_usd_per_mwh.to_numpy()[None, :]
+    cleared = np.searchsorted(levels, v, side="right")
+    order = by_date[np.argsort(-v[:, by_date], axis=1, kind="stable")]
+    return np.concatenate([cleared, order], axis=1)[0]
+
+
+def _assemble(
+    draws: pd.DataFrame,
+    values: pd.DataFrame,
+    draw_values: np.ndarray,
+    set_keys: np.ndarray,
+    set_of_row: np.ndarray,
+    pair_of_row: np.ndarray,
+    outcomes: dict[int, CaseOutcome],
 ) -> pd.DataFrame:
-    rows = {}
-    for year, group in draws.groupby("year"):
-        row: dict[str, float] = {}
-        for col in (
-            "margin_musd",
-            "charge_recovered_share",
-            "served_gwh",
-            "hashprice_usd_per_ph_day",
-        ):
-            p10, p50, p90 = np.percentile(group[col], [10, 50, 90])
-            row.update({f"{col}_p10": p10, f"{col}_p50": p50, f"{col}_p90": p90})
-        mv = miner_values[miner_values.year == year]
-        for m in miners:
-            row[f"{m}_viable_share"] = float((mv[m] >= tariff).mean())
-        rows[year] = row
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "year"
+    out = draws.copy()
+    out["hashprice_usd_per_ph_day"] = out.pop("hashprice_usd_per_th_day") * 1000.0
+    A = len(values)
+    miner = (values.kind == "btc_miner").to_numpy()
+    out["miners_drawing"] = (set_keys[set_of_row][:, :A][:, miner] > 0).sum(axis=1)
+    failed = np.array([outcomes[int(p)].error is not None for p in pair_of_row])
+    out["failed"] = failed
+    for col in FIGURES:
+        lookup = {
+            p: (o.figures[col] if o.figures is not None else np.nan) for p, o in outcomes.items()
+        }
+        out[col] = np.array([lookup[int(p)] for p in pair_of_row], dtype=float)
     return out
+
+
+def _failures(
+    out: pd.DataFrame, pair_of_row: np.ndarray, outcomes: dict[int, CaseOutcome], seed: int
+) -> pd.DataFrame:
+    columns = [
+        "draw",
+        "year",
+        "seed",
+        "demand_level",
+        "hydro_year",
+        "btc_price_usd",
+        "hashprice_usd_per_ph_day",
+        "miners_drawing",
+        "message",
+    ]
+    bad = out[out.failed]
+    if bad.empty:
+        return pd.DataFrame(columns=columns)
+    table = bad[[c for c in columns if c in bad.columns]].copy()
+    table.insert(2, "seed", seed)
+    table["message"] = [outcomes[int(p)].error for p in pair_of_row[out.failed.to_numpy()]]
+    return table[columns].reset_index(drop=True)
+
+
+def _viability(miner_values: pd.DataFrame, miners: list[str], tariff_min: float) -> pd.DataFrame:
+    rows = []
+    for year, group in miner_values.groupby("year"):
+        for m in miners:
+            rows.append(
+                {
+                    "year": int(year),
+                    "applicant": m,
+                    "viable_share": float((group[m] >= tariff_min).mean()),
+                }
+            )
+    return pd.DataFrame(rows, columns=["year", "applicant", "viable_share"])
+
+
+def _percentiles(out: pd.DataFrame, viability: pd.DataFrame) -> pd.DataFrame:
+    rows = {}
+    for year, group in out.groupby("year"):
+        ok = group[~group.failed]
+        row: dict[str, float] = {}
+        for col in PERCENTILE_METRICS:
+            data = ok[col].to_numpy()
+            p10, p50, p90 = np.percentile(data, [10, 50, 90]) if len(data) else (np.nan,) * 3
+            row.update({f"{col}_p10": p10, f"{col}_p50": p50, f"{col}_p90": p90})
+        for _, v in viability[viability.year == year].iterrows():
+            row[f"{v.applicant}_viable_share"] = v.viable_share
+        row["failed_draws"] = int(group.failed.sum())
+        rows[int(year)] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "year"
+    return table
+
+
+def _cases_table(
+    names: list[str],
+    set_keys: np.ndarray,
+    state_list: list[GridState],
+    pairs: np.ndarray,
+    pair_of_row: np.ndarray,
+    outcomes: dict[int, CaseOutcome],
+    A: int,
+) -> pd.DataFrame:
+    counts = dict(zip(*np.unique(pair_of_row, return_counts=True), strict=True))
+    rows = []
+    for p in pairs:
+        state = state_list[int(p) // len(set_keys)]
+        key = set_keys[int(p) % len(set_keys)]
+        outcome = outcomes[int(p)]
+        rows.append(
+            {
+                "hydro_year": state.hydro_year,
+                "hydro_factor": state.hydro_factor,
+                "demand_level": state.demand_level,
+                "applicants_drawing": ", ".join(
+                    n for n, c in zip(names, key[:A], strict=True) if c
+                ),
+                "draw_years": int(counts[p]),
+                **{f: (outcome.figures or {}).get(f, np.nan) for f in FIGURES},
+                "error": outcome.error or "",
+            }
+        )
+    return pd.DataFrame(rows)

@@ -24,12 +24,14 @@ from megawatt.scenario.model import (
     DemandShape,
     Economics,
     Generator,
+    HydroYear,
     KindFactors,
     Link,
     Market,
     MarketYear,
     Program,
     Provenance,
+    Risk,
     Scenario,
     Tariff,
     TouPeriod,
@@ -59,6 +61,14 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("economics", Economics, ""),
     ("economics.btc_miner, economics.ai_datacenter", KindFactors, ""),
     ("economics.market_path[]", MarketYear, ""),
+    (
+        "risk",
+        Risk,
+        "Used by `megawatt risk`; command-line options override `price_*`, `block_days` "
+        "and (with `--market-only`) the grid draws. A daily price CSV for the bootstrap "
+        "is `date,btc_price_usd` (ISO dates, consecutive days, prices > 0).",
+    ),
+    ("risk.hydro_years[]", HydroYear, ""),
     ("provenance (of links, generators, applicants)", Provenance, ""),
 ]
 

@@ -318,6 +318,10 @@ def dump(scenario: Scenario, directory: str | Path) -> Path:
         src = _resolve(origin, scenario.profiles, "profiles")
         data["profiles"] = src.name
         _copy(src, directory / src.name)
+    if scenario.risk.price_history:
+        src = _resolve(origin, scenario.risk.price_history, "risk.price_history")
+        data["risk"]["price_history"] = src.name
+        _copy(src, directory / src.name)
 
     sources = origin.base_dir / "sources.yaml"
     if sources.is_file():  # the reference list the rows' `source` ids point into

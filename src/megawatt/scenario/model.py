@@ -490,6 +490,116 @@ class Economics(_Model):
         return path
 
 
+class HydroYear(_Model):
+    """One hydrology year the Monte Carlo can draw."""
+
+    name: Name
+    factor: float = Field(
+        gt=0,
+        le=3,
+        description="Multiplier on the monthly water (energy) caps of the hydro generators "
+        "in this year (1 = the scenario's own year).",
+        json_schema_extra=_unit("-"),
+    )
+    weight: float = Field(
+        gt=0, description="Relative probability of drawing this year.", json_schema_extra=_unit("-")
+    )
+
+
+class Risk(_Model):
+    """Distributions of the Monte Carlo (``megawatt risk``), per year of the market path.
+
+    Market draws (price, hashrate, fees, halving timing) change only which applicants
+    draw, so they share a few LP solves (the fast path). Demand and hydro draws change
+    the grid: every distinct (demand level, hydro year) is solved by the LP, so demand
+    levels are rounded to ``demand_step`` to let draws share solves.
+    """
+
+    price_model: Literal["gbm", "bootstrap"] = Field(
+        "gbm",
+        description="gbm: geometric Brownian motion with price_drift and price_volatility; "
+        "bootstrap: yearly returns built from blocks of the daily returns in price_history.",
+    )
+    price_drift: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="GBM drift mu of the log price (the median path grows by mu - s^2/2).",
+        json_schema_extra=_unit("1/year"),
+    )
+    price_volatility: float = Field(
+        0.5, ge=0, le=5, description="GBM volatility s.", json_schema_extra=_unit("1/sqrt(year)")
+    )
+    price_history: str | None = Field(
+        None,
+        description="CSV of daily Bitcoin prices (columns date, btc_price_usd) for the "
+        "bootstrap, relative to the scenario file.",
+    )
+    block_days: int = Field(
+        30,
+        ge=1,
+        le=366,
+        description="Length of the blocks of consecutive daily returns the bootstrap draws "
+        "(keeps volatility clustering within a block).",
+        json_schema_extra=_unit("days"),
+    )
+    hashrate_growth_sd: float = Field(
+        0.10,
+        ge=0,
+        le=2,
+        description="Standard deviation of the yearly log-growth noise of network hashrate "
+        "around the market path.",
+        json_schema_extra=_unit("-"),
+    )
+    fees_sd: float = Field(
+        0.5,
+        ge=0,
+        le=3,
+        description="Standard deviation of the log factor on fees per block (mean factor 1).",
+        json_schema_extra=_unit("-"),
+    )
+    block_time_sd_s: float = Field(
+        10.0,
+        ge=0,
+        le=120,
+        description="Standard deviation of the mean block time, which moves the halving date.",
+        json_schema_extra=_unit("s"),
+    )
+    demand_growth_mean: float = Field(
+        0.0,
+        ge=-0.5,
+        le=0.5,
+        description="Mean yearly log growth of national demand after the scenario's year.",
+        json_schema_extra=_unit("1/year"),
+    )
+    demand_growth_sd: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="Standard deviation of the yearly log growth of national demand "
+        "(0 = demand as in the scenario every year).",
+        json_schema_extra=_unit("1/year"),
+    )
+    demand_step: float = Field(
+        0.02,
+        ge=0,
+        le=0.5,
+        description="Drawn demand levels are rounded to multiples of this step so that "
+        "draws share LP solves; 0 = no rounding (one LP per distinct draw-year).",
+        json_schema_extra=_unit("-"),
+    )
+    hydro_technologies: list[str] = Field(
+        default_factory=lambda: ["hydro"],
+        description="Generator technologies whose water caps follow the hydro year.",
+    )
+    hydro_years: list[HydroYear] = Field(
+        default_factory=list,
+        description="Hydrology years to draw from, each year independently; empty = the "
+        "scenario's own hydrology every year.",
+    )
+    source: str = Field("", description="Where the distributions come from.")
+
+
 class DemandShape(_Model):
     """Shape of the daily load curve built from monthly energies."""
 
@@ -635,6 +745,12 @@ class Scenario(_Model):
         "and the multi-year view are not reported.",
     )
 
+    risk: Risk = Field(
+        default_factory=Risk,
+        description="Distributions of the Monte Carlo (megawatt risk); defaults: market "
+        "draws only.",
+    )
+
     # Set by the loader: where the scenario came from, and its hourly series once read.
     _origin: Any = PrivateAttr(None)
     _series: Any = PrivateAttr(None)
@@ -687,6 +803,11 @@ class Scenario(_Model):
                 raise ReferenceProblem(
                     "demand.zone_shares", sorted(missing), "every zone needs a share; missing"
                 )
+        if self.risk.price_model == "bootstrap" and not self.risk.price_history:
+            raise ReferenceProblem(
+                "risk.price_history", None, "price_model bootstrap needs a price_history CSV"
+            )
+        _no_duplicates("risk.hydro_years", [h.name for h in self.risk.hydro_years])
         for i, app in enumerate(self.applicants):
             _known(f"applicants[{i}].zone", app.zone, zones, "zone")
             if app.plant is not None:
