@@ -6,7 +6,7 @@ independent so that both sides solve exactly the same LPs: no ramps (PyPSA coupl
 windows through them), no take-or-pay or monthly water caps (PyPSA applies e_sum_min
 in full to every window). Checks that the objectives agree, prints times and ratio.
 
-Run:  python benchmarks/rolling_vs_pypsa.py [--days 30]
+Run:  python benchmarks/rolling_vs_pypsa.py [--days 365]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def independent_inputs(days: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=30, help="days (24-h windows) to solve")
+    parser.add_argument("--days", type=int, default=365, help="days (24-h windows) to solve")
     args = parser.parse_args()
     from rich.console import Console
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from browser import needs_chromium, open_page
 from megawatt.cli import app
 from megawatt.report import export
 from megawatt.report.build import write_outcome
 
 runner = CliRunner()
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -153,35 +153,12 @@ def test_write_atomically_reports_os_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium not installed (make test installs it)"
-)
+@needs_chromium
 def test_report_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
     """No console errors, no network requests, every plot rendered; saves a screenshot."""
-    from playwright.sync_api import sync_playwright
-
     page_url = (results_dir / "report.html").resolve().as_uri()
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("request", lambda req: requests.append(req.url))
-        page.goto(page_url, wait_until="load")
-        page.wait_for_timeout(1500)
+    with open_page(page_url) as visit:
+        page = visit.page
         plots = page.locator(".plot")
         count = plots.count()
         rendered = page.locator(".plot .main-svg").count()
@@ -190,11 +167,8 @@ def test_report_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
             ".map(p => p.dataset.figure)"
         )
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
-    assert not errors, errors
-    assert all(url.startswith(("file:", "data:", "about:", "blob:")) for url in requests), [
-        u for u in requests if not u.startswith(("file:", "data:", "about:", "blob:"))
-    ]
+    assert not visit.errors, visit.errors
+    assert not visit.remote_requests, visit.remote_requests
     assert count >= 8
     assert not empty, f"plots without a rendered graph: {empty}"
     assert rendered >= count

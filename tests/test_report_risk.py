@@ -8,7 +8,6 @@ The rest of the report comes from the default scenario's plan (``default_outcome
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +16,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from browser import needs_chromium, open_page
 from megawatt.report import export, figures
 from megawatt.report.build import write_outcome
 from megawatt.report.html import render_report
+from megawatt.risk.cases import FIGURES
+from megawatt.risk.montecarlo import PERCENTILE_METRICS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 YEARS = list(range(2025, 2031))
 N_DRAWS = 200
-RESULTS = [
-    "served_gwh",
-    "revenue_musd",
-    "margin_musd",
-    "charge_recovered_share",
-    "curtailment_hours",
-]
-PERCENTILE_METRICS = [
-    "margin_musd",
-    "charge_recovered_share",
-    "served_gwh",
-    "curtailment_hours",
-    "hashprice_usd_per_ph_day",
-    "btc_price_usd",
-]
+RESULTS = list(FIGURES)
 MINERS = {"indus_hash": 45.0, "thar_mining": 60.0}  # applicant -> break-even USD/PH/day
 RISK_FIGURES = {
     "risk_fan_margin_musd",
@@ -359,37 +346,14 @@ def test_failures_table(base, with_risk, risk_tables) -> None:
     assert crowded.count("program LP infeasible") == 50
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium not installed (make test installs it)"
-)
+@needs_chromium
 def test_risk_section_in_headless_chromium(with_risk, tmp_path: Path) -> None:
     """No console errors and every plot in #risk rendered by plotly."""
-    from playwright.sync_api import sync_playwright
-
     tables, summary, yaml_text = with_risk
     page_path = tmp_path / "report.html"
     page_path.write_text(render_report(tables, summary, yaml_text), encoding="utf-8")
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("request", lambda req: requests.append(req.url))
-        page.goto(page_path.resolve().as_uri(), wait_until="load")
-        page.wait_for_timeout(1500)
+    with open_page(page_path.resolve().as_uri()) as visit:
+        page = visit.page
         figs = page.evaluate(
             "[...document.querySelectorAll('#risk .plot')].map(p => p.dataset.figure)"
         )
@@ -398,11 +362,8 @@ def test_risk_section_in_headless_chromium(with_risk, tmp_path: Path) -> None:
             ".filter(p => !p.querySelector('.main-svg')).map(p => p.dataset.figure)"
         )
         page.locator("#risk").screenshot(path=str(tmp_path / "risk.png"))
-        browser.close()
-    assert not errors, errors
-    assert all(url.startswith(("file:", "data:", "about:", "blob:")) for url in requests), [
-        u for u in requests if not u.startswith(("file:", "data:", "about:", "blob:"))
-    ]
+    assert not visit.errors, visit.errors
+    assert not visit.remote_requests, visit.remote_requests
     assert set(figs) == RISK_FIGURES
     assert not empty, f"risk plots without a rendered graph: {empty}"
     assert (tmp_path / "risk.png").stat().st_size > 10_000

@@ -418,3 +418,38 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path) -> None:
     assert result.exit_code == 2
     assert "--scheduler" in result.output and "cannot reach a Dask scheduler" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_on_a_dask_scheduler_equals_serial(tmp_path) -> None:
+    """`--scheduler ADDRESS` (a LocalCluster started here, two workers) prints and
+    writes the same as the serial run."""
+    import logging
+
+    from distributed import LocalCluster
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+    from megawatt.report.export import read_results
+
+    _risk_scenario(tmp_path, GRID_RISK, firm_mw=50.0)
+    path = str(Path(tmp_path) / "sc" / "scenario.yaml")
+    args = ["risk", path, "--draws", "40", "--seed", "9"]
+    serial = CliRunner().invoke(app, [*args, "--workers", "1", "--out", str(tmp_path / "a")])
+    assert serial.exit_code == 0, serial.output
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        remote = CliRunner().invoke(
+            app, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "b")]
+        )
+    assert remote.exit_code == 0, remote.output
+    assert remote.output.replace(str(tmp_path / "b"), "") == serial.output.replace(
+        str(tmp_path / "a"), ""
+    )
+    a, b = read_results(tmp_path / "a")[0], read_results(tmp_path / "b")[0]
+    for name in ("risk_draws", "risk_percentiles", "risk_failures", "risk_cases"):
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)

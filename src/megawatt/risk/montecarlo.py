@@ -32,7 +32,6 @@ from megawatt.economics.valuation import market_point, value_applicants
 from megawatt.optimize.inputs import tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
 from megawatt.risk.cases import (
-    CHAIN_STATES,
     FIGURES,
     CaseOutcome,
     ChainTask,
@@ -196,6 +195,7 @@ def run_risk(
     #    starting as soon as its baselines are solved. The plan's own case (scenario
     #    grid, today's values) is not solved again.
     today_row = _today_key(values, levels, by_date)
+    requested = np.array([apps[name].requested_mw for name in names])
     chain_pairs_of: list[list[int]] = []
     for k in range(len(set_keys)):
         chain_pairs = [int(p) for p in pairs if int(p) % len(set_keys) == k]
@@ -204,9 +204,15 @@ def run_risk(
             for p in own:
                 resolve(p, CaseOutcome(figures=figures_of(result, values)))
             chain_pairs = [p for p in chain_pairs if p not in own]
-        parts = -(-len(chain_pairs) // CHAIN_STATES)
-        if parts:
-            chain_pairs_of += [[int(x) for x in c] for c in np.array_split(chain_pairs, parts)]
+        # A chain whose applicants ask for more than the cap starts with a 22-s IPM
+        # solve and is the longest: submit it first, so it starts first on a cluster.
+        drawing = set_keys[k][: len(names)] > 0
+        if not chain_pairs:
+            continue
+        if float(requested[drawing].sum()) > sc.program.cap_mw + 1e-9:
+            chain_pairs_of.insert(0, chain_pairs)
+        else:
+            chain_pairs_of.append(chain_pairs)
     chains = []
     for chain_pairs in chain_pairs_of:
         k = chain_pairs[0] % len(set_keys)
