@@ -131,6 +131,8 @@ def _default(info: FieldInfo) -> str:
         return "required"
     if info.default_factory is not None:
         value = info.default_factory()  # type: ignore[call-arg]
+        if isinstance(value, BaseModel):
+            return "see below"
         return "empty" if value in ([], {}) else f"`{value}`"
     if info.default is None:
         return "empty"
