@@ -9,13 +9,9 @@ the fast path. The work is:
 2. chains per set of drawing applicants: :func:`solve_chain` solves the program case
    for every grid state in which that set occurs, on ONE HiGHS model changed in place
    (bounds of demand, water caps and the shedding cap), each solve warm-started from
-   the previous basis. A set's states are split into a head (the middle state, solved
-   cold) and pieces of at most :data:`CHAIN_STATES` states that start from the head's
-   optimal basis, so pieces run in parallel without paying a cold start each.
-   Measured on 100 default draws with demand and hydro (20 states, 56 LPs): whole
-   chains 201-235 s serial / 151-154 s on 2 workers; cold pieces of 6 states 276 s /
-   179 s; head + warm pieces of 4 states 252 s / 138 s (kept: the default runs on
-   workers).
+   the previous basis. (Splitting chains into pieces of 6 states, so that workers
+   share them better, was measured slower: 276 s serial / 179 s on 2 workers against
+   201 s / 154 s whole, for 100 default draws; cold starts cost more than they spread.)
 
 Each task is a pure function of its arguments (a fresh model per chain, states in a
 fixed order), so a run gives identical numbers serially or on any number of workers.
@@ -25,7 +21,7 @@ in which the drawing applicants request more than the program cap is slow for th
 simplex from cold (57 s, 89k iterations) or warm from a case with one miner fewer
 (137 s), and 22 s with the interior point method plus crossover; so a chain starts
 with IPM when the cap binds and the simplex otherwise (3-5 s), then re-solves warm
-(1-8 s per grid state); a piece starts on the simplex from the head's basis.
+(1-8 s per grid state).
 """
 
 from __future__ import annotations
@@ -50,10 +46,6 @@ from megawatt.optimize.solve import (
     solve_inputs,
 )
 from megawatt.scenario.model import Scenario
-
-#: Most grid states one piece of a chain solves (the split does not depend on the
-#: number of workers, so results do not either).
-CHAIN_STATES = 4
 
 #: The figures every solved draw-year carries.
 FIGURES = (
@@ -149,41 +141,11 @@ class ChainTask:
     states: list[GridState]
 
 
-@dataclass
-class ChainResult:
-    """A chain's outcomes, per state in order, and the optimal basis of its first
-    solved state (column and row status codes), for other chains to start from."""
-
-    outcomes: list[CaseOutcome]
-    basis: tuple[np.ndarray, np.ndarray] | None = None
-
-
-def _basis_of(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
-    basis = h.getBasis()
-    return (
-        np.array([int(x) for x in basis.col_status], dtype=np.int8),
-        np.array([int(x) for x in basis.row_status], dtype=np.int8),
-    )
-
-
-def _set_basis(h: highspy.Highs, codes: tuple[np.ndarray, np.ndarray]) -> bool:
-    basis = highspy.HighsBasis()
-    basis.col_status = [highspy.HighsBasisStatus(int(x)) for x in codes[0]]
-    basis.row_status = [highspy.HighsBasisStatus(int(x)) for x in codes[1]]
-    basis.valid = True
-    return h.setBasis(basis) == highspy.HighsStatus.kOk
-
-
 def solve_chain(
-    task: ChainTask,
-    scenario: Scenario,
-    start: ChainResult | None,
-    *baselines: DispatchResult | str,
-) -> ChainResult:
+    task: ChainTask, scenario: Scenario, *baselines: DispatchResult | str
+) -> list[CaseOutcome]:
     """Solve ``task``'s states in order on one HiGHS model changed in place.
 
-    ``start``, another chain's result of the same set of applicants, gives the basis
-    the first solve starts from (warm, on the simplex) instead of a cold solve.
     ``baselines`` are the baselines of ``task.states``, in the same order (passed as
     arguments so that a cluster moves them worker to worker); a failed baseline (its
     message) fails its state.
@@ -196,24 +158,23 @@ def solve_chain(
     cap_binds = float(program_inputs.requested_mw[list(task.drawing)].sum()) > (
         program_inputs.cap_mw + 1e-9
     )
-    start_basis = start.basis if start is not None else None
     h: highspy.Highs | None = None
     layout = None
-    result = ChainResult(outcomes=[])
+    outcomes: list[CaseOutcome] = []
     for state in task.states:
-        baseline = by_state[state]
-        if isinstance(baseline, str):
-            result.outcomes.append(CaseOutcome(error=baseline))
+        if isinstance(by_state[state], str):
+            outcomes.append(CaseOutcome(error=str(by_state[state])))
             continue
         inputs = state_inputs(program_inputs, state, hydro)
-        inputs = replace(inputs, shed_cap_mw=baseline.shed_mw.to_numpy().T + SHED_CAP_SLACK_MW)
+        inputs = replace(
+            inputs,
+            shed_cap_mw=by_state[state].shed_mw.to_numpy().T + SHED_CAP_SLACK_MW,  # type: ignore[union-attr]
+        )
         if h is None:
             lp, layout = build_lp(inputs)
-            h = _new_highs()
+            h = _new_highs(solver="ipm" if cap_binds else "choose")
             h.passModel(lp)
             del lp
-            warm = start_basis is not None and _set_basis(h, start_basis)
-            h.setOptionValue("solver", "ipm" if cap_binds and not warm else "choose")
         else:
             vec = lp_vectors(inputs)
             cols = np.arange(len(vec.col_cost), dtype=np.int32)
@@ -226,15 +187,15 @@ def solve_chain(
         if status != highspy.HighsModelStatus.kOptimal:
             from megawatt.optimize.diagnose import diagnose
 
-            result.outcomes.append(
+            outcomes.append(
                 CaseOutcome(error=diagnose(inputs, status, h.modelStatusToString(status)))
             )
             h = None  # start the next state from a fresh model, not a failed basis
             continue
         assert layout is not None
-        if result.basis is None:
-            result.basis = _basis_of(h)
         program = extract(inputs, h, layout)
+        baseline = by_state[state]
+        assert not isinstance(baseline, str)
         case = PlanResult(scenario=sc, baseline=baseline, program=program)
-        result.outcomes.append(CaseOutcome(figures=figures_of(case, task.values)))
-    return result
+        outcomes.append(CaseOutcome(figures=figures_of(case, task.values)))
+    return outcomes

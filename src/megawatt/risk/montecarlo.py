@@ -32,7 +32,6 @@ from megawatt.economics.valuation import market_point, value_applicants
 from megawatt.optimize.inputs import tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
 from megawatt.risk.cases import (
-    CHAIN_STATES,
     FIGURES,
     CaseOutcome,
     ChainTask,
@@ -197,10 +196,7 @@ def run_risk(
     #    grid, today's values) is not solved again.
     today_row = _today_key(values, levels, by_date)
     requested = np.array([apps[name].requested_mw for name in names])
-    # Per set: a head (the middle of its states, solved cold; IPM where the cap binds,
-    # 22 s) whose optimal basis starts pieces of at most CHAIN_STATES states, warm.
-    # Sets in which the cap binds go first: their head is the longest task.
-    heads: list[tuple[bool, int, list[list[int]]]] = []
+    chain_pairs_of: list[list[int]] = []
     for k in range(len(set_keys)):
         chain_pairs = [int(p) for p in pairs if int(p) % len(set_keys) == k]
         if np.array_equal(set_keys[k], today_row):
@@ -208,47 +204,37 @@ def run_risk(
             for p in own:
                 resolve(p, CaseOutcome(figures=figures_of(result, values)))
             chain_pairs = [p for p in chain_pairs if p not in own]
+        # A chain whose applicants ask for more than the cap starts with a 22-s IPM
+        # solve and is the longest: submit it first, so it starts first on a cluster.
+        drawing = set_keys[k][: len(names)] > 0
         if not chain_pairs:
             continue
-        binds = float(requested[set_keys[k][: len(names)] > 0].sum()) > sc.program.cap_mw + 1e-9
-        head = chain_pairs.pop(len(chain_pairs) // 2)
-        n_pieces = -(-len(chain_pairs) // CHAIN_STATES)
-        pieces = (
-            [[int(x) for x in c] for c in np.array_split(chain_pairs, n_pieces)] if n_pieces else []
-        )
-        heads.append((not binds, head, [c for c in pieces if c]))
-    heads.sort(key=lambda item: item[0])  # stable: binding sets first, then by set
-
-    def submit(chain_pairs: list[int], start: object) -> object:
+        if float(requested[drawing].sum()) > sc.program.cap_mw + 1e-9:
+            chain_pairs_of.insert(0, chain_pairs)
+        else:
+            chain_pairs_of.append(chain_pairs)
+    chains = []
+    for chain_pairs in chain_pairs_of:
         k = chain_pairs[0] % len(set_keys)
         case_values = values.copy()
-        first = first_row[np.searchsorted(pairs, chain_pairs[0])]
-        case_values["value_usd_per_mwh"] = draw_values[first]
-        states_ = [state_list[p // len(set_keys)] for p in chain_pairs]
+        case_values["value_usd_per_mwh"] = draw_values[
+            first_row[np.searchsorted(pairs, chain_pairs[0])]
+        ]
+        chain_states = [state_list[p // len(set_keys)] for p in chain_pairs]
         task = ChainTask(
             values=case_values,
             drawing=tuple(bool(c) for c in set_keys[k][: len(names)] > 0),
-            states=states_,
+            states=chain_states,
         )
-        return runner.submit(
-            solve_chain, task, scenario_handle, start, *(baselines[s] for s in states_)
+        chains.append(
+            runner.submit(solve_chain, task, scenario_handle, *(baselines[s] for s in chain_states))
         )
-
-    chain_pairs_of: list[list[int]] = []
-    chains = []
-    for _, head, _ in heads:
-        chain_pairs_of.append([head])
-        chains.append(submit([head], None))
-    for (_, _, pieces), head_handle in zip(heads, list(chains), strict=True):
-        for piece in pieces:
-            chain_pairs_of.append(piece)
-            chains.append(submit(piece, head_handle))
     jobs = handles + chains
     tell("LP tasks", 0, len(jobs))
     for done, i in enumerate(runner.completed(jobs), 1):
         if i >= len(handles):
-            chain = runner.fetch(chains[i - len(handles)])
-            for p, outcome in zip(chain_pairs_of[i - len(handles)], chain.outcomes, strict=True):
+            chain_pairs = chain_pairs_of[i - len(handles)]
+            for p, outcome in zip(chain_pairs, runner.fetch(chains[i - len(handles)]), strict=True):
                 resolve(p, outcome)
         tell("LP tasks", done, len(jobs))
 
