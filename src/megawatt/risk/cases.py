@@ -9,9 +9,14 @@ the fast path. The work is:
 2. chains per set of drawing applicants: :func:`solve_chain` solves the program case
    for every grid state in which that set occurs, on ONE HiGHS model changed in place
    (bounds of demand, water caps and the shedding cap), each solve warm-started from
-   the previous basis. (Splitting chains into pieces of 6 states, so that workers
-   share them better, was measured slower: 276 s serial / 179 s on 2 workers against
-   201 s / 154 s whole, for 100 default draws; cold starts cost more than they spread.)
+   the previous basis. Alternatives measured and dropped (100 default draws with
+   demand and hydro, 20 states, 56 LPs; whole chains 201-235 s serial, 151-154 s on
+   2 workers): cold pieces of 6 states 276 s / 179 s; a head state solved cold whose
+   basis warm-starts pieces of 4 states 252 s / 138 s, but 389 s against 291 s for
+   ``megawatt risk --draws 1000`` on 2 workers (28 states, 97 LPs): stepping from a
+   neighbouring state beats restarting from a distant one. Chains visit states in a
+   snake order (hydro years by factor, demand up then down): 286 s for the same
+   command, within noise of 291 s, kept because every step is short.
 
 Each task is a pure function of its arguments (a fresh model per chain, states in a
 fixed order), so a run gives identical numbers serially or on any number of workers.

@@ -195,10 +195,14 @@ def run_risk(
     #    starting as soon as its baselines are solved. The plan's own case (scenario
     #    grid, today's values) is not solved again.
     today_row = _today_key(values, levels, by_date)
+    snake = _snake_order(state_list)
     requested = np.array([apps[name].requested_mw for name in names])
     chain_pairs_of: list[list[int]] = []
     for k in range(len(set_keys)):
-        chain_pairs = [int(p) for p in pairs if int(p) % len(set_keys) == k]
+        chain_pairs = sorted(
+            (int(p) for p in pairs if int(p) % len(set_keys) == k),
+            key=lambda p: snake[state_list[p // len(set_keys)]],
+        )
         if np.array_equal(set_keys[k], today_row):
             own = [p for p in chain_pairs if state_list[p // len(set_keys)].is_scenario]
             for p in own:
@@ -263,6 +267,21 @@ def run_risk(
         "seconds": time.perf_counter() - t0,
     }
     return RiskResult(out, miner_values, pct, viability, failures, cases, stats)
+
+
+def _snake_order(states: list[GridState]) -> dict[GridState, int]:
+    """The order a chain visits its states in: hydro years by factor, demand up in one
+    year and down in the next, so every warm re-solve is a short step."""
+    hydro = sorted({(s.hydro_factor, s.hydro_year) for s in states})
+    order = []
+    for g, (factor, name) in enumerate(hydro):
+        group = sorted(
+            (s for s in states if (s.hydro_factor, s.hydro_year) == (factor, name)),
+            key=lambda s: s.demand_level,
+            reverse=bool(g % 2),
+        )
+        order += group
+    return {s: i for i, s in enumerate(order)}
 
 
 def _today_key(values: pd.DataFrame, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:
