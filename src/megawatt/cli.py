@@ -211,7 +211,7 @@ def risk(
     from megawatt.planning import STAGES, run_plan
     from megawatt.report.build import write_outcome
     from megawatt.report.export import check_out_dir
-    from megawatt.risk.draws import draw_scenarios
+    from megawatt.risk.draws import check_inputs
     from megawatt.risk.montecarlo import Progress, run_risk
     from megawatt.risk.runner import make_runner
 
@@ -232,7 +232,7 @@ def risk(
         changes.update(demand_growth_sd=0.0, demand_growth_mean=0.0, hydro_years=[])
     # Options are range-checked by typer; the scenario keeps its origin and series.
     sc = sc.model_copy(update={"risk": sc.risk.model_copy(update=changes)})
-    draw_scenarios(sc, 1, seed)  # a missing market path or bad price file: say so now
+    check_inputs(sc)  # a missing market path or a bad price file: say so before planning
     with make_runner(scheduler, workers) as runner, _stages() as progress:
         task = progress.add_task("planning", total=len(STAGES))
 

@@ -103,7 +103,9 @@ def price_history(scenario: Scenario) -> pd.Series | None:
     return history
 
 
-def _market_path(scenario: Scenario) -> list:
+def check_inputs(scenario: Scenario) -> tuple[list, pd.Series | None]:
+    """The market path and (bootstrap) price history a run needs; a missing path or a
+    bad price file is an InputError (the CLI calls this before planning)."""
     econ = scenario.economics
     if econ is None or not econ.market_path:
         raise InputError(
@@ -111,7 +113,7 @@ def _market_path(scenario: Scenario) -> list:
             "economics.market_path",
             "risk needs a market path (years with price, hashrate, fees)",
         )
-    return econ.market_path
+    return econ.market_path, price_history(scenario)
 
 
 def draw_scenarios(scenario: Scenario, n: int, seed: int, risk: Risk | None = None) -> pd.DataFrame:
@@ -122,10 +124,9 @@ def draw_scenarios(scenario: Scenario, n: int, seed: int, risk: Risk | None = No
     hydro_year, hydro_factor [-].
     """
     risk = risk or scenario.risk
-    path = _market_path(scenario)
+    path, history = check_inputs(scenario.model_copy(update={"risk": risk}))
     years = np.array([y.year for y in path])
     Y = len(years)
-    history = price_history(scenario.model_copy(update={"risk": risk}))
     blocks = -(-DAYS_PER_YEAR // risk.block_days)  # blocks per year, rounded up
 
     # One stream per draw, consumed in a fixed order (see the module docstring).

@@ -145,32 +145,41 @@ def run_risk(
     scale = draws.hashprice_usd_per_th_day.to_numpy() / point.hashprice_usd_per_th_day
     base = values.value_usd_per_mwh.to_numpy()
     draw_values = np.where(computed_miner[None, :], base[None, :] * scale[:, None], base[None, :])
-    # The LP of a draw-year: which tariff levels each value clears, and priority order.
-    cleared = np.searchsorted(levels, draw_values, side="right")  # [rows, A]
     apps = {a.name: a for a in sc.applicants}
     by_date = np.array(
         sorted(range(len(names)), key=lambda i: (apps[names[i]].application_date, names[i]))
     )
-    order = by_date[np.argsort(-draw_values[:, by_date], axis=1, kind="stable")]
-    lp_key = np.concatenate([cleared, order], axis=1)
-    states = [
-        GridState(str(h), float(f), float(d))
-        for h, f, d in zip(draws.hydro_year, draws.hydro_factor, draws.demand_level, strict=True)
-    ]
-    state_ids = {s: i for i, s in enumerate(sorted(set(states)))}
-    state_list = sorted(state_ids, key=state_ids.get)
-    set_keys, set_of_row = np.unique(lp_key, axis=0, return_inverse=True)
+    set_keys, set_of_row = np.unique(
+        _lp_keys(draw_values, levels, by_date), axis=0, return_inverse=True
+    )
     set_of_row = set_of_row.ravel()
-    state_of_row = np.array([state_ids[s] for s in states])
+    # Grid states in GridState order (hydro year, factor, demand level).
+    grid_cols = ["hydro_year", "hydro_factor", "demand_level"]
+    grid = draws[grid_cols]
+    unique_grid = grid.drop_duplicates().sort_values(grid_cols, ignore_index=True)
+    state_of_row = pd.MultiIndex.from_frame(unique_grid).get_indexer(pd.MultiIndex.from_frame(grid))
+    state_list = [
+        GridState(str(h), float(f), float(d)) for h, f, d in unique_grid.itertuples(index=False)
+    ]
     pair_of_row = state_of_row * len(set_keys) + set_of_row
-    pairs, first_row = np.unique(pair_of_row, return_index=True)
+    pairs, first_row, pair_index = np.unique(pair_of_row, return_index=True, return_inverse=True)
+    pair_index = pair_index.ravel()
 
-    # Progress in draws: a draw is done when all of its years' LPs are.
+    # Progress in draws: a draw is done when all of its years' distinct LPs are.
     Y = rows // n
-    rows_by_pair: dict[int, np.ndarray] = {
-        int(p): np.unique(np.flatnonzero(pair_of_row == p) // Y) for p in pairs
-    }
-    missing = np.array([len(np.unique(pair_of_row[d * Y : (d + 1) * Y])) for d in range(n)])
+    draw_pair = np.unique(np.arange(rows) // Y * len(pairs) + pair_index)
+    missing = np.bincount(draw_pair // len(pairs), minlength=n)
+    by_pair = np.argsort(draw_pair % len(pairs), kind="stable")
+    rows_by_pair = dict(
+        zip(
+            (int(p) for p in pairs),
+            np.split(
+                draw_pair[by_pair] // len(pairs),
+                np.cumsum(np.bincount(draw_pair % len(pairs), minlength=len(pairs)))[:-1],
+            ),
+            strict=True,
+        )
+    )
     outcomes: dict[int, CaseOutcome] = {}
 
     def resolve(pair: int, outcome: CaseOutcome) -> None:
@@ -194,7 +203,7 @@ def run_risk(
     # 2. Program cases: chains per set of drawing applicants over its states, each
     #    starting as soon as its baselines are solved. The plan's own case (scenario
     #    grid, today's values) is not solved again.
-    today_row = _today_key(values, levels, by_date)
+    today_row = _lp_keys(values.value_usd_per_mwh.to_numpy()[None, :], levels, by_date)[0]
     snake = _snake_order(state_list)
     requested = np.array([apps[name].requested_mw for name in names])
     chain_pairs_of: list[list[int]] = []
@@ -242,7 +251,7 @@ def run_risk(
                 resolve(p, outcome)
         tell("LP tasks", done, len(jobs))
 
-    out = _assemble(draws, values, draw_values, set_keys, set_of_row, pair_of_row, outcomes)
+    out = _assemble(draws, values, set_keys, set_of_row, pair_of_row, outcomes)
     failures = _failures(out, pair_of_row, outcomes, seed)
     miners = [m for m, k in zip(names, kind, strict=True) if k == "btc_miner"]
     miner_values = pd.DataFrame(draw_values, columns=names)[miners]
@@ -284,18 +293,18 @@ def _snake_order(states: list[GridState]) -> dict[GridState, int]:
     return {s: i for i, s in enumerate(order)}
 
 
-def _today_key(values: pd.DataFrame, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:
-    """The LP key of the plan's own case (today's values)."""
-    v = values.value_usd_per_mwh.to_numpy()[None, :]
-    cleared = np.searchsorted(levels, v, side="right")
-    order = by_date[np.argsort(-v[:, by_date], axis=1, kind="stable")]
-    return np.concatenate([cleared, order], axis=1)[0]
+def _lp_keys(values: np.ndarray, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:
+    """What fixes a draw-year's LP given its grid, per row of ``values`` [rows, A]: how
+    many tariff levels each applicant's value clears (the hours it draws in), then the
+    applicants' priority order (value high first, then application date and name)."""
+    cleared = np.searchsorted(levels, values, side="right")
+    order = by_date[np.argsort(-values[:, by_date], axis=1, kind="stable")]
+    return np.concatenate([cleared, order], axis=1)
 
 
 def _assemble(
     draws: pd.DataFrame,
     values: pd.DataFrame,
-    draw_values: np.ndarray,
     set_keys: np.ndarray,
     set_of_row: np.ndarray,
     pair_of_row: np.ndarray,
@@ -306,13 +315,12 @@ def _assemble(
     A = len(values)
     miner = (values.kind == "btc_miner").to_numpy()
     out["miners_drawing"] = (set_keys[set_of_row][:, :A][:, miner] > 0).sum(axis=1)
-    failed = np.array([outcomes[int(p)].error is not None for p in pair_of_row])
-    out["failed"] = failed
+    pairs = np.array(sorted(outcomes))
+    at = np.searchsorted(pairs, pair_of_row)
+    ok = [outcomes[int(p)].figures for p in pairs]
+    out["failed"] = np.array([f is None for f in ok])[at]
     for col in FIGURES:
-        lookup = {
-            p: (o.figures[col] if o.figures is not None else np.nan) for p, o in outcomes.items()
-        }
-        out[col] = np.array([lookup[int(p)] for p in pair_of_row], dtype=float)
+        out[col] = np.array([f[col] if f is not None else np.nan for f in ok], dtype=float)[at]
     return out
 
 
