@@ -11,6 +11,7 @@ objective.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import highspy
@@ -21,6 +22,7 @@ from megawatt.errors import InfeasibleError
 from megawatt.grid.headroom import event_lengths
 from megawatt.optimize.inputs import HourlyInputs, build_inputs
 from megawatt.optimize.lp import LpLayout, build_lp
+from megawatt.optimize.unique import FaceStats, face_solution
 from megawatt.scenario.model import Scenario
 
 #: Served power below allocation by more than this counts as curtailment [MW].
@@ -39,6 +41,7 @@ class SolveStats:
     num_nz: int
     iterations: int
     solver: str
+    unique_s: float = 0.0  # stage 2: the least-squares point of the optimal face
 
 
 @dataclass
@@ -59,6 +62,7 @@ class DispatchResult:
     objective_usd: float
     objective_breakdown_usd: pd.Series
     stats: SolveStats
+    face: FaceStats | None = None  # stage 2 of megawatt.optimize.unique; None: LP vertex
     highs: highspy.Highs | None = field(default=None, repr=False)
     layout: LpLayout | None = field(default=None, repr=False)
 
@@ -226,17 +230,36 @@ def solve_inputs(
         num_nz=sizes[2],
         iterations=int(info.simplex_iteration_count + info.ipm_iteration_count),
         solver=solver,
+        unique_s=result.face.solve_s if result.face else 0.0,
     )
     if keep_model:
         result.highs, result.layout = h, layout
     return result
 
 
-def extract(inputs: HourlyInputs, h: highspy.Highs, layout: LpLayout) -> DispatchResult:
-    """Read the solution into tables."""
+def extract(
+    inputs: HourlyInputs, h: highspy.Highs, layout: LpLayout, unique: bool = True
+) -> DispatchResult:
+    """Read the solution into tables.
+
+    With ``unique`` (the default) the power tables are the one schedule of
+    :func:`megawatt.optimize.unique.face_solution`, the same whatever the solver path;
+    prices are the LP's duals and the objective the LP's optimum either way.
+    """
     sol = h.getSolution()
-    col = np.asarray(sol.col_value)
     row_dual = np.asarray(sol.row_dual)
+    face = None
+    if unique:
+        col, face = face_solution(h, inputs, layout)
+        if not face.ok:
+            warnings.warn(
+                f"the unique-schedule stage failed ({face.status}); the LP's own "
+                "vertex is reported, which may differ between solver paths",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    else:
+        col = np.asarray(sol.col_value)
     index = inputs.index
     T = inputs.hours
 
@@ -290,6 +313,7 @@ def extract(inputs: HourlyInputs, h: highspy.Highs, layout: LpLayout) -> Dispatc
         objective_usd=objective,
         objective_breakdown_usd=breakdown,
         stats=SolveStats(0, 0, 0, 0, 0, 0, 0, ""),
+        face=face,
     )
 
 
