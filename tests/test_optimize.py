@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from factories import small_scenario
 from megawatt.cli import app
-from megawatt.errors import InfeasibleError
+from megawatt.errors import InfeasibleError, InputError
 from megawatt.optimize import DispatchResult, plan, solve_inputs
 from megawatt.optimize.inputs import build_inputs
 
@@ -220,6 +220,44 @@ def test_monthly_water_cap(tmp_path: Path) -> None:
     result = plan(sc).baseline
     check_physics(result)
     assert result.dispatch_mw["hydro"].sum() == pytest.approx(200)
+
+
+def test_hydro_minimum_release_and_ramp(tmp_path: Path) -> None:
+    """Water for 200 MWh over four hours, 60% of it released evenly (30 MW every hour),
+    the rest where it saves the most: in hour 2 a peaker runs. With a ramp of 40 MW/h the
+    peak gets h2 with h1 = h3 = h2 - 40 and h0 = 30: 30 + 3 h2 - 80 = 200, h2 = 250/3."""
+    sc = small_scenario(
+        tmp_path,
+        {"A": [60, 60, 250, 60]},
+        [
+            {
+                "name": "hydro",
+                "zone": "A",
+                "p_nom_mw": 100,
+                "monthly_energy_profile": "water",
+                "min_release_share": 0.6,
+                "ramp_pu_per_h": 0.4,
+            },
+            {"name": "gas", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.05},
+            {"name": "peaker", "zone": "A", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.2},
+        ],
+        profiles={"water": [0.5, 0.5, 0.5, 0.5]},
+    )
+    inputs = build_inputs(sc, with_program=False)
+    assert_allclose(inputs.p_min_mw[0], [30.0] * 4)  # 0.6 x 200 MWh / 4 h
+    result = plan(sc).baseline
+    check_physics(result)
+    h2 = 250 / 3
+    assert_allclose(result.dispatch_mw["hydro"].to_numpy(), [30, h2 - 40, h2, h2 - 40], atol=1e-6)
+
+
+def test_min_release_needs_water(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="min_release_share needs a monthly_energy_profile"):
+        small_scenario(
+            tmp_path,
+            {"A": [60]},
+            [{"name": "hydro", "zone": "A", "p_nom_mw": 100, "min_release_share": 0.5}],
+        )
 
 
 def test_firm_load_with_backup_and_uptime(tmp_path: Path) -> None:

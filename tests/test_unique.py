@@ -157,3 +157,41 @@ def test_a_water_budget_spreads_evenly_over_equal_hours(tmp_path) -> None:
     assert_allclose(result.dispatch_mw["hydro"].to_numpy(), [50.0, 50.0], atol=1e-6)
     assert_allclose(result.dispatch_mw["gas"].to_numpy(), [50.0, 50.0], atol=1e-6)
     assert result.objective_breakdown_usd["generation_cost_usd"] == pytest.approx(100 * 20.0)
+
+
+def test_shadow_prices_of_a_cap_and_a_link_by_hand(tmp_path) -> None:
+    """Zone B has a miner (value 60, tariff 30) behind a 50 MW link from zone A, where
+    a 10 USD/MWh plant runs. Cap 40 MW binds: one more MW earns the tariff less the
+    plant's cost at the far end of the lossless link, 30 - 10 = 20 USD/MWh, every hour.
+    With cap 80 MW the link (50 MW) binds instead, and B's price rises to the tariff."""
+    from factories import small_scenario
+
+    def case(cap_mw: float):
+        sc = small_scenario(
+            tmp_path,
+            {"A": [0.0, 0.0, 0.0], "B": [0.0, 0.0, 0.0]},
+            [{"name": "coal", "zone": "A", "p_nom_mw": 500, "fuel_cost_local_per_kwh": 0.01}],
+            applicants=[
+                {
+                    "name": "miner",
+                    "kind": "btc_miner",
+                    "zone": "B",
+                    "requested_mw": 100,
+                    "value_usd_per_mwh": 60.0,
+                }
+            ],
+            links=[{"name": "ab", "from_zone": "A", "to_zone": "B", "p_nom_mw": 50}],
+            cap_mw=cap_mw,
+        )
+        return solve_inputs(build_inputs(sc))
+
+    capped = case(40.0)
+    assert capped.cap_shadow.loc["program"].binding
+    assert capped.cap_shadow.loc["program", "value_usd_per_mw"] == pytest.approx(3 * 20.0, rel=1e-3)
+    assert capped.link_summary().loc["ab", "congested_hours"] == 0
+    linked = case(80.0)
+    assert not linked.cap_shadow.loc["program"].binding
+    links = linked.link_summary()
+    assert links.loc["ab", "congested_hours"] == 3
+    assert links.loc["ab", "value_usd_per_mw"] == pytest.approx(3 * 20.0, rel=1e-3)
+    assert_allclose(linked.served_mw["miner"].to_numpy(), [50.0] * 3, atol=1e-6)

@@ -484,7 +484,8 @@ def print_plan(result: Any, changes: Any) -> None:
     console.print(
         f"[bold]Plan for {sc.name}[/]: {sc.hours} h, {len(sc.zones)} zones; LP "
         f"{stats[1].num_col:,} columns x {stats[1].num_row:,} rows, solved in "
-        f"{stats[0].solve_s:.1f} s (baseline) + {stats[1].solve_s:.1f} s (program)"
+        f"{stats[0].solve_s:.1f} s (baseline) + {stats[1].solve_s:.1f} s (program); "
+        f"one schedule on each optimal face in {stats[0].unique_s + stats[1].unique_s:.1f} s"
     )
     plants = changes.plants.rename(columns={"baseline_cf": "CF before", "program_cf": "CF after"})
     if not plants.empty:
@@ -512,6 +513,13 @@ def print_plan(result: Any, changes: Any) -> None:
     console.print(frame_table(changes.prices, "Zonal prices (duals of the balance)", index="zone"))
     system = changes.system.rename(index=column_label)
     console.print(frame_table(system, "System", index="item"))
+    if not changes.caps.empty:
+        caps = changes.caps.rename(columns={"value_usd_per_mw": "value of 1 MW more $/MW"})
+        console.print(
+            frame_table(caps, "Caps: shadow prices over the span (LP duals)", index="cap")
+        )
+    links = changes.links.rename(columns={"value_usd_per_mw": "value of 1 MW more $/MW"})
+    console.print(frame_table(links.reset_index(level="case"), "Links: congestion", index="link"))
 
 
 def print_summary(sc: scenario_lib.Scenario) -> None:

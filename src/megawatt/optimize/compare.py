@@ -31,6 +31,12 @@ class PlanChanges:
         Per zone: mean and demand-weighted price before and after [USD/MWh].
     system
         System totals before and after: generation, shedding [GWh], cost [MUSD], CO2 [kt].
+    caps
+        Program, zone and plant caps of the program case: limit and allocated [MW], value
+        of one more MW of cap over the span [USD/MW] (the LP dual), binding or not.
+    links
+        Per link and case: energy sent each way [GWh], congested hours, value of one
+        more MW of transfer limit over the span [USD/MW].
     """
 
     plants: pd.DataFrame
@@ -38,6 +44,8 @@ class PlanChanges:
     by_kind_plant: pd.DataFrame
     prices: pd.DataFrame
     system: pd.DataFrame
+    caps: pd.DataFrame
+    links: pd.DataFrame
 
 
 def compare(result: PlanResult) -> PlanChanges:
@@ -94,7 +102,19 @@ def compare(result: PlanResult) -> PlanChanges:
     )
     system["change"] = system.program - system.baseline
     system.index.name = "item"
-    return PlanChanges(plants, allocations, by_kind_plant, prices, system)
+    links = pd.concat(
+        {case: r.link_summary() for case, r in (("baseline", base), ("program", prog))},
+        names=["case", "link"],
+    )
+    links = pd.DataFrame(
+        {
+            "forward_gwh": links.forward_mwh / 1e3,
+            "reverse_gwh": links.reverse_mwh / 1e3,
+            "congested_hours": links.congested_hours,
+            "value_usd_per_mw": links.value_usd_per_mw,
+        }
+    )
+    return PlanChanges(plants, allocations, by_kind_plant, prices, system, prog.cap_shadow, links)
 
 
 def _plant_row(

@@ -190,7 +190,14 @@ def build_inputs(
         profile = series.profiles[g.monthly_energy_profile].to_numpy()
         for key in np.unique(month_key):
             mask = month_key == key
-            monthly_caps.append((i, mask, float(profile[mask].sum() * g.p_nom_mw)))
+            water_mwh = float(profile[mask].sum() * g.p_nom_mw)
+            monthly_caps.append((i, mask, water_mwh))
+            if g.min_release_share:
+                # irrigation and run-of-river: this share of the water flows every hour
+                release_pu = g.min_release_share * water_mwh / mask.sum() / g.p_nom_mw
+                floor_pu[i, mask] = np.minimum(
+                    np.maximum(floor_pu[i, mask], release_pu), avail[i, mask]
+                )
 
     links = scenario.links
     inputs = HourlyInputs(

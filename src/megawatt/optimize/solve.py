@@ -27,6 +27,9 @@ from megawatt.scenario.model import Scenario
 
 #: Served power below allocation by more than this counts as curtailment [MW].
 CURTAIL_TOL_MW = 1e-3
+#: A shadow price above this binds [USD/MWh or USD/MW]: above the tie-break costs'
+#: 1e-3 USD/MWh, so a link is not called congested by its own tie-break.
+SHADOW_TOL_USD = 1e-2
 
 
 @dataclass
@@ -62,6 +65,11 @@ class DispatchResult:
     objective_usd: float
     objective_breakdown_usd: pd.Series
     stats: SolveStats
+    # Shadow prices (LP duals): per program/zone/plant cap, the value of one more MW of
+    # cap over the span [USD/MW]; per link and hour, of one more MW of transfer limit
+    # in the direction of the flow [USD/MWh] (0 where the link does not bind).
+    cap_shadow: pd.DataFrame = field(default_factory=pd.DataFrame)
+    link_shadow_usd_per_mwh: pd.DataFrame = field(default_factory=pd.DataFrame)
     face: FaceStats | None = None  # stage 2 of megawatt.optimize.unique; None: LP vertex
     highs: highspy.Highs | None = field(default=None, repr=False)
     layout: LpLayout | None = field(default=None, repr=False)
@@ -101,6 +109,27 @@ class DispatchResult:
     def curtailed_mw(self) -> pd.DataFrame:
         """Allocated but not served [MW], per applicant and hour."""
         return (self.allocation_mw - self.served_mw).clip(lower=0.0)
+
+    def link_summary(self) -> pd.DataFrame:
+        """Per link: limits [MW], energy sent each way [MWh], hours at a limit (congested)
+        and the value of one more MW of limit over the span [USD/MW] (sum of the hourly
+        shadow prices)."""
+        inp = self.inputs
+        flow = self.flow_mw.to_numpy()
+        shadow = self.link_shadow_usd_per_mwh.to_numpy()
+        return pd.DataFrame(
+            {
+                "from_zone": [inp.zones[z] for z in inp.link_from],
+                "to_zone": [inp.zones[z] for z in inp.link_to],
+                "forward_limit_mw": inp.link_forward_mw,
+                "reverse_limit_mw": inp.link_reverse_mw,
+                "forward_mwh": np.clip(flow, 0.0, None).sum(axis=0),
+                "reverse_mwh": np.clip(-flow, 0.0, None).sum(axis=0),
+                "congested_hours": (shadow > SHADOW_TOL_USD).sum(axis=0),
+                "value_usd_per_mw": shadow.sum(axis=0),
+            },
+            index=pd.Index(inp.links, name="link"),
+        )
 
     def generator_summary(self) -> pd.DataFrame:
         """Per generator: zone, technology, energy [MWh], capacity factor, cost [USD], CO2 [t]."""
@@ -299,6 +328,33 @@ def extract(
     def frame(values: np.ndarray, columns: list[str]) -> pd.DataFrame:
         return pd.DataFrame(values.T, index=index, columns=pd.Index(columns))
 
+    col_dual = np.asarray(sol.col_dual)
+
+    def dual_block(name: str) -> np.ndarray:
+        b = layout.cols[name]
+        return col_dual[b.start : b.start + b.size].reshape(b.shape)
+
+    # d objective / d upper bound = the reduced cost (<= 0 at the upper bound)
+    link_shadow = np.clip(-dual_block("f_fwd"), 0.0, None) + np.clip(
+        -dual_block("f_rev"), 0.0, None
+    )
+    cap_shadow = pd.DataFrame()
+    if A:
+        caps = layout.rows["caps"]
+        names = list(layout.row_items["caps"])
+        row_value = np.asarray(sol.row_value)[caps.start : caps.start + caps.size]
+        value = -row_dual[caps.start : caps.start + caps.size]
+        limit = np.asarray(h.getRows(caps.size, caps.index().astype(np.int32))[3])
+        cap_shadow = pd.DataFrame(
+            {
+                "limit_mw": limit,
+                "allocated_mw": row_value,
+                "value_usd_per_mw": np.clip(value, 0.0, None),
+                "binding": value > SHADOW_TOL_USD,
+            },
+            index=pd.Index(names, name="cap"),
+        )
+
     return DispatchResult(
         inputs=inputs,
         dispatch_mw=frame(dispatch, inputs.generators),
@@ -313,6 +369,8 @@ def extract(
         objective_usd=objective,
         objective_breakdown_usd=breakdown,
         stats=SolveStats(0, 0, 0, 0, 0, 0, 0, ""),
+        cap_shadow=cap_shadow,
+        link_shadow_usd_per_mwh=frame(link_shadow, inputs.links),
         face=face,
     )
 

@@ -33,7 +33,7 @@ The schedule is therefore chosen in two stages.
 Stage 2 never changes the cost (the face is the set of optima; measured change
 < 1e-2 USD on the 3.9 bn USD default year), the prices (the stage-1 duals) or any
 allocation the LP fixed. It is a QP over the face only (the default year: 60,834 free
-columns of 289,086), solved by the interior-point method of Clarabel [2] to 1e-9;
+columns of 289,086), solved by the interior-point method of Clarabel [2] to 1e-8;
 HiGHS's active-set QP solver took 25 s on four weeks and did not finish one year.
 
 A reduced cost or dual counts as non-zero above :data:`FACE_TOL` [USD/MWh]: 100 times
@@ -62,13 +62,15 @@ from megawatt.optimize.lp import LpLayout
 
 #: |reduced cost| or |row dual| above this is non-zero [USD/MWh].
 FACE_TOL = 1e-6
-#: Clarabel's feasibility, gap and KKT tolerances for the stage-2 QP (1e-9 stalls on
-#: some fortnights of the default; 1e-8 solves all of them).
-QP_TOL = 1e-8
+#: Clarabel's feasibility, gap and KKT tolerances for the stage-2 QP, tried in turn
+#: (1e-9 stalls on some fortnights of the default; 1e-8 solves nearly all).
+QP_TOLS = (1e-8, 1e-7)
 #: The stage-2 schedule is accepted only if it meets every row and bound of the LP to
-#: this [MW] and costs no more than the optimum plus ``COST_TOL`` times its size.
+#: this [MW] and costs no more than the optimum plus ``COST_TOL`` times its size (at
+#: least ``COST_FLOOR_USD``) plus what reduced costs below ``FACE_TOL`` allow.
 FEASIBILITY_TOL_MW = 1e-6
 COST_TOL = 1e-9
+COST_FLOOR_USD = 0.01
 
 
 @dataclass
@@ -145,7 +147,9 @@ def face_solution(
     shift = A @ x_fixed
     A_free = A[:, free].tocsr()
     touches = np.diff(A_free.indptr) > 0
-    tight = np.abs(np.asarray(sol.row_dual)) > FACE_TOL
+    row_dual = np.asarray(sol.row_dual)
+    tight = np.abs(row_dual) > FACE_TOL
+    tight_dual_sum = float(np.abs(row_dual[tight]).sum())
     at = _nearest_bound(row_act, row_lower, row_upper) - shift
     lower, upper = row_lower - shift, row_upper - shift
     eq = touches & (tight | (row_lower == row_upper))
@@ -162,33 +166,44 @@ def face_solution(
 
     scale = column_scale(inputs, layout, n)[free]
     P = sp.diags(1.0 / scale, format="csc")
-    settings = clarabel.DefaultSettings()
-    settings.verbose = False
-    settings.tol_gap_abs = settings.tol_gap_rel = QP_TOL
-    settings.tol_feas = settings.tol_ktratio = QP_TOL
-    solver = clarabel.DefaultSolver(
-        P,
-        np.zeros(free.size),
-        K,
-        b,
-        [clarabel.ZeroConeT(num_eq), clarabel.NonnegativeConeT(K.shape[0] - num_eq)],
-        settings,
-    )
-    result = solver.solve()
-    stats = FaceStats(
-        int(free.size), int(K.shape[0]), 0.0, int(result.iterations), str(result.status)
-    )
-    out = x_fixed
-    out[free] = np.clip(np.asarray(result.x), lo, up)
-    # Trust the returned schedule only once it is checked against the LP itself.
-    activity = A @ out
-    violation = float(np.max(np.maximum(activity - row_upper, row_lower - activity), initial=0.0))
+    cones = [clarabel.ZeroConeT(num_eq), clarabel.NonnegativeConeT(K.shape[0] - num_eq)]
     cost = np.asarray(lp.col_cost_)
     optimum = float(cost @ x)
-    excess = float(cost @ out) - optimum
-    if violation > FEASIBILITY_TOL_MW or excess > COST_TOL * max(1.0, abs(optimum)):
+    stats = FaceStats(int(free.size), int(K.shape[0]), 0.0, 0, "")
+    out = x
+    # The face is fixed from a solution feasible to HiGHS's 1e-7: where the tight rows
+    # are that much inconsistent, the QP cannot reach 1e-8, and a looser pass is made.
+    for tol in QP_TOLS:
+        settings = clarabel.DefaultSettings()
+        settings.verbose = False
+        settings.tol_gap_abs = settings.tol_gap_rel = tol
+        settings.tol_feas = settings.tol_ktratio = tol
+        result = clarabel.DefaultSolver(P, np.zeros(free.size), K, b, cones, settings).solve()
+        stats.iterations += int(result.iterations)
+        candidate = x_fixed.copy()
+        candidate[free] = np.clip(np.asarray(result.x), lo, up)
+        # Trust the schedule only once it is checked against the LP itself: every row
+        # and bound, and the cost, which may move only by what the free columns' reduced
+        # costs (below FACE_TOL, the LP's own optimality tolerance) allow.
+        activity = A @ candidate
+        violation = float(
+            np.max(np.maximum(activity - row_upper, row_lower - activity), initial=0.0)
+        )
+        excess = float(cost @ candidate) - optimum
+        # c.dx = d.dx + y.(A dx): reduced costs below FACE_TOL on the free columns,
+        # duals below it on the loose rows, and the tight rows' feasibility tolerance.
+        moved = float(np.abs(candidate - x).sum() + np.abs(activity - row_act).sum())
+        allowed = (
+            FACE_TOL * moved
+            + FEASIBILITY_TOL_MW * tight_dual_sum
+            + max(COST_TOL * abs(optimum), COST_FLOOR_USD)
+        )
+        stats.status = str(result.status)
+        if violation <= FEASIBILITY_TOL_MW and excess <= allowed:
+            out = candidate
+            break
         stats.status += f": rows off by {violation:.2g} MW, cost +{excess:.2g} USD"
+    else:
         stats.ok = False
-        out = x
     stats.solve_s = time.perf_counter() - t0
     return out, stats

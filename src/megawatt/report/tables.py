@@ -47,6 +47,8 @@ def result_tables(outcome) -> dict[str, pd.DataFrame]:
     t["plants"] = outcome.changes.plants
     t["prices"] = outcome.changes.prices
     t["system"] = outcome.changes.system
+    t["caps"] = outcome.changes.caps
+    t["links"] = outcome.changes.links
     t["values"] = outcome.values
     t["balance"] = outcome.balance.plants
     monthly = outcome.balance.monthly.copy()

@@ -142,6 +142,16 @@ class Generator(_Model):
         description="Column of the profiles CSV whose mean over each calendar month caps "
         "the month's energy (reservoir hydro: water is scheduled within the month).",
     )
+    min_release_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of each month's water (``monthly_energy_profile``) that flows "
+        "evenly through every hour of the month whatever the price: irrigation releases "
+        "and run-of-river flow. The floor is share x the month's energy / its hours, "
+        "capped at the hour's availability; empty = none.",
+        json_schema_extra=_unit("-"),
+    )
     fuel_cost_local_per_kwh: float = Field(
         0.0,
         ge=0,
@@ -198,6 +208,8 @@ class Generator(_Model):
     def _floor_below_ceiling(self) -> Generator:
         if self.p_min_pu > self.p_max_pu:
             raise ValueError(f"p_min_pu ({self.p_min_pu}) must be <= p_max_pu ({self.p_max_pu})")
+        if self.min_release_share and self.monthly_energy_profile is None:
+            raise ValueError("min_release_share needs a monthly_energy_profile (the water)")
         return self
 
     def marginal_cost_usd_per_mwh(self, local_per_usd: float) -> float:
