@@ -692,6 +692,45 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             },
         ),
     )
+    section(
+        "Caps: shadow prices",
+        "caps",
+        "The program cap and each zone and plant cap in the program case: the limit, what "
+        "is allocated under it, and the LP dual: what one more MW of cap would add to the "
+        "state's welfare over the span (USD per MW). Zero where the cap does not bind.",
+        lambda f: table_html(
+            f,
+            index_label="cap",
+            headers={
+                "limit_mw": "limit MW",
+                "allocated_mw": "allocated MW",
+                "value_usd_per_mw": "value of 1 MW more, USD/MW",
+            },
+            formats={"limit_mw": _one(0), "allocated_mw": _one(0), "value_usd_per_mw": _one(0)},
+        ),
+    )
+    section(
+        "Links: congestion",
+        "links",
+        "Energy sent each way on each link without and with the program, the hours in which "
+        "the link sits at its limit, and the value of one more MW of transfer limit over "
+        "the span (sum of the hourly shadow prices, USD per MW): where transmission binds.",
+        lambda f: table_html(
+            f.reset_index(level="case"),
+            index_label="link",
+            headers={
+                "forward_gwh": "forward GWh",
+                "reverse_gwh": "reverse GWh",
+                "congested_hours": "congested hours",
+                "value_usd_per_mw": "value of 1 MW more, USD/MW",
+            },
+            formats={
+                "forward_gwh": _one(0),
+                "reverse_gwh": _one(0),
+                "value_usd_per_mw": _one(0),
+            },
+        ),
+    )
     if "horizon_years" in tables:
         section(
             "Horizon years",
