@@ -131,3 +131,25 @@ def test_horizon_halving(default_outcome) -> None:
     assert not view.viable.loc[2030, "hub_miner_a"]
     # with fewer loads drawing the margin does not grow
     assert years.margin_musd.iloc[-1] <= years.margin_musd.iloc[0] + 1e-6
+
+
+def test_supplier_shares_by_hand() -> None:
+    """Hour 0: a rises 30, b 10, c falls 5 -> a 3/4, b 1/4. Hour 1: nothing rises."""
+    from megawatt.economics.program import supplier_shares
+
+    delta = pd.DataFrame({"a": [30.0, -1.0], "b": [10.0, 0.0], "c": [-5.0, 0.0]})
+    shares = supplier_shares(delta)
+    assert_allclose(shares.to_numpy(), [[0.75, 0.25, 0.0], [0.0, 0.0, 0.0]])
+
+
+def test_revenue_goes_to_the_plants_that_supplied_it(default_outcome) -> None:
+    """Revenue per plant = the tariff on the hourly rise of its own output, shared."""
+    plants = default_outcome.balance.plants
+    prog, base = default_outcome.result.program, default_outcome.result.baseline
+    rise = (prog.dispatch_mw - base.dispatch_mw).clip(lower=0.0)
+    revenue_t = prog.served_mw.sum(axis=1) * prog.inputs.tariff_usd_per_mwh
+    for plant in ("sahiwal", "port_qasim", "china_power_hub"):
+        expected = (rise[plant] / rise.sum(axis=1).where(rise.sum(axis=1) > 0) * revenue_t).sum()
+        assert plants.loc[plant, "revenue_usd"] == pytest.approx(expected, rel=1e-9)
+    # a plant whose output barely rises cannot recover most of its charges
+    assert plants.loc["sahiwal", "charge_recovered_share"] < 0.2

@@ -8,6 +8,12 @@ whole system re-dispatches, not only the program plants):
 * incremental fuel cost = sum over generators of (program - baseline energy) x
   marginal cost; attributed to each program plant by its own change, the rest to
   "rest of system";
+* revenue attributed to the plants that physically supplied it: each hour's revenue
+  goes to the generators whose output rose that hour (program vs baseline), in
+  proportion to their rise (:func:`supplier_shares`). A load sited "at Sahiwal" is
+  served by whatever the re-dispatch raised, southern coal over the link included, so
+  the siting label says nothing about who supplied it; a row's margin and charges
+  recovered are those of the energy it really sold;
 * margin = revenue - incremental fuel cost;
 * capacity charges of the program plants (paid whatever they run) and the share of
   them the margin recovers;
@@ -76,6 +82,7 @@ def balance_sheet(result: PlanResult, values: pd.DataFrame) -> BalanceSheet:
     tariff = pd.Series(inp.tariff_usd_per_mwh, index=served.index)
     revenue_by_app = served.mul(tariff, axis=0)  # [T, A] USD
     energy_delta = prog.dispatch_mw - base.dispatch_mw  # [T, G]
+    revenue_by_gen = supplier_shares(energy_delta).mul(revenue_by_app.sum(axis=1), axis=0)
     fuel_delta = energy_delta * inp.marginal_cost_usd_per_mwh  # [T, G] USD
     co2_delta = energy_delta * inp.co2_t_per_mwh
     gens = {g.name: g for g in sc.generators}
@@ -83,16 +90,12 @@ def balance_sheet(result: PlanResult, values: pd.DataFrame) -> BalanceSheet:
     usd_share = sc.economics.tariff_paid_in_usd_share if sc.economics else 1.0
 
     plants = list(sc.program.plant_caps_mw)
-    app_plant = pd.Series([p or "" for p in inp.applicant_plant], index=inp.applicants)
     rows = []
     for plant in [*plants, REST]:
-        if plant == REST:
-            apps = app_plant.index[~app_plant.isin(plants)]
-            gen_cols = [g for g in inp.generators if g not in plants]
-        else:
-            apps = app_plant.index[app_plant == plant]
-            gen_cols = [plant]
-        revenue = float(revenue_by_app[apps].to_numpy().sum())
+        gen_cols = [g for g in inp.generators if g not in plants] if plant == REST else [plant]
+        revenue = float(revenue_by_gen[gen_cols].to_numpy().sum())
+        if plant == REST:  # hours where the program drew but no output rose (none seen)
+            revenue += float(revenue_by_app.to_numpy().sum() - revenue_by_gen.to_numpy().sum())
         fuel = float(fuel_delta[gen_cols].to_numpy().sum())
         imported_fuel = float(
             fuel_delta[[g for g in gen_cols if gens[g].fuel_imported]].to_numpy().sum()
@@ -157,6 +160,35 @@ def balance_sheet(result: PlanResult, values: pd.DataFrame) -> BalanceSheet:
         }
     )
     return BalanceSheet(table, monthly, applicants, headline)
+
+
+def supplier_shares(energy_delta: pd.DataFrame) -> pd.DataFrame:
+    """Each generator's share [-] of the program's supply, hour by hour.
+
+    Parameters
+    ----------
+    energy_delta
+        Program minus baseline dispatch [MW], hours x generators.
+
+    Returns
+    -------
+    Hours x generators: ``max(0, dp[g,t]) / sum_g max(0, dp[g,t])``, the generators whose
+    output rose in hour t sharing that hour in proportion to their rise; rows sum to 1
+    where any output rose and are 0 where none did. Output that fell (displaced) is a
+    fuel saving of that generator, not a supply share.
+
+    Notes
+    -----
+    This is incremental (with-and-without) attribution: the program's energy is what
+    the re-dispatch added, and each hour's addition is shared by the plants that added
+    it. It is exact in total and physical per hour in a zonal model (any other split
+    would credit a plant for energy it did not produce); a flow-tracing method would
+    only change how a rise in one zone is shared between loads in several zones, and
+    all revenue here is one tariff.
+    """
+    rise = energy_delta.clip(lower=0.0)
+    total = rise.sum(axis=1)
+    return rise.div(total.where(total > 0), axis=0).fillna(0.0)
 
 
 def _capacity_charge_usd(sc: Scenario, name: str, years: float) -> float:

@@ -94,7 +94,12 @@ def _tariff(tables: Tables) -> float | None:
 
 
 def surplus_heatmap(tables: Tables, zone: str, summary: dict[str, Any] | None = None) -> go.Figure:
-    """Day-by-hour heatmap of the surplus capacity (MW) in one zone, in local time."""
+    """Day-by-hour heatmap of one zone's surplus at the tariff (MW), in local time.
+
+    ``surplus_mw`` is the baseline's spare capacity of generators whose marginal cost is
+    at or below the tariff, energy-limited (hydro) generators left out: the MW the
+    program could take at the tariff, before transmission limits.
+    """
     surplus = tables["surplus_mw"]
     series = surplus[zone]
     tz = _timezone(summary)
@@ -112,12 +117,13 @@ def surplus_heatmap(tables: Tables, zone: str, summary: dict[str, Any] | None = 
             y=list(grid.index),
             colorscale="Viridis",
             colorbar={"title": {"text": "MW"}},
-            hovertemplate="%{x|%a %d %b %Y}, %{y}:00<br>surplus %{z:,.0f} MW<extra></extra>",
+            hovertemplate="%{x|%a %d %b %Y}, %{y}:00<br>spare at or below tariff %{z:,.0f} MW"
+            "<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="Day (local date)")
     fig.update_yaxes(title_text=f"Hour of day ({tz})", dtick=3, autorange=True)
-    return _layout(fig, f"Surplus capacity, {zone} zone (MW)", height=380)
+    return _layout(fig, f"Spare capacity at or below the tariff, {zone} zone (MW)", height=380)
 
 
 def monthly_energy(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
