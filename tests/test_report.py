@@ -7,16 +7,35 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from browser import needs_chromium, open_page
 from megawatt.cli import app
-from megawatt.report import export
+from megawatt.report import export, figures
 from megawatt.report.build import write_outcome
+from megawatt.report.html import render_report
 
 runner = CliRunner()
+
+# Every plot of the default scenario's report (no risk section), by data-figure name.
+REPORT_FIGURES = {
+    "surplus_heatmap_North",
+    "surplus_heatmap_South",
+    "monthly_energy",
+    "dispatch_week",
+    "plant_utilisation",
+    "zonal_prices",
+    "price_duration",
+    "link_flow_duration",
+    "curtailment_duration",
+    "curtailment_heatmap",
+    "event_length_histogram",
+    "revenue_waterfall",
+    "miner_break_even",
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +43,26 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory, default_outcome) -> Pa
     out = tmp_path_factory.mktemp("results") / "out"
     write_outcome(default_outcome, out)
     return out
+
+
+@pytest.fixture(scope="module")
+def saved(results_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Tables and summary as ``megawatt report`` reads them back from the results."""
+    return export.read_results(results_dir)
+
+
+def _section(html: str, anchor: str) -> str:
+    match = re.search(rf'<section id="{anchor}">.*?</section>', html, re.S)
+    assert match, f"no section {anchor}"
+    return match.group(0)
+
+
+def _expand(trace) -> np.ndarray:
+    """The hourly values of a duration curve drawn by ``figures.duration_steps``."""
+    x = np.asarray(trace.x, dtype=int)
+    y = np.asarray(trace.y, dtype=float)
+    assert trace.line.shape == "vh" and x[0] == 1 and y[0] == y[1]
+    return np.repeat(y[1:], np.diff(np.concatenate([[0], x[1:]])))
 
 
 def test_layout(results_dir: Path) -> None:
@@ -162,6 +201,7 @@ def test_report_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
         plots = page.locator(".plot")
         count = plots.count()
         rendered = page.locator(".plot .main-svg").count()
+        figs = page.evaluate("[...document.querySelectorAll('.plot')].map(p => p.dataset.figure)")
         empty = page.evaluate(
             "[...document.querySelectorAll('.plot')].filter(p => !p.querySelector('.main-svg'))"
             ".map(p => p.dataset.figure)"
@@ -169,7 +209,8 @@ def test_report_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert not visit.errors, visit.errors
     assert not visit.remote_requests, visit.remote_requests
-    assert count >= 8
+    assert count == len(REPORT_FIGURES)
+    assert set(figs) == REPORT_FIGURES
     assert not empty, f"plots without a rendered graph: {empty}"
     assert rendered >= count
     assert (tmp_path / "report.png").stat().st_size > 10_000
@@ -191,3 +232,163 @@ def test_surplus_counts_only_plants_at_or_below_the_tariff(default_outcome) -> N
     for zone, cap in eligible.items():
         assert surplus[zone].max() <= cap + 1e-6
     assert (surplus.to_numpy() >= -1e-9).all()
+
+
+# ---------------------------------------------------------------- views of the physics
+
+
+def test_report_places_every_figure(results_dir: Path) -> None:
+    html = (results_dir / "report.html").read_text()
+    assert set(re.findall(r'<div class="plot" data-figure="([^"]+)"', html)) == REPORT_FIGURES
+    where = {
+        "surplus": {"surplus_heatmap_North", "surplus_heatmap_South"},
+        "system": {"dispatch_week", "price_duration", "link_flow_duration"},
+        "curtailment": {"curtailment_duration", "curtailment_heatmap"},
+    }
+    for anchor, names in where.items():
+        found = set(re.findall(r'data-figure="([^"]+)"', _section(html, anchor)))
+        assert names <= found, (anchor, names - found)
+
+
+def test_surplus_caption_defines_the_surplus(results_dir: Path) -> None:
+    """The surplus is spare MW at or below the tariff before transmission, not a risk map."""
+    section = _section((results_dir / "report.html").read_text(), "surplus")
+    captions = re.findall(r'<p class="caption">(.*?)</p>', section)
+    assert len(captions) == 2
+    for caption in captions:
+        assert "the MW the program could take at the tariff, before transmission limits" in (
+            caption
+        )
+        assert "at or below the program tariff" in caption and "hydro" in caption
+        assert "curtailment" not in caption.lower() and "dark band" not in caption.lower()
+
+
+def test_curtailment_heatmap_adds_up_to_the_curtailed_energy(saved) -> None:
+    tables, summary = saved
+    curtailed = tables["curtailed_mw"]
+    fig = figures.curtailment_heatmap(tables, summary)
+    (heat,) = fig.data
+    z = np.asarray(heat.z, dtype=float)
+    assert z.shape == (24, 12) and list(heat.y) == list(range(24))
+    assert (z >= 0).all()
+    total_mwh = float(curtailed.to_numpy().sum())
+    assert total_mwh > 0
+    assert z.sum() == pytest.approx(total_mwh, rel=1e-12)
+    assert z.sum() / 1e3 == pytest.approx(summary["headline"]["curtailed_gwh"], rel=1e-9)
+    # Each row is one local hour of day, each column one local month, in order.
+    local = curtailed.index.tz_convert(summary["scenario"]["timezone"])
+    by_hour = curtailed.sum(axis=1).groupby(local.hour).sum().reindex(range(24), fill_value=0)
+    np.testing.assert_allclose(z.sum(axis=1), by_hour.to_numpy(), rtol=1e-12, atol=1e-9)
+    months = pd.PeriodIndex(local.tz_localize(None), freq="M")
+    by_month = curtailed.sum(axis=1).groupby(months).sum()
+    np.testing.assert_allclose(z.sum(axis=0), by_month.to_numpy(), rtol=1e-12, atol=1e-9)
+    assert list(heat.x) == [f"{m:%b %Y}" for m in by_month.index]
+
+
+def test_dispatch_week_stack_equals_generation(saved) -> None:
+    tables, summary = saved
+    tz = summary["scenario"]["timezone"]
+    rows, peak, at = figures.stack_week(tables, summary)
+    total = tables["curtailed_mw"].sum(axis=1)
+    assert peak == pytest.approx(total.max()) and peak > 0
+    local = tables["dispatch_program_mw"].index[rows].tz_convert(tz)
+    assert len(local) == 168 and at in local
+    assert at == total.idxmax().tz_convert(tz)
+    # Monday 00:00 local time: the default span starts on a Monday, so nothing is moved.
+    assert (local[0].weekday(), local[0].hour) == (0, 0)
+
+    fig = figures.dispatch_week(tables, summary)
+    stack = [t for t in fig.data if t.stackgroup == "generation"]
+    lines = {t.meta: np.asarray(t.y, dtype=float) for t in fig.data if not t.stackgroup}
+    dispatch = tables["dispatch_program_mw"].iloc[rows]
+    # The stack adds up to the program case's generation, hour by hour and per technology.
+    heights = np.sum([np.asarray(t.y, dtype=float) for t in stack], axis=0)
+    np.testing.assert_allclose(heights, dispatch.sum(axis=1).to_numpy(), rtol=1e-12)
+    technology = tables["generators"]["technology"]
+    for trace in stack:
+        members = technology.index[technology == trace.meta]
+        heights_of_tech = np.asarray(trace.y, dtype=float)
+        assert heights_of_tech.sum() == pytest.approx(dispatch[members].to_numpy().sum())
+    demand = tables["demand_mw"].iloc[rows].sum(axis=1).to_numpy()
+    served = tables["served_mw"].iloc[rows].sum(axis=1).to_numpy()
+    np.testing.assert_allclose(lines["demand"], demand, rtol=1e-12)
+    np.testing.assert_allclose(lines["demand_program"], demand + served, rtol=1e-12)
+    # Generation covers demand and program load; the rest is link losses (no shedding here).
+    shed = tables["shed_program_mw"].iloc[rows].sum(axis=1).to_numpy()
+    assert (heights + shed >= demand + served - 1e-6).all()
+    assert (pd.DatetimeIndex(fig.data[0].x) == local.tz_localize(None)).all()
+
+    # Without curtailment the first week is shown, and the caption says so.
+    calm = {**tables, "curtailed_mw": tables["curtailed_mw"] * 0.0}
+    assert figures.stack_week(calm, summary) == (slice(0, 168), 0.0, None)
+    html = render_report(calm, summary, "")
+    assert "the first week of the span, as no program load is curtailed" in html
+    shown = _section(render_report(tables, summary, ""), "system")
+    assert f"largest curtailment hour ({peak:,.0f} MW cut, first at {at:%H:%M on %a %d %b})" in (
+        shown.replace("&#x27;", "'")
+    )
+
+
+def test_link_flow_duration_curves(saved, default_scenario) -> None:
+    tables, summary = saved
+    links = tables["links"]
+    fig = figures.link_flow_duration(tables, summary)
+    names = list(tables["flow_program_mw"].columns)
+    assert len(fig.data) == 2 * len(names)
+    for trace in fig.data:
+        link, case = trace.meta.split("/")
+        flow = tables[f"flow_{case}_mw"][link].to_numpy()
+        values = _expand(trace)
+        assert len(values) == len(flow) == trace.x[-1]
+        assert (np.diff(values) <= 0).all()
+        np.testing.assert_array_equal(values, np.round(np.sort(flow)[::-1]))
+        hours = int(links.loc[(case, link), "congested_hours"])
+        assert f"{case}, {hours:,} h congested" in trace.name
+    # The limit line is each link's transfer limit, as in the scenario.
+    limits = {x.name: x.p_nom_mw for x in default_scenario.links}
+    for case in ("baseline", "program"):
+        for link, limit in limits.items():
+            assert links.loc[(case, link), "forward_limit_mw"] == pytest.approx(limit)
+    assert sorted(s.y0 for s in fig.layout.shapes) == sorted(limits[n] for n in names)
+    # Results saved before the limits were exported: no line, and the caption says so.
+    old = {**tables, "links": links.drop(columns=["forward_limit_mw", "reverse_limit_mw"])}
+    assert not figures.link_flow_duration(old, summary).layout.shapes
+    section = _section(render_report(old, summary, ""), "system")
+    assert "saved without the transfer limits" in section
+    for link in names:
+        hours = links.xs(link, level="link")["congested_hours"]
+        counts = f"baseline {hours['baseline']:,} h, program {hours['program']:,} h"
+        assert f"{link.replace('_', ' ')}: {counts}" in section
+    # Results from before the links table: the flows alone.
+    bare = {k: v for k, v in tables.items() if k != "links"}
+    plain = figures.link_flow_duration(bare, summary)
+    assert len(plain.data) == 2 * len(names) and not plain.layout.shapes
+    assert "no links table" in _section(render_report(bare, summary, ""), "system")
+
+
+def test_price_duration_curves(saved) -> None:
+    tables, summary = saved
+    fig = figures.price_duration(tables, summary)
+    zones = list(tables["price_program_usd_per_mwh"].columns)
+    assert len(fig.data) == 3 * len(zones)
+    tariff = tables["tariff_usd_per_mwh"].iloc[:, 0].to_numpy()
+    for trace in fig.data:
+        zone, case = trace.meta.split("/")
+        values = _expand(trace)
+        if case == "tariff":
+            expected = np.sort(tariff)[::-1]
+            assert trace.line.dash == "dash"
+        else:
+            expected = np.sort(tables[f"price_{case}_usd_per_mwh"][zone].to_numpy())[::-1]
+        assert len(values) == len(tariff) == trace.x[-1]
+        assert (np.diff(values) <= 0).all()
+        np.testing.assert_array_equal(values, expected)
+
+
+def test_duration_steps() -> None:
+    x, y = figures.duration_steps(np.array([3.0, 1.0, 3.0, 2.0, 2.0]))
+    assert list(x) == [1, 2, 4, 5] and list(y) == [3.0, 3.0, 2.0, 1.0]
+    x, y = figures.duration_steps(np.array([7.0, 7.0]))
+    assert list(x) == [1, 2] and list(y) == [7.0, 7.0]
+    x, y = figures.duration_steps(np.array([2.4, 1.6]), decimals=0)
+    assert list(x) == [1, 2] and list(y) == [2.0, 2.0]

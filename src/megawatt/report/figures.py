@@ -43,6 +43,23 @@ FALLBACK_COLOURS: list[str] = [
     "#f7b6d2",
 ]
 CASE_DASH: dict[str, str] = {"baseline": "dot", "program": "solid"}
+# Bottom-to-top order of the dispatch stack: must-run and base load first, peakers last.
+STACK_ORDER: list[str] = [
+    "nuclear",
+    "thar_coal",
+    "imported_coal",
+    "local_gas",
+    "bagasse",
+    "wind",
+    "solar",
+    "hydro",
+    "rlng_ccgt",
+    "rlng_ocgt",
+    "rfo",
+]
+CASE_COLOURS: dict[str, str] = {"baseline": "#7f7f7f", "program": "#1f4e79"}
+LIMIT_COLOUR = "#d62728"
+HOURS_PER_WEEK = 168
 ZONE_COLOURS: list[str] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 TARIFF_COLOUR = "#111111"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
@@ -58,6 +75,15 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
         margin={"l": 70, "r": 30, "t": 70, "b": 60},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0, "xanchor": "right"},
         hoverlabel={"font": {"family": FONT}},
+    )
+    return fig
+
+
+def _legend_below(fig: go.Figure, y: float = -0.22, bottom: int = 110) -> go.Figure:
+    """Move the legend under the plot (clear of subplot titles and long legends)."""
+    fig.update_layout(
+        legend={"y": y, "yanchor": "top", "x": 0.5, "xanchor": "center"},
+        margin={"b": bottom},
     )
     return fig
 
@@ -80,6 +106,12 @@ def _local_index(frame: pd.DataFrame, timezone: str) -> pd.DatetimeIndex:
 def _pretty(name: str) -> str:
     """Readable label from a snake_case identifier."""
     return str(name).replace("_", " ")
+
+
+def _tech_colours(techs: list[str]) -> dict[str, str]:
+    """The fixed colour of each technology; spare colours for unknown ones, in order."""
+    spare = iter(FALLBACK_COLOURS * 3)
+    return {t: TECH_COLOURS.get(t) or next(spare) for t in techs}
 
 
 def _tariff(tables: Tables) -> float | None:
@@ -141,8 +173,7 @@ def monthly_energy(tables: Tables, summary: dict[str, Any] | None = None) -> go.
         subplot_titles=[c.capitalize() for c in cases],
         horizontal_spacing=0.04,
     )
-    spare = iter(FALLBACK_COLOURS * 3)
-    colours = {t: TECH_COLOURS.get(t) or next(spare) for t in techs}
+    colours = _tech_colours(techs)
     for col, case in enumerate(cases, start=1):
         part = data[data["case"] == case]
         table = part.pivot_table(
@@ -172,6 +203,99 @@ def monthly_energy(tables: Tables, summary: dict[str, Any] | None = None) -> go.
     fig.update_layout(legend={"y": -0.35, "yanchor": "top", "x": 0.5, "xanchor": "center"})
     fig.update_layout(margin={"b": 120})
     return fig
+
+
+def stack_week(
+    tables: Tables, summary: dict[str, Any] | None = None
+) -> tuple[slice, float, pd.Timestamp | None]:
+    """Rows of the hourly tables shown in the dispatch stack, and why.
+
+    Returns the row slice, the program's largest hourly curtailment (MW, summed over
+    applicants) and the first local hour at that level; ``(first week, 0.0, None)`` when
+    nothing is curtailed. The week runs Monday 00:00 to Monday 00:00 local time around
+    that hour; a week cut by the span's start or end is moved inside it, so 168 hours
+    are shown whenever the span has them.
+    """
+    curtailed = tables["curtailed_mw"]
+    total = curtailed.sum(axis=1).to_numpy(dtype=float)
+    rows = len(total)
+    peak = float(total.max()) if rows else 0.0
+    if peak <= 1e-6:
+        return slice(0, min(HOURS_PER_WEEK, rows)), 0.0, None
+    local = _local_index(curtailed, _timezone(summary))
+    at = local[int(np.argmax(total))]
+    monday = at.normalize() - pd.Timedelta(days=at.weekday())
+    start = int(np.searchsorted(local, monday))
+    stop = min(start + HOURS_PER_WEEK, rows)
+    start = max(0, stop - HOURS_PER_WEEK)
+    return slice(start, stop), peak, at
+
+
+def dispatch_week(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """One week's program-case generation by technology (stacked, MW) against the load.
+
+    The week is :func:`stack_week`'s. Generators of ``dispatch_program_mw`` are summed by
+    the ``generators`` table's technology; the lines are national demand (``demand_mw``
+    summed over zones) and demand plus the program's served load (``served_mw``). The
+    stack's top exceeds the upper line by transmission losses.
+    """
+    rows, _, _ = stack_week(tables, summary)
+    tz = _timezone(summary)
+    dispatch = tables["dispatch_program_mw"].iloc[rows]
+    technology = tables["generators"]["technology"].reindex(dispatch.columns).fillna("other")
+    by_tech = dispatch.T.groupby(technology).sum().T
+    present = [t for t in by_tech.columns if by_tech[t].abs().max() > 1e-6]
+    techs = [t for t in STACK_ORDER if t in present]
+    techs += sorted(t for t in present if t not in techs)
+    colours = _tech_colours(techs)
+    x = _local_index(dispatch, tz).tz_localize(None)
+    fig = go.Figure()
+    for tech in techs:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=by_tech[tech].to_numpy(dtype=float),
+                mode="lines",
+                stackgroup="generation",
+                name=_pretty(tech),
+                meta=tech,
+                line={"width": 0.5, "color": colours[tech]},
+                fillcolor=colours[tech],
+                hovertemplate=f"{_pretty(tech)}: %{{y:,.0f}} MW<extra></extra>",
+            )
+        )
+    demand = tables["demand_mw"].iloc[rows].sum(axis=1).to_numpy(dtype=float)
+    served = tables["served_mw"].iloc[rows].sum(axis=1).to_numpy(dtype=float)
+    for name, meta, values, dash in (
+        ("National demand", "demand", demand, "solid"),
+        ("Demand + program load", "demand_program", demand + served, "dash"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=values,
+                mode="lines",
+                name=name,
+                meta=meta,
+                line={"color": TARIFF_COLOUR, "dash": dash, "width": 1.8},
+                hovertemplate=f"{name}: %{{y:,.0f}} MW<extra></extra>",
+            )
+        )
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(
+        title_text=f"Local time ({tz})",
+        tickformat="%a %d %b",
+        dtick=86_400_000,  # one tick a day, at local midnight [ms]
+        hoverformat="%a %d %b %Y, %H:%M",
+    )
+    fig.update_yaxes(title_text="Power (MW)", rangemode="tozero")
+    first, last = x[0], x[-1]
+    fig = _layout(
+        fig,
+        f"Dispatch with the program, {first:%d %b} to {last:%d %b %Y} (MW)",
+        520,
+    )
+    return _legend_below(fig, y=-0.2, bottom=130)
 
 
 def plant_utilisation(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
@@ -233,6 +357,58 @@ def curtailment_duration(tables: Tables, summary: dict[str, Any] | None = None) 
     )
     fig.update_yaxes(title_text="Curtailed load, whole program (MW)", rangemode="tozero")
     return _layout(fig, "Curtailment duration curve (MW)")
+
+
+def curtailment_month_hour(tables: Tables, summary: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Program curtailment (MWh) by local hour of day (index 0-23) and local month.
+
+    Columns are the months of the span as ``YYYY-MM``, in order; each cell sums the
+    hourly ``curtailed_mw`` of all applicants (one hour's MW is that hour's MWh), so the
+    grid adds up to the total curtailed energy.
+    """
+    curtailed = tables["curtailed_mw"]
+    local = _local_index(curtailed, _timezone(summary))
+    month = pd.PeriodIndex(local.tz_localize(None), freq="M").astype(str)
+    frame = pd.DataFrame(
+        {
+            "month": month,
+            "hour": local.hour,
+            "mwh": curtailed.sum(axis=1).to_numpy(dtype=float),
+        }
+    )
+    grid = frame.pivot_table(
+        index="hour", columns="month", values="mwh", aggfunc="sum", fill_value=0.0
+    )
+    months = list(dict.fromkeys(month))
+    return grid.reindex(index=range(24), columns=months, fill_value=0.0).astype(float)
+
+
+def curtailment_heatmap(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Month-by-hour heatmap of the program's curtailed energy (MWh), in local time."""
+    grid = curtailment_month_hour(tables, summary)
+    tz = _timezone(summary)
+    labels = [f"{pd.Period(m, freq='M'):%b %Y}" for m in grid.columns]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=labels,
+            y=list(grid.index),
+            zmin=0.0,
+            colorscale="Reds",
+            colorbar={"title": {"text": "MWh"}},
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{x}, %{y}:00–%{y}:59<br>curtailed %{z:,.0f} MWh<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="Month (local)", type="category")
+    fig.update_yaxes(title_text=f"Hour of day ({tz})", dtick=3, range=[-0.5, 23.5])
+    total = float(grid.to_numpy().sum())
+    return _layout(
+        fig,
+        f"Program curtailment by month and hour of day ({total / 1e3:,.1f} GWh in all; MWh)",
+        420,
+    )
 
 
 def event_length_histogram(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
@@ -299,6 +475,184 @@ def zonal_prices(tables: Tables, summary: dict[str, Any] | None = None) -> go.Fi
     fig.update_xaxes(title_text="Day (local date)")
     fig.update_yaxes(title_text="Price, daily mean (USD/MWh)")
     return _layout(fig, "Zonal marginal price, daily mean (USD/MWh)")
+
+
+def duration_steps(
+    values: np.ndarray, decimals: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A duration curve as steps: ``(x, y)`` to draw with ``line_shape="vh"``.
+
+    ``values`` (hourly) are sorted from the largest down (rounded to ``decimals`` first
+    when given) and each run of equal values becomes one point at its last rank: ``y[k]``
+    holds for ranks ``x[k-1] + 1`` to ``x[k]``, so a hover reads "x hours at >= y". A
+    first point at rank 1 starts the line; the last point's rank is the number of hours.
+    Flat stretches (prices, tariffs) shrink to a few points; nothing is lost.
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))[::-1]
+    if decimals is not None:
+        ordered = np.round(ordered, decimals)
+    if not len(ordered):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    ends = np.append(np.flatnonzero(ordered[1:] != ordered[:-1]), len(ordered) - 1)
+    x = np.concatenate([[1], ends + 1]).astype(np.int64)
+    y = np.concatenate([[ordered[0]], ordered[ends]])
+    return x, y
+
+
+def price_duration(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Duration curve of each zone's hourly marginal price, baseline and program (USD/MWh).
+
+    One panel per zone; in each, a case's prices sorted from the dearest hour down, and
+    the hourly tariff (``tariff_usd_per_mwh``) sorted the same way as a dashed line. The
+    curves are :func:`duration_steps` (exact; prices take few distinct values).
+    """
+    cases = {
+        "baseline": tables["price_baseline_usd_per_mwh"],
+        "program": tables["price_program_usd_per_mwh"],
+    }
+    zones = list(dict.fromkeys([z for prices in cases.values() for z in prices.columns]))
+    tariff = tables.get("tariff_usd_per_mwh")
+    fig = make_subplots(
+        rows=1,
+        cols=len(zones),
+        shared_yaxes=True,
+        subplot_titles=list(zones),
+        horizontal_spacing=0.04,
+    )
+    for col, zone in enumerate(zones, start=1):
+        colour = ZONE_COLOURS[(col - 1) % len(ZONE_COLOURS)]
+        for case, prices in cases.items():
+            if zone not in prices:
+                continue
+            x, y = duration_steps(prices[zone].to_numpy(dtype=float))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    line_shape="vh",
+                    name=f"{zone}, {case}",
+                    meta=f"{zone}/{case}",
+                    line={"color": colour, "dash": CASE_DASH.get(case, "solid"), "width": 2},
+                    hovertemplate=f"{zone} {case}<br>%{{x:,}} hours at ≥ %{{y:,.1f}} "
+                    "USD/MWh<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        if tariff is not None and tariff.shape[1]:
+            x, y = duration_steps(tariff.iloc[:, 0].to_numpy(dtype=float))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    line_shape="vh",
+                    name="Program tariff",
+                    meta=f"{zone}/tariff",
+                    legendgroup="tariff",
+                    showlegend=col == 1,
+                    line={"color": TARIFF_COLOUR, "dash": "dash", "width": 1.5},
+                    hovertemplate="tariff %{y:,.1f} USD/MWh<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(title_text="Hours, ranked by price", row=1, col=col)
+    fig.update_yaxes(title_text="Marginal price (USD/MWh)", row=1, col=1)
+    fig = _layout(fig, "Zonal price duration curves, baseline vs program (USD/MWh)", 470)
+    return _legend_below(fig)
+
+
+def link_flow_duration(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
+    """Duration curve of each link's hourly flow (MW), baseline and program, with limits.
+
+    One panel per link (columns of ``flow_program_mw``); flows are as sent, positive from
+    the link's first zone to its second, sorted from the largest hour down and rounded to
+    whole MW (:func:`duration_steps`). The forward transfer limit (and the reverse one,
+    negated, when a flow runs backwards) comes from the ``links`` table's
+    ``forward_limit_mw``/``reverse_limit_mw``; results saved without them get no limit
+    line. The legend gives each case's congested hours from ``links`` (left out, with the
+    limits, for results saved before that table existed).
+    """
+    flows = {
+        "baseline": tables["flow_baseline_mw"],
+        "program": tables["flow_program_mw"],
+    }
+    summary_table = tables.get("links")
+    if summary_table is None:
+        summary_table = pd.DataFrame(
+            index=pd.MultiIndex.from_tuples([], names=["case", "link"]),
+            columns=["congested_hours"],
+        )
+    names = list(dict.fromkeys([n for f in flows.values() for n in f.columns]))
+    fig = make_subplots(
+        rows=len(names),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=[_pretty(n) for n in names],
+        vertical_spacing=0.12 if len(names) > 1 else 0.0,
+    )
+    for row, link in enumerate(names, start=1):
+        low = 0.0
+        for case, flow in flows.items():
+            if link not in flow:
+                continue
+            x, y = duration_steps(flow[link].to_numpy(dtype=float), decimals=0)
+            low = min(low, float(y.min()))
+            key = (case, link)
+            hours = (
+                int(summary_table.loc[key, "congested_hours"])
+                if key in summary_table.index
+                else None
+            )
+            label = f"{case}, {hours:,} h congested" if hours is not None else case
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    line_shape="vh",
+                    name=f"{_pretty(link)}: {label}",
+                    meta=f"{link}/{case}",
+                    line={
+                        "color": CASE_COLOURS.get(case, "#444444"),
+                        "dash": CASE_DASH.get(case, "solid"),
+                        "width": 2,
+                    },
+                    hovertemplate=f"{_pretty(link)} {case}<br>%{{x:,}} hours at ≥ "
+                    "%{y:,.0f} MW<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+        known = link in summary_table.index.get_level_values("link")
+        limits = summary_table.xs(link, level="link") if known else None
+        if limits is not None and "forward_limit_mw" in limits:
+            forward = float(limits["forward_limit_mw"].iloc[0])
+            fig.add_hline(
+                y=forward,
+                line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1.5},
+                annotation_text=f"limit {forward:,.0f} MW",
+                annotation_position="top right",
+                row=row,
+                col=1,
+            )
+            if low < 0.0 and "reverse_limit_mw" in limits:
+                reverse = float(limits["reverse_limit_mw"].iloc[0])
+                fig.add_hline(
+                    y=-reverse,
+                    line={"color": LIMIT_COLOUR, "dash": "dash", "width": 1.5},
+                    annotation_text=f"reverse limit {reverse:,.0f} MW",
+                    annotation_position="bottom right",
+                    row=row,
+                    col=1,
+                )
+        fig.update_yaxes(title_text="Flow as sent (MW)", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(title_text="Hours, ranked by flow", row=len(names), col=1)
+    height = 420 + 260 * (len(names) - 1)
+    fig = _layout(fig, "Link flow duration curves, baseline vs program (MW)", height)
+    return _legend_below(fig)
 
 
 def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:

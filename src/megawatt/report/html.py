@@ -253,17 +253,69 @@ def _figure_div(name: str, fig: go.Figure) -> str:
 
 
 def _plot_block(
-    name: str, title: str, caption: str, build: Callable[[], go.Figure], missing: str
+    name: str,
+    title: str,
+    caption: str | Callable[[], str],
+    build: Callable[[], go.Figure],
+    missing: str,
 ) -> str:
-    """One captioned figure, or a one-line note when its data are missing."""
+    """One captioned figure, or a one-line note when its data are missing.
+
+    ``caption`` may be a function when it quotes the data (then a missing table in it
+    leaves the plot out like one missing in ``build``).
+    """
     try:
         fig = build()
+        text = caption() if callable(caption) else caption
     except KeyError as error:
         return (
             f'<h3>{_esc(title)}</h3><p class="note">Not shown: {_esc(missing)} '
             f"(missing {_esc(error)}).</p>"
         )
-    return f'<h3>{_esc(title)}</h3><p class="caption">{_esc(caption)}</p>{_figure_div(name, fig)}'
+    return f'<h3>{_esc(title)}</h3><p class="caption">{_esc(text)}</p>{_figure_div(name, fig)}'
+
+
+def _dispatch_week_caption(tables: Tables, summary: dict[str, Any]) -> str:
+    """The dispatch stack's caption: which week is shown and why."""
+    tz = figures._timezone(summary)
+    rows, peak, at = figures.stack_week(tables, summary)
+    local = figures._local_index(tables["dispatch_program_mw"].iloc[rows], tz)
+    span = f"{local[0]:%a %d %b} to {local[-1]:%a %d %b %Y}"
+    if at is None:
+        why = "the first week of the span, as no program load is curtailed"
+    else:
+        why = (
+            "the week holding the program's largest curtailment hour "
+            f"({fmt_number(peak, 0)} MW cut, first at {at:%H:%M on %a %d %b})"
+        )
+    return (
+        f"Hourly generation of the program case by technology, stacked (MW), {span} "
+        f"({tz}): {why}. The solid line is national demand, the dashed line demand plus "
+        "the program's served load; the stack tops the dashed line by transmission losses. "
+        "Where the dashed line drops toward the solid one, program loads are curtailed."
+    )
+
+
+def _link_flow_caption(tables: Tables) -> str:
+    """The link flow caption, with each link's congested hours from the links table."""
+    text = (
+        "Hourly flow on each link (MW, as sent; positive from its first zone to its "
+        "second) sorted from the largest hour down, baseline dotted and program solid, "
+        "with the transfer limit dashed red; the gap to the limit is spare transfer "
+        "capacity, and a curve that runs along its limit is congestion."
+    )
+    links = tables.get("links")
+    if links is None:
+        return text + " These results have no links table: limits and congested hours unknown."
+    counts = []
+    for link in dict.fromkeys(links.index.get_level_values("link")):
+        part = links.xs(link, level="link")["congested_hours"]
+        hours = ", ".join(f"{case} {fmt_number(int(h))} h" for case, h in part.items())
+        counts.append(f"{str(link).replace('_', ' ')}: {hours}")
+    text += f" Hours at a limit (congested): {'; '.join(counts)}."
+    if "forward_limit_mw" not in links:
+        text += " These results were saved without the transfer limits, so no limit line is drawn."
+    return text
 
 
 def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -280,11 +332,14 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
             parts.append(
                 _plot_block(
                     f"surplus_heatmap_{zone}",
-                    f"Surplus capacity, {zone}",
-                    f"Available but unused capacity in the {zone} zone, for each "
-                    f"day (x) and hour of day in {tz} (y); brighter cells mean more megawatts "
-                    "the program could sell. Dark bands show the hours and seasons where "
-                    "interruptible loads risk curtailment.",
+                    f"Surplus at the tariff, {zone}",
+                    f"Surplus at the tariff in the {zone} zone (MW) for each day (x) and "
+                    f"hour of day in {tz} (y): the spare capacity, in the baseline without "
+                    "the program, of generators whose marginal cost is at or below the "
+                    "program tariff, energy-limited (hydro) generators left out as their "
+                    "spare MW has no spare water behind it. It is the MW the program could "
+                    "take at the tariff, before transmission limits; brighter cells mean "
+                    "more MW.",
                     lambda z=zone: figures.surplus_heatmap(tables, z, summary),
                     "surplus data",
                 )
@@ -299,6 +354,13 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
             "program; the difference is mostly extra imported-coal output serving new loads.",
             lambda: figures.monthly_energy(tables, summary),
             "monthly energy table",
+        ),
+        _plot_block(
+            "dispatch_week",
+            "Dispatch in one week",
+            lambda: _dispatch_week_caption(tables, summary),
+            lambda: figures.dispatch_week(tables, summary),
+            "dispatch, generator, demand or curtailment tables",
         ),
         _plot_block(
             "plant_utilisation",
@@ -318,8 +380,26 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
             lambda: figures.zonal_prices(tables, summary),
             "price tables",
         ),
+        _plot_block(
+            "price_duration",
+            "Price duration curves",
+            "Each zone's hourly marginal price (USD/MWh) sorted from the dearest hour down, "
+            "baseline dotted and program solid, with the program tariff dashed. Hours left "
+            "of where a price curve crosses the tariff are hours in which the system's "
+            "marginal cost exceeds what the program pays; the gap between the dotted and "
+            "solid curves is what the program adds to prices.",
+            lambda: figures.price_duration(tables, summary),
+            "price tables",
+        ),
+        _plot_block(
+            "link_flow_duration",
+            "Link flows",
+            lambda: _link_flow_caption(tables),
+            lambda: figures.link_flow_duration(tables, summary),
+            "flow tables",
+        ),
     ]
-    sections.append(("system", "Generation and prices", "".join(parts)))
+    sections.append(("system", "Generation, prices and transmission", "".join(parts)))
 
     parts = [
         _plot_block(
@@ -328,6 +408,17 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
             "Hourly curtailed load of the whole program, sorted from the largest hour down"
             "; the width of the curve is the number of hours in which loads were cut.",
             lambda: figures.curtailment_duration(tables, summary),
+            "curtailment data",
+        ),
+        _plot_block(
+            "curtailment_heatmap",
+            "Curtailment by month and hour",
+            f"Energy curtailed from the whole program (MWh, summed over applicants) in each "
+            f"month (x) and hour of day in {tz} (y); the cells add up to the span's "
+            "curtailed energy. A load is curtailed where serving it would cost the system "
+            "more than the tariff (the zonal price is above it) or the grid has no room "
+            "for it: darker cells are the seasons and hours where that happens.",
+            lambda: figures.curtailment_heatmap(tables, summary),
             "curtailment data",
         ),
         _plot_block(
@@ -713,8 +804,9 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
         "Links: congestion",
         "links",
         "Energy sent each way on each link without and with the program, the hours in which "
-        "the link sits at its limit, and the value of one more MW of transfer limit over "
-        "the span (sum of the hourly shadow prices, USD per MW): where transmission binds.",
+        "the link sits at its limit, the value of one more MW of transfer limit over "
+        "the span (sum of the hourly shadow prices, USD per MW): where transmission binds; "
+        "and the transfer limit each way (MW).",
         lambda f: table_html(
             f.reset_index(level="case"),
             index_label="link",
@@ -723,11 +815,15 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
                 "reverse_gwh": "reverse GWh",
                 "congested_hours": "congested hours",
                 "value_usd_per_mw": "value of 1 MW more, USD/MW",
+                "forward_limit_mw": "forward limit MW",
+                "reverse_limit_mw": "reverse limit MW",
             },
             formats={
                 "forward_gwh": _one(0),
                 "reverse_gwh": _one(0),
                 "value_usd_per_mw": _one(0),
+                "forward_limit_mw": _one(0),
+                "reverse_limit_mw": _one(0),
             },
         ),
     )

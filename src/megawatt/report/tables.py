@@ -48,7 +48,7 @@ def result_tables(outcome) -> dict[str, pd.DataFrame]:
     t["prices"] = outcome.changes.prices
     t["system"] = outcome.changes.system
     t["caps"] = outcome.changes.caps
-    t["links"] = outcome.changes.links
+    t["links"] = _links(outcome.changes.links, base, prog)
     t["values"] = outcome.values
     t["balance"] = outcome.balance.plants
     monthly = outcome.balance.monthly.copy()
@@ -85,6 +85,19 @@ def surplus_below_tariff(baseline, tariff_usd_per_mwh: np.ndarray) -> pd.DataFra
     out = np.zeros((len(inp.zones), inp.hours))
     np.add.at(out, inp.generator_zone, spare)
     return pd.DataFrame(out.T, index=baseline.dispatch_mw.index, columns=inp.zones)
+
+
+def _links(links: pd.DataFrame, baseline, program) -> pd.DataFrame:
+    """The plan's link table (index case, link) with each link's transfer limits [MW]
+    each way, so the report can draw them from the saved results."""
+    limits = pd.concat(
+        {
+            case: r.link_summary()[["forward_limit_mw", "reverse_limit_mw"]]
+            for case, r in (("baseline", baseline), ("program", program))
+        },
+        names=["case", "link"],
+    )
+    return links.join(limits)
 
 
 def curtailment_events(curtailed_mw: pd.DataFrame, allocation_mw: pd.Series) -> pd.DataFrame:
