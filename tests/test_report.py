@@ -364,6 +364,16 @@ def test_link_flow_duration_curves(saved, default_scenario) -> None:
     plain = figures.link_flow_duration(bare, summary)
     assert len(plain.data) == 2 * len(names) and not plain.layout.shapes
     assert "no links table" in _section(render_report(bare, summary, ""), "system")
+    # A one-zone scenario has no links: an empty figure that says so, and the report renders.
+    flowless = {
+        **tables,
+        "flow_baseline_mw": tables["flow_baseline_mw"].iloc[:, :0],
+        "flow_program_mw": tables["flow_program_mw"].iloc[:, :0],
+        "links": links.iloc[:0],
+    }
+    empty = figures.link_flow_duration(flowless, summary)
+    assert not empty.data and "no links" in empty.layout.annotations[0].text
+    assert "Link flows" in _section(render_report(flowless, summary, ""), "system")
 
 
 def test_price_duration_curves(saved) -> None:

@@ -586,6 +586,11 @@ def link_flow_duration(tables: Tables, summary: dict[str, Any] | None = None) ->
             columns=["congested_hours"],
         )
     names = list(dict.fromkeys([n for f in flows.values() for n in f.columns]))
+    if not names:  # a one-zone scenario has no links
+        fig = go.Figure()
+        fig.add_annotation(text="This scenario has no links.", showarrow=False)
+        fig.update_layout(title="Link flows: none", xaxis_visible=False, yaxis_visible=False)
+        return fig
     fig = make_subplots(
         rows=len(names),
         cols=1,
