@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from factories import small_scenario
+from megawatt.economics.contract import term_years
 from megawatt.economics.valuation import market_point, value_applicants
 from megawatt.errors import InputError
-from megawatt.optimize.inputs import build_inputs
+from megawatt.optimize.inputs import build_inputs, scale_program
 from megawatt.optimize.solve import PlanResult, plan, solve_inputs
 from megawatt.risk.cases import GridState, figures_of, hydro_mask, state_inputs
 from megawatt.risk.draws import draw_scenarios, read_price_history
@@ -226,7 +227,10 @@ def test_fast_path_equals_the_lp(default_plan, risk_result) -> None:
             name: float(v) * scale if (values.loc[name, "kind"] == "btc_miner") else float(v)
             for name, v in values.value_usd_per_mwh.items()
         }
-        inputs = build_inputs(sc, with_program=True, applicant_values=draw_values)
+        inputs = scale_program(
+            build_inputs(sc, with_program=True, applicant_values=draw_values),
+            term_years(sc)[int(row.year)],
+        )
         inputs.shed_cap_mw = default_plan.baseline.shed_mw.to_numpy().T + 1e-6
         program = solve_inputs(inputs)
         vals = values.copy()
@@ -237,7 +241,7 @@ def test_fast_path_equals_the_lp(default_plan, risk_result) -> None:
         assert fresh["curtailment_hours"] == row.curtailment_hours
 
 
-def test_percentiles_are_ordered(risk_result) -> None:
+def test_percentiles_are_ordered(default_plan, risk_result) -> None:
     pct = risk_result.percentiles
     for col in ("margin_musd", "hashprice_usd_per_ph_day", "served_gwh", "curtailment_hours"):
         assert (pct[f"{col}_p10"] <= pct[f"{col}_p50"] + 1e-9).all()
@@ -247,9 +251,17 @@ def test_percentiles_are_ordered(risk_result) -> None:
         assert np.allclose(pct[f"{col}_p50"], p50)
     share = pct.filter(like="_viable_share")
     assert ((share >= 0) & (share <= 1)).all().all()
-    assert len(risk_result.draws) == 40 * 6
+    # the contract term's years only (2026-2028 of the path's 2025-2030)
+    assert len(risk_result.draws) == 40 * 3
+    assert sorted(risk_result.draws.year.unique()) == [2026, 2027, 2028]
     # every draw-year reads its figures from one of the distinct LPs
-    assert risk_result.cases.draw_years.sum() == 40 * 6
+    assert risk_result.cases.draw_years.sum() == 40 * 3
+    # the first year's LPs give each licence a quarter of its MW
+    first = risk_result.draws[risk_result.draws.year == 2026]
+    assert set(risk_result.cases.cap_share) == {0.25, 1.0}
+    requested_gwh = sum(a.requested_mw for a in default_plan.scenario.applicants) * 8.76
+    assert (first.served_gwh <= 0.25 * requested_gwh + 1e-6).all()
+    assert (risk_result.draws.served_gwh > 0.25 * requested_gwh).any()
 
 
 def test_state_inputs_scale_demand_like_the_scenario(default_scenario) -> None:
@@ -301,7 +313,11 @@ def test_in_place_chains_equal_fresh_lps(grid_case) -> None:
             n: float(v) * scale if values.loc[n, "kind"] == "btc_miner" else float(v)
             for n, v in values.value_usd_per_mwh.items()
         }
-        inputs = state_inputs(build_inputs(sc, True, draw_values), state, hydro_mask(sc))
+        inputs = state_inputs(
+            scale_program(build_inputs(sc, True, draw_values), term_years(sc)[int(row.year)]),
+            state,
+            hydro_mask(sc),
+        )
         inputs = replace(inputs, shed_cap_mw=baseline.shed_mw.to_numpy().T + 1e-6)
         program = solve_inputs(inputs)
         vals = values.copy()

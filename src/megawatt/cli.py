@@ -605,18 +605,28 @@ def print_economics(outcome: Any) -> None:
         return
     tariff = outcome.result.program.inputs.tariff_usd_per_mwh.min()
     miners = [a.name for a in sc.applicants if a.kind == "btc_miner"]
+    periods = view.periods
     table = view.values[miners].copy()
     table.columns = [f"{m} $/MWh" for m in miners]
-    table.insert(0, "hashprice $/PH/day", view.years.hashprice_usd_per_ph_day)
-    table["drawing"] = view.years.applicants_drawing
-    table["margin M$"] = view.years.margin_musd
-    table["charges recovered"] = view.years.charge_recovered_share
+    table.insert(0, "hashprice $/PH/day", periods.hashprice_usd_per_ph_day)
+    table.insert(0, "cap MW", periods.cap_mw)
+    table.insert(0, "year", periods.contract_year)
+    table["drawing"] = periods.applicants_drawing
+    table["allocated MW"] = periods.allocated_mw
+    table["margin M$"] = periods.margin_musd
+    table["charges recovered"] = periods.charge_recovered_share
+    table.index = [
+        f"{a:%Y-%m-%d}..{b:%Y-%m-%d}" for a, b in zip(table.index, periods.end, strict=True)
+    ]
+    terms = sc.program.contract
     console.print(
         frame_table(
             table,
-            f"Miner viability: break-even vs tariff {tariff:.1f} $/MWh (halving est. "
+            f"Contract term, review by review ({terms.term_years:g} years, reviews every "
+            f"{terms.review_months} months, year-one cap {terms.first_year_cap_share:.0%}): "
+            f"miner break-even vs tariff {tariff:.1f} $/MWh (halving est. "
             f"{view.halving_date:%Y-%m-%d})",
-            index="year",
+            index="period",
         )
     )
 

@@ -280,15 +280,26 @@ def case_figures(sheet: BalanceSheet) -> dict[str, float]:
     return {key: float(sheet.headline[key]) for key in CASE_FIGURES}
 
 
-def solve_case(
-    result: PlanResult, values: pd.DataFrame, applicant_values: dict[str, float]
-) -> dict[str, float]:
-    """Re-solve the program case of ``result`` with other applicant values (same grid,
-    same baseline) and return its :func:`case_figures`."""
+def case_sheet(
+    result: PlanResult,
+    values: pd.DataFrame,
+    applicant_values: dict[str, float],
+    cap_share: float = 1.0,
+) -> BalanceSheet:
+    """Re-solve the program case of ``result`` with other applicant values and,
+    optionally, requests and caps scaled by ``cap_share`` (the first contract year);
+    same grid, same baseline. Its balance sheet."""
     from megawatt.optimize.solve import solve_program
 
-    program = solve_program(result.scenario, result.baseline, applicant_values)
+    program = solve_program(result.scenario, result.baseline, applicant_values, cap_share=cap_share)
     case = PlanResult(scenario=result.scenario, baseline=result.baseline, program=program)
     case_values = values.copy()
     case_values["value_usd_per_mwh"] = pd.Series(applicant_values)
-    return case_figures(balance_sheet(case, case_values))
+    return balance_sheet(case, case_values)
+
+
+def solve_case(
+    result: PlanResult, values: pd.DataFrame, applicant_values: dict[str, float]
+) -> dict[str, float]:
+    """:func:`case_figures` of :func:`case_sheet` at the scenario's cap."""
+    return case_figures(case_sheet(result, values, applicant_values))

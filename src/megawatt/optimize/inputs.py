@@ -8,7 +8,7 @@ LP's ties. Everything is in MW, MWh and USD.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,22 @@ class HourlyInputs:
         return len(self.index)
 
 
+def scale_program(inputs: HourlyInputs, share: float) -> HourlyInputs:
+    """``inputs`` with every applicant's request and commitment and the program, zone
+    and plant caps times ``share`` (the first contract year: each licence may use
+    that share of its MW, pro rata, so no applicant is preferred to another)."""
+    if share == 1.0:
+        return inputs
+    return replace(
+        inputs,
+        requested_mw=inputs.requested_mw * share,
+        committed_mw=inputs.committed_mw * share,
+        cap_mw=inputs.cap_mw * share,
+        zone_caps_mw={z: v * share for z, v in inputs.zone_caps_mw.items()},
+        plant_caps_mw={p: v * share for p, v in inputs.plant_caps_mw.items()},
+    )
+
+
 def tariff_usd_per_mwh(scenario: Scenario) -> np.ndarray:
     """The program tariff for each hour [USD/MWh] (flat, or time-of-use by local hour)."""
     tariff = scenario.program.tariff
@@ -96,6 +112,18 @@ def tariff_usd_per_mwh(scenario: Scenario) -> np.ndarray:
         mask = np.isin(hours, period.hours) & np.isin(months, period.months)
         out[mask] = period.local_per_kwh * usd_per_mwh
     return out
+
+
+def lp_keys(values: np.ndarray, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:
+    """What fixes the program LP given its grid and cap, per row of ``values`` [rows, A]
+    [USD/MWh]: how many tariff ``levels`` each applicant's value clears (the hours it
+    draws in), then the applicants' priority order (value high first, then
+    ``by_date``: applicant indices by application date and name). Two value sets with
+    the same key give the same LP; the Monte Carlo and the multi-year view both key
+    their solves by it."""
+    cleared = np.searchsorted(levels, values, side="right")
+    order = by_date[np.argsort(-values[:, by_date], axis=1, kind="stable")]
+    return np.concatenate([cleared, order], axis=1)
 
 
 def pro_rata_groups(scenario: Scenario) -> list[np.ndarray]:

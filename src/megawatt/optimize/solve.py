@@ -20,7 +20,7 @@ import pandas as pd
 
 from megawatt.errors import InfeasibleError
 from megawatt.grid.headroom import event_lengths
-from megawatt.optimize.inputs import HourlyInputs, build_inputs
+from megawatt.optimize.inputs import HourlyInputs, build_inputs, scale_program
 from megawatt.optimize.lp import LpLayout, build_lp
 from megawatt.optimize.unique import FaceStats, face_solution
 from megawatt.scenario.model import Scenario
@@ -394,10 +394,14 @@ def solve_program(
     baseline: DispatchResult,
     applicant_values: dict[str, float],
     solver: str = "choose",
+    cap_share: float = 1.0,
 ) -> DispatchResult:
     """The program case after ``baseline``: shedding capped at the baseline's, so the
-    program is served only from surplus (national demand first)."""
-    inputs = build_inputs(scenario, with_program=True, applicant_values=applicant_values)
+    program is served only from surplus (national demand first). ``cap_share`` scales
+    requests and caps (:func:`megawatt.optimize.inputs.scale_program`: the first year)."""
+    inputs = scale_program(
+        build_inputs(scenario, with_program=True, applicant_values=applicant_values), cap_share
+    )
     inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + SHED_CAP_SLACK_MW
     return solve_inputs(inputs, solver=solver)
 

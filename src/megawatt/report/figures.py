@@ -661,7 +661,8 @@ def link_flow_duration(tables: Tables, summary: dict[str, Any] | None = None) ->
 
 
 def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> go.Figure:
-    """Value of a MWh to each Bitcoin miner by year against the tariff (USD/MWh)."""
+    """Value of a MWh to each Bitcoin miner per contract period against the tariff
+    (USD/MWh): a step per review period, as the allocation is decided per period."""
     values = tables["horizon_values_usd_per_mwh"]
     kinds: pd.Series | None = None
     for key in ("values", "allocations", "applicant_accounts"):
@@ -673,18 +674,28 @@ def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> g
         for a in values.columns
         if kinds is None or str(kinds.get(a, "btc_miner")).startswith("btc")
     ] or list(values.columns)
-    years = [int(y) for y in values.index]
+    starts = pd.to_datetime(pd.Index(values.index).astype(str))
+    periods = tables.get("horizon_periods")
+    end = (
+        pd.Timestamp(str(periods["end"].iloc[-1]))
+        if periods is not None and "end" in periods and len(periods)
+        else starts[-1] + pd.DateOffset(months=6)
+    )
+    x = [*starts, end]
     fig = go.Figure()
     palette = ZONE_COLOURS + FALLBACK_COLOURS
     for i, applicant in enumerate(miners):
+        y = values[applicant].round(2).tolist()
         fig.add_trace(
             go.Scatter(
-                x=years,
-                y=values[applicant].round(2),
-                mode="lines+markers",
+                x=x,
+                y=y + y[-1:],
+                mode="lines",
+                line_shape="hv",
                 name=_pretty(applicant),
                 line={"color": palette[i % len(palette)], "width": 2},
-                hovertemplate=f"{_pretty(applicant)}<br>%{{x}}: %{{y:,.1f}} USD/MWh<extra></extra>",
+                hovertemplate=f"{_pretty(applicant)}<br>from %{{x|%d %b %Y}}: "
+                "%{y:,.1f} USD/MWh<extra></extra>",
             )
         )
     tariff = _tariff(tables)
@@ -698,19 +709,21 @@ def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> g
     meta = tables.get("horizon_meta")
     if meta is not None and "halving_date" in meta and len(meta):
         halving = pd.Timestamp(str(meta["halving_date"].iloc[0]))
-        start = pd.Timestamp(year=halving.year, month=1, day=1)
-        length = pd.Timestamp(year=halving.year + 1, month=1, day=1) - start
-        # Years are calendar years on a numeric axis, so place the halving at its fraction.
-        position = halving.year + (halving - start) / length
-        fig.add_vline(
-            x=position,
+        fig.add_shape(
+            type="line",
+            x0=halving,
+            x1=halving,
+            y0=0,
+            y1=1,
+            yref="paper",
             line={"color": "#ff7f0e", "dash": "dot", "width": 2},
-            annotation_text=f"halving {halving:%d %b %Y}",
-            annotation_position="top left",
         )
-    fig.update_xaxes(title_text="Year", dtick=1)
+        fig.add_annotation(
+            x=halving, y=1, yref="paper", text=f"halving {halving:%d %b %Y}", showarrow=False
+        )
+    fig.update_xaxes(title_text="Contract period (allocation decided at each review)")
     fig.update_yaxes(title_text="Value of electricity to miner (USD/MWh)", rangemode="tozero")
-    return _layout(fig, "Bitcoin miners: value per MWh vs tariff, by year")
+    return _layout(fig, "Bitcoin miners: value per MWh vs tariff, per review period")
 
 
 def revenue_waterfall(tables: Tables, summary: dict[str, Any]) -> go.Figure:

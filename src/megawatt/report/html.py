@@ -827,36 +827,53 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             },
         ),
     )
+    horizon_headers = {
+        "btc_price_usd": "BTC price USD",
+        "network_hashrate_eh_s": "hashrate EH/s",
+        "subsidy_btc": "subsidy BTC",
+        "served_gwh": "served GWh",
+        "revenue_musd": "revenue M$",
+        "margin_musd": "margin M$",
+        "charge_recovered_share": "charges recovered",
+        "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
+        "contract_year": "contract year",
+        "cap_mw": "cap in force MW",
+        "allocated_mw": "allocated MW",
+        "applicants_drawing": "applicants drawing",
+    }
+    horizon_formats = {
+        "btc_price_usd": _one(0),
+        "network_hashrate_eh_s": _one(0),
+        "subsidy_btc": _one(3),
+        "served_gwh": _one(0),
+        "revenue_musd": _one(1),
+        "margin_musd": _one(1),
+        "charge_recovered_share": fmt_share,
+        "hashprice_usd_per_ph_day": _one(1),
+        "cap_mw": _one(0),
+        "allocated_mw": _one(0),
+    }
+    if "horizon_periods" in tables:
+        section(
+            "Contract term, period by period",
+            "horizon_periods",
+            "The contract term cut at every review and contract year: the cap in force "
+            "(the first-year cap in year one), the period's mean market, how many "
+            "applicants draw and what is allocated, and what the state earns in the "
+            "period (the representative grid year scaled by the period's days).",
+            lambda f: table_html(
+                f, index_label="start", headers=horizon_headers, formats=horizon_formats
+            ),
+        )
     if "horizon_years" in tables:
         section(
             "Horizon years",
             "horizon_years",
-            "The program year by year along the market path: Bitcoin price and network "
-            "hashrate, block subsidy, how many applicants still draw power, and what the "
-            "state earns.",
+            "The program contract year by year over its term: mean Bitcoin price and "
+            "network hashrate, block subsidy, the cap in force, how many applicants "
+            "draw power at most, and what the state earns.",
             lambda f: table_html(
-                f,
-                index_label="year",
-                headers={
-                    "btc_price_usd": "BTC price USD",
-                    "network_hashrate_eh_s": "hashrate EH/s",
-                    "subsidy_btc": "subsidy BTC",
-                    "served_gwh": "served GWh",
-                    "revenue_musd": "revenue M$",
-                    "margin_musd": "margin M$",
-                    "charge_recovered_share": "charges recovered",
-                    "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
-                },
-                formats={
-                    "btc_price_usd": _one(0),
-                    "network_hashrate_eh_s": _one(0),
-                    "subsidy_btc": _one(3),
-                    "served_gwh": _one(0),
-                    "revenue_musd": _one(1),
-                    "margin_musd": _one(1),
-                    "charge_recovered_share": fmt_share,
-                    "hashprice_usd_per_ph_day": _one(1),
-                },
+                f, index_label="year", headers=horizon_headers, formats=horizon_formats
             ),
         )
     else:

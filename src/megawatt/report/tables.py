@@ -55,8 +55,14 @@ def result_tables(outcome) -> dict[str, pd.DataFrame]:
     monthly.index = monthly.index.astype(str)
     t["balance_monthly"] = monthly
     t["applicant_accounts"] = outcome.balance.applicants
-    t["curtailment_events"] = curtailment_events(prog.curtailed_mw, prog.allocation_mw)
+    t["curtailment_events"] = curtailment_events(
+        prog.curtailed_mw,
+        prog.allocation_mw,
+        notice_minutes=sc.program.contract.notice_minutes,
+        timezone=sc.timezone,
+    )
     if outcome.horizon is not None:
+        t["horizon_periods"] = outcome.horizon.periods
         t["horizon_years"] = outcome.horizon.years
         t["horizon_values_usd_per_mwh"] = outcome.horizon.values
         t["horizon_viable"] = outcome.horizon.viable.astype(bool)
@@ -100,8 +106,17 @@ def _links(links: pd.DataFrame, baseline, program) -> pd.DataFrame:
     return links.join(limits)
 
 
-def curtailment_events(curtailed_mw: pd.DataFrame, allocation_mw: pd.Series) -> pd.DataFrame:
-    """One row per curtailment event: applicant, start (UTC), length [h], energy [MWh]."""
+def curtailment_events(
+    curtailed_mw: pd.DataFrame,
+    allocation_mw: pd.Series,
+    notice_minutes: int = 0,
+    timezone: str = "UTC",
+) -> pd.DataFrame:
+    """One row per curtailment event: applicant, start (UTC), length [h], energy [MWh],
+    and notify_utc: when the site is told, at the latest. The day-ahead schedule of a
+    local day is due ``notice_minutes`` before the day starts (``program.contract``), so
+    an event is notified with at least its notice, more the later in the day it starts.
+    """
     rows = []
     for name in curtailed_mw.columns:
         if allocation_mw[name] <= CURTAIL_TOL_MW:
@@ -121,7 +136,15 @@ def curtailment_events(curtailed_mw: pd.DataFrame, allocation_mw: pd.Series) -> 
                     "curtailed_mwh": float(values[start:stop].sum()),
                 }
             )
-    return pd.DataFrame(rows, columns=["applicant", "start", "length_h", "curtailed_mwh"])
+    events = pd.DataFrame(rows, columns=["applicant", "start", "length_h", "curtailed_mwh"])
+    start = pd.DatetimeIndex(events.start)
+    if start.tz is None:
+        start = start.tz_localize("UTC")
+    day = start.tz_convert(timezone).normalize()
+    notify = (day - pd.Timedelta(minutes=notice_minutes)).tz_convert("UTC")
+    events["notify_utc"] = notify
+    events["notice_h"] = np.asarray((start - notify).total_seconds()) / 3600.0
+    return events
 
 
 def _monthly_energy(sc, base, prog, technology: pd.Series) -> pd.DataFrame:

@@ -39,7 +39,7 @@ import pandas as pd
 
 from megawatt.economics.program import balance_sheet, case_figures
 from megawatt.errors import InfeasibleError
-from megawatt.optimize.inputs import HourlyInputs, build_inputs
+from megawatt.optimize.inputs import HourlyInputs, build_inputs, scale_program
 from megawatt.optimize.lp import build_lp, lp_vectors
 from megawatt.optimize.solve import (
     CURTAIL_TOL_MW,
@@ -144,6 +144,7 @@ class ChainTask:
     values: pd.DataFrame  # value_applicants() with the case's value_usd_per_mwh
     drawing: tuple[bool, ...]
     states: list[GridState]
+    cap_share: float = 1.0  # share of its MW each licence may use (first contract year)
 
 
 def solve_chain(
@@ -158,7 +159,9 @@ def solve_chain(
     sc = scenario
     by_state = dict(zip(task.states, baselines, strict=True))
     case_values = task.values.value_usd_per_mwh.to_dict()
-    program_inputs = build_inputs(sc, with_program=True, applicant_values=case_values)
+    program_inputs = scale_program(
+        build_inputs(sc, with_program=True, applicant_values=case_values), task.cap_share
+    )
     hydro = hydro_mask(sc)
     cap_binds = float(program_inputs.requested_mw[list(task.drawing)].sum()) > (
         program_inputs.cap_mw + 1e-9

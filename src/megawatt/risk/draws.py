@@ -113,6 +113,9 @@ def check_inputs(scenario: Scenario) -> tuple[list, pd.Series | None]:
             "economics.market_path",
             "risk needs a market path (years with price, hashrate, fees)",
         )
+    from megawatt.economics.contract import contract_periods, term_market
+
+    term_market(scenario, contract_periods(scenario))  # the path covers the contract term
     return econ.market_path, price_history(scenario)
 
 

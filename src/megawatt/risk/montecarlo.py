@@ -1,18 +1,21 @@
 """Monte Carlo over the market and the grid: P10/P50/P90 of what the state keeps.
 
 ``run_risk(plan, n, seed)`` draws n market and grid paths over the years of
-``economics.market_path`` (:mod:`megawatt.risk.draws`), values every applicant in every
-draw-year, and dispatches every draw-year with the program LP.
+``economics.market_path`` (:mod:`megawatt.risk.draws`), keeps the calendar years of the
+contract term (no rollover after it), values every applicant in every draw-year, and
+dispatches every draw-year with the program LP under the cap in force that year (the
+first-year cap in the year the contract starts: :func:`megawatt.economics.contract.term_years`).
 
 The fast path: a draw-year's LP is fixed by its grid state (demand level, hydro year),
 by which tariff hours each applicant's value clears, and by the applicants' priority
-order (the LP's tie-break). Miners' values scale with hashprice, so market draws
-produce only a handful of distinct LPs; each is solved once and every draw-year that
-shares it reads its figures from that solution (a test checks these against a fresh LP
-with the draw-year's own values). Demand and hydro draws add grid states, solved by
-the LP path (:mod:`megawatt.risk.cases`): a baseline per state and, per set of
-drawing applicants, one chain of in-place warm re-solves over its states. The tasks
-run serially, on local worker processes, or on a Dask cluster, with identical results.
+order (the LP's tie-break), and by the cap in force. Miners' values scale with
+hashprice, so market draws produce only a handful of distinct LPs; each is solved once
+and every draw-year that shares it reads its figures from that solution (a test checks
+these against a fresh LP with the draw-year's own values). Demand and hydro draws add
+grid states, solved by the LP path (:mod:`megawatt.risk.cases`): a baseline per state
+and, per set of drawing applicants, one chain of in-place warm re-solves over its
+states. The tasks run serially, on local worker processes, or on a Dask cluster, with
+identical results.
 
 A draw-year whose LP is infeasible (e.g. a committed firm load the grid of that draw
 cannot carry) is recorded with its seed, draw number and parameters; the run goes on
@@ -28,8 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from megawatt.economics.contract import term_years
 from megawatt.economics.valuation import market_point, value_applicants
-from megawatt.optimize.inputs import tariff_usd_per_mwh
+from megawatt.optimize.inputs import lp_keys, tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
 from megawatt.risk.cases import (
     FIGURES,
@@ -132,7 +136,12 @@ def run_risk(
     sc = sc.model_copy(update={"risk": risk})
     runner = runner or SerialRunner()
     values = value_applicants(sc)
+    # Draw over the whole market path (so draw k is the same draw whatever the term),
+    # keep the calendar years of the contract term, each with the cap share in force.
+    cap_of_year = term_years(sc)
     draws = draw_scenarios(sc, n, seed, risk)
+    draws = draws[draws.year.isin(list(cap_of_year))].reset_index(drop=True)
+    year_share = draws.year.map(cap_of_year).to_numpy(dtype=float)
     rows = len(draws)
     point = market_point(sc)
     tariff = tariff_usd_per_mwh(sc)
@@ -150,7 +159,9 @@ def run_risk(
         sorted(range(len(names)), key=lambda i: (apps[names[i]].application_date, names[i]))
     )
     set_keys, set_of_row = np.unique(
-        _lp_keys(draw_values, levels, by_date), axis=0, return_inverse=True
+        np.column_stack([lp_keys(draw_values, levels, by_date), year_share]),
+        axis=0,
+        return_inverse=True,
     )
     set_of_row = set_of_row.ravel()
     # Grid states in GridState order (hydro year, factor, demand level).
@@ -203,7 +214,9 @@ def run_risk(
     # 2. Program cases: chains per set of drawing applicants over its states, each
     #    starting as soon as its baselines are solved. The plan's own case (scenario
     #    grid, today's values) is not solved again.
-    today_row = _lp_keys(values.value_usd_per_mwh.to_numpy()[None, :], levels, by_date)[0]
+    today_row = np.append(
+        lp_keys(values.value_usd_per_mwh.to_numpy()[None, :], levels, by_date)[0], 1.0
+    )
     snake = _snake_order(state_list)
     requested = np.array([apps[name].requested_mw for name in names])
     chain_pairs_of: list[list[int]] = []
@@ -238,6 +251,7 @@ def run_risk(
             values=case_values,
             drawing=tuple(bool(c) for c in set_keys[k][: len(names)] > 0),
             states=chain_states,
+            cap_share=float(set_keys[k][-1]),
         )
         chains.append(
             runner.submit(solve_chain, task, scenario_handle, *(baselines[s] for s in chain_states))
@@ -291,15 +305,6 @@ def _snake_order(states: list[GridState]) -> dict[GridState, int]:
         )
         order += group
     return {s: i for i, s in enumerate(order)}
-
-
-def _lp_keys(values: np.ndarray, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:
-    """What fixes a draw-year's LP given its grid, per row of ``values`` [rows, A]: how
-    many tariff levels each applicant's value clears (the hours it draws in), then the
-    applicants' priority order (value high first, then application date and name)."""
-    cleared = np.searchsorted(levels, values, side="right")
-    order = by_date[np.argsort(-values[:, by_date], axis=1, kind="stable")]
-    return np.concatenate([cleared, order], axis=1)
 
 
 def _assemble(
@@ -399,6 +404,7 @@ def _cases_table(
                 "hydro_year": state.hydro_year,
                 "hydro_factor": state.hydro_factor,
                 "demand_level": state.demand_level,
+                "cap_share": float(key[-1]),
                 "applicants_drawing": ", ".join(
                     n for n, c in zip(names, key[:A], strict=True) if c
                 ),

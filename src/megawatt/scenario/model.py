@@ -355,26 +355,42 @@ class Tariff(_Model):
 
 
 class ContractTerms(_Model):
-    """Terms of the program's supply contract."""
+    """Terms of the program's supply contract (how each acts: economics/contract.py)."""
 
+    start: dt.date | None = Field(
+        None,
+        description="First day of supply under the contract; default 1 January of the "
+        "market path's first year. The multi-year view and the Monte Carlo cover the "
+        "term from here.",
+    )
     term_years: float = Field(
-        3.0, gt=0, le=30, description="Contract length.", json_schema_extra=_unit("years")
+        3.0,
+        gt=0,
+        le=30,
+        description="Contract length; nothing is sold after it (no rollover).",
+        json_schema_extra=_unit("years"),
     )
     first_year_cap_share: float = Field(
         1.0,
         gt=0,
         le=1,
-        description="Share of the allocation usable in the first year.",
+        description="Share of program.cap_mw that may be allocated in the first 12 months.",
         json_schema_extra=_unit("-"),
     )
     review_months: int = Field(
-        12, ge=1, le=120, description="Tariff review interval.", json_schema_extra=_unit("months")
+        12,
+        ge=1,
+        le=120,
+        description="Review interval: the allocation is decided anew for each period.",
+        json_schema_extra=_unit("months"),
     )
     notice_minutes: int = Field(
         30,
         ge=0,
         le=24 * 60,
-        description="Notice given before a curtailment event.",
+        description="Notice before a curtailment event: the day-ahead schedule of a "
+        "local day is due this long before the day starts, so each event is notified at "
+        "least this long before it starts (curtailment_events.notify_utc).",
         json_schema_extra=_unit("min"),
     )
 
