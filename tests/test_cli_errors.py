@@ -160,7 +160,7 @@ def test_malformed_csv_row(scenario_dir: Path) -> None:
     _edit_lines(scenario_dir / "generators.csv", lambda ls: [*ls[:5], "a,b,c", *ls[5:]])
     code, out = _validate(scenario_dir / "scenario.yaml")
     assert code == 2
-    assert re.search(r"generators\.csv: line 6: has 3 cells, the header has 20", out), out
+    assert re.search(r"generators\.csv: line 6: has 3 cells, the header has 23", out), out
 
 
 def test_unknown_csv_column(scenario_dir: Path) -> None:

@@ -55,6 +55,7 @@ def check_physics(result: DispatchResult) -> None:
         load = inp.demand_mw[z] + served[inp.applicant_zone == z].sum(axis=0)
         assert_allclose(supply, load, atol=TOL)
     assert (shed >= -TOL).all() and (shed <= inp.demand_mw + TOL).all()
+    check_commitment_and_reserve(result)
     if not inp.applicants:
         return
     alloc = result.allocation_mw.to_numpy()
@@ -72,6 +73,128 @@ def check_physics(result: DispatchResult) -> None:
     firm_need = inp.firm_share[:, None] * alloc[:, None]
     assert (served + backup >= firm_need - 1e-5).all()
     assert ((served + backup).sum(axis=1) >= inp.uptime * alloc * T - 1e-3).all()
+
+
+def check_commitment_and_reserve(result: DispatchResult) -> None:
+    """Unit commitment and reserve rows, rebuilt from the returned tables."""
+    inp = result.inputs
+    p = result.dispatch_mw
+    reserve = result.reserve_mw
+    for name in result.online_mw.columns:
+        g = inp.generators.index(name)
+        online = result.online_mw[name].to_numpy()  # u x p_nom
+        u = online / inp.p_nom_mw[g]
+        r = reserve[name].to_numpy() if name in reserve else 0.0
+        assert (u >= -TOL).all() and (u <= 1 + TOL).all()
+        # output plus reserve within the online part's availability, above its minimum
+        assert (p[name].to_numpy() + r <= inp.p_max_mw[g] * u + 1e-5).all()
+        assert (p[name].to_numpy() >= inp.min_stable_pu[g] * online - 1e-5).all()
+        # starts cover every rise of the online MW (online before the span)
+        started = result.start_up_mw[name].to_numpy()
+        assert (started[1:] >= np.diff(online) - 1e-5).all() and (started >= -TOL).all()
+    if inp.reserve_mw.size == 0 or not (inp.reserve_mw > 0).any():
+        assert reserve.empty or reserve.to_numpy().max() <= TOL
+        return
+    total = np.zeros((len(inp.zones), inp.hours))
+    for name in reserve.columns:
+        r = reserve[name].to_numpy()
+        assert (r >= -TOL).all()
+        if name in inp.generators:
+            g = inp.generators.index(name)
+            assert (r <= inp.reserve_pu[g] * inp.p_nom_mw[g] + TOL).all()
+            assert (p[name].to_numpy() + r <= inp.p_max_mw[g] + 1e-5).all()
+            total[inp.generator_zone[g]] += r
+        else:
+            a = inp.applicants.index(name)
+            served = result.served_mw[name].to_numpy()
+            assert (r <= inp.applicant_reserve_share[a] * served + 1e-5).all()
+            total[inp.applicant_zone[a]] += r
+    for z in np.flatnonzero(inp.reserve_mw > 0):
+        assert (total[z] >= inp.reserve_mw[z] - 1e-5).all()
+
+
+def test_unit_commitment_by_hand(tmp_path: Path) -> None:
+    """A 100 MW coal fleet (min stable 0.5, start-up 20 $/MW = 2,000 $ for the fleet)
+    and a 100 MW gas fleet at 40 $/MWh against coal's 10. Demand 80, 20, 80 MW.
+
+    Without commitment coal follows demand: 80, 20, 80. With it, hour 1 needs coal at
+    >= half of what is online: keeping u = 0.4 (40 MW online, 20 MW out) costs nothing
+    extra, but then hour 2 needs 0.8 online again: a start of 0.4 x 100 MW = 40 MW at
+    20 $/MW = 800 $, against running gas for 40 MW in hour 2 (40 x 30 $ = 1,200 $) or
+    holding coal at 0.8 online in hour 1, which forces 40 MW of coal: 20 MW too many
+    for demand. So: u = 0.8, 0.4, 0.8 with one start of 40 MW; gas 0."""
+    gens = [
+        {
+            "name": "coal",
+            "zone": "A",
+            "p_nom_mw": 100,
+            "fuel_cost_local_per_kwh": 0.010,
+            "min_stable_pu": 0.5,
+            "start_up_cost_usd_per_mw": 20.0,
+        },
+        {"name": "gas", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.040},
+    ]
+    sc = small_scenario(tmp_path, {"A": [80, 20, 80]}, gens)
+    off = plan(sc).baseline  # unit commitment is switched off by default
+    assert off.online_mw.empty and off.dispatch_mw["gas"].sum() == pytest.approx(0.0, abs=1e-6)
+    sc.dispatch.unit_commitment = True
+    result = plan(sc).baseline
+    check_physics(result)
+    assert_allclose(result.dispatch_mw["coal"].to_numpy(), [80, 20, 80], atol=1e-6)
+    assert_allclose(result.online_mw["coal"].to_numpy(), [80, 40, 80], atol=1e-6)
+    assert_allclose(result.start_up_mw["coal"].to_numpy(), [0, 0, 40], atol=1e-6)
+    assert result.objective_breakdown_usd["start_up_cost_usd"] == pytest.approx(800.0)
+    # a dearer start (40 $/MW x 40 MW = 1,600 $ > 1,200 $ of gas): gas covers hour 2's rise
+    gens[0]["start_up_cost_usd_per_mw"] = 40.0
+    sc = small_scenario(tmp_path, {"A": [80, 20, 80]}, gens)
+    sc.dispatch.unit_commitment = True
+    dear = plan(sc).baseline
+    check_physics(dear)
+    assert_allclose(dear.dispatch_mw["coal"].to_numpy(), [80, 20, 40], atol=1e-6)
+    assert_allclose(dear.dispatch_mw["gas"].to_numpy(), [0, 0, 40], atol=1e-6)
+    assert dear.start_up_mw["coal"].to_numpy().max() <= 1e-6
+
+
+def test_reserve_from_program_load_by_hand(tmp_path: Path) -> None:
+    """Zone A holds 30 MW of spinning reserve; only coal (10 $/MWh, 100 MW, reserve_pu
+    0.3) can give it, gas (40 $/MWh) cannot. Demand 90 MW: coal backs down to 70 MW to
+    hold 30 MW of headroom and gas fills 20 MW, so a MW of reserve costs 30 $/h (gas
+    minus coal; plus the 1e-4 tie-break). A miner drawing 50 MW that may drop all of it
+    on call holds the reserve instead: coal runs flat out and the reserve price is 0."""
+    gens = [
+        {
+            "name": "coal",
+            "zone": "A",
+            "p_nom_mw": 100,
+            "fuel_cost_local_per_kwh": 0.010,
+            "reserve_pu": 0.3,
+        },
+        {"name": "gas", "zone": "A", "p_nom_mw": 200, "fuel_cost_local_per_kwh": 0.040},
+    ]
+    miner = {
+        "name": "miner",
+        "kind": "btc_miner",
+        "zone": "A",
+        "requested_mw": 50,
+        "value_usd_per_mwh": 200,
+        "reserve_share": 1.0,
+    }
+    sc = small_scenario(tmp_path, {"A": [90, 90]}, gens, [miner], tariff_usd_per_mwh=100.0)
+    sc.zones[0].reserve_mw = 30.0
+    assert plan(sc).baseline.reserve_mw.empty  # reserve is switched off by default
+    sc.dispatch.reserve = True
+    result = plan(sc)
+    base, prog = result.baseline, result.program
+    check_physics(base)
+    check_physics(prog)
+    assert_allclose(base.dispatch_mw["coal"].to_numpy(), [70, 70], atol=1e-6)
+    assert_allclose(base.reserve_mw["coal"].to_numpy(), [30, 30], atol=1e-6)
+    assert_allclose(base.reserve_price_usd_per_mw_h["A"].to_numpy(), [30, 30], atol=1e-3)
+    # the miner (served 50 MW) holds the reserve: coal runs flat out, gas fills the rest
+    assert_allclose(prog.served_mw["miner"].to_numpy(), [50, 50], atol=1e-6)
+    assert_allclose(prog.dispatch_mw["coal"].to_numpy(), [100, 100], atol=1e-6)
+    assert_allclose(prog.reserve_mw["miner"].to_numpy(), [30, 30], atol=1e-6)
+    assert_allclose(prog.reserve_price_usd_per_mw_h["A"].to_numpy(), [0, 0], atol=1e-6)
 
 
 def one_zone(tmp_path: Path, **kw):

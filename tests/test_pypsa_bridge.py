@@ -115,3 +115,53 @@ def test_same_objective_and_prices_as_pypsa(tmp_path: Path, case: str) -> None:
         # the case exercises the interesting constraints
         assert ours.allocation_mw.sum() <= 300 + 1e-6
         assert ours.backup_mw["ai"].sum() > 0 or ours.served_mw["ai"].min() >= 80 - 1e-6
+
+
+def uc_reserve_case(tmp_path: Path):
+    """The three-zone case with linearised unit commitment (a must-run floor and a ramp
+    on the committed coal fleet) and spinning reserve held by generators and a miner."""
+    sc = three_zone_case(tmp_path)
+    gens = {g.name: g for g in sc.generators}
+    gens["coal_s"].min_stable_pu = 0.4
+    gens["coal_s"].start_up_cost_usd_per_mw = 30.0
+    gens["coal_s"].reserve_pu = 0.2
+    gens["gas_n"].min_stable_pu = 0.5
+    gens["gas_n"].start_up_cost_usd_per_mw = 20.0
+    gens["gas_n"].reserve_pu = 0.3
+    gens["oil_k"].min_stable_pu = 0.3  # committed without a start-up cost
+    gens["hydro_n"].reserve_pu = 0.5
+    gens["oil_k"].reserve_pu = 0.5
+    zones = {z.name: z for z in sc.zones}
+    zones["N"].reserve_mw = 120.0
+    zones["S"].reserve_mw = 60.0
+    zones["K"].reserve_mw = 40.0
+    next(a for a in sc.applicants if a.name == "m1").reserve_share = 1.0
+    sc.dispatch.unit_commitment = True
+    sc.dispatch.reserve = True
+    return sc
+
+
+@pytest.mark.parametrize("case", ["baseline", "program"])
+def test_unit_commitment_and_reserve_as_pypsa(tmp_path: Path, case: str) -> None:
+    """PyPSA's linearized_unit_commitment (plain relaxation) plus the same reserve rows:
+    the same optimum and prices; the case commits, starts and holds reserve."""
+    from megawatt.optimize.pypsa_bridge import solve_pypsa, to_pypsa
+
+    ours = getattr(plan(uc_reserve_case(tmp_path)), case)
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            n = to_pypsa(ours.inputs)
+            objective, prices = solve_pypsa(n, ours.inputs)
+    finally:
+        logging.disable(logging.NOTSET)
+    assert objective == pytest.approx(ours.objective_usd, rel=1e-6)
+    assert_allclose(prices.to_numpy(), ours.price_usd_per_mwh.to_numpy(), atol=1e-5)
+    assert (ours.reserve_price_usd_per_mw_h.to_numpy() > 1e-3).any()
+    # fleets go partly offline (committed below capacity) and, in the baseline, restart
+    assert (ours.online_mw["gas_n"] < 500 - 1).any()
+    if case == "baseline":
+        assert ours.objective_breakdown_usd["start_up_cost_usd"] > 0
+    else:
+        assert ours.reserve_mw["m1"].sum() > 0

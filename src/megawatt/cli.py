@@ -520,6 +520,29 @@ def print_plan(result: Any, changes: Any) -> None:
         )
     links = changes.links.rename(columns={"value_usd_per_mw": "value of 1 MW more $/MW"})
     console.print(frame_table(links.reset_index(level="case"), "Links: congestion", index="link"))
+    if not changes.reserve.empty:
+        reserve = changes.reserve.copy()
+        reserve["from_generators_mwh"] /= 1e3
+        reserve["from_program_mwh"] /= 1e3
+        reserve["program_value_usd"] /= 1e6
+        reserve = reserve.rename(
+            columns={
+                "requirement_mw": "need MW",
+                "priced_hours": "priced h",
+                "mean_price_usd_per_mw_h": "mean $/MW-h",
+                "from_generators_mwh": "generators GW-h",
+                "from_program_mwh": "program loads GW-h",
+                "program_value_usd": "program value M$",
+            }
+        )
+        console.print(
+            frame_table(
+                reserve.reset_index(level="case"),
+                "Spinning reserve (duals of the reserve rows): what interruptible program "
+                "load holds",
+                index="zone",
+            )
+        )
 
 
 def print_summary(sc: scenario_lib.Scenario) -> None:

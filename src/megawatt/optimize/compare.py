@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from megawatt.optimize.solve import DispatchResult, PlanResult
+from megawatt.optimize.solve import SHADOW_TOL_USD, DispatchResult, PlanResult
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,12 @@ class PlanChanges:
     links
         Per link and case: energy sent each way [GWh], congested hours, value of one
         more MW of transfer limit over the span [USD/MW].
+    reserve
+        Per case and zone with a requirement: requirement [MW], hours the reserve has a
+        price, mean price [USD/MW-h], reserve held by generators and by program loads
+        [MW-h over the span], and what the program loads' reserve is worth at the
+        hour's price [USD] (the duals of the reserve rows: the system cost one MW of
+        reserve adds in that hour).
     """
 
     plants: pd.DataFrame
@@ -46,6 +52,7 @@ class PlanChanges:
     system: pd.DataFrame
     caps: pd.DataFrame
     links: pd.DataFrame
+    reserve: pd.DataFrame
 
 
 def compare(result: PlanResult) -> PlanChanges:
@@ -114,7 +121,43 @@ def compare(result: PlanResult) -> PlanChanges:
             "value_usd_per_mw": links.value_usd_per_mw,
         }
     )
-    return PlanChanges(plants, allocations, by_kind_plant, prices, system, prog.cap_shadow, links)
+    reserve = pd.concat(
+        {case: _reserve(r) for case, r in (("baseline", base), ("program", prog))},
+        names=["case", "zone"],
+    )
+    return PlanChanges(
+        plants, allocations, by_kind_plant, prices, system, prog.cap_shadow, links, reserve
+    )
+
+
+def _reserve(res: DispatchResult) -> pd.DataFrame:
+    inp = res.inputs
+    price = res.reserve_price_usd_per_mw_h
+    rows = {}
+    for zone in price.columns:
+        z = inp.zones.index(zone)
+        gens = [g for g in res.reserve_mw.columns if g in inp.generators]
+        gens = [g for g in gens if inp.generator_zone[inp.generators.index(g)] == z]
+        loads = [a for a in res.reserve_mw.columns if a in inp.applicants]
+        loads = [a for a in loads if inp.applicant_zone[inp.applicants.index(a)] == z]
+        from_loads = res.reserve_mw[loads].sum(axis=1)
+        rows[zone] = {
+            "requirement_mw": float(inp.reserve_mw[z]),
+            "priced_hours": int((price[zone] > SHADOW_TOL_USD).sum()),
+            "mean_price_usd_per_mw_h": float(price[zone].mean()),
+            "from_generators_mwh": float(res.reserve_mw[gens].to_numpy().sum()),
+            "from_program_mwh": float(from_loads.sum()),
+            "program_value_usd": float((from_loads * price[zone]).sum()),
+        }
+    columns = [
+        "requirement_mw",
+        "priced_hours",
+        "mean_price_usd_per_mw_h",
+        "from_generators_mwh",
+        "from_program_mwh",
+        "program_value_usd",
+    ]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
 def _plant_row(
@@ -146,6 +189,7 @@ def _system(res: DispatchResult) -> pd.Series:
             "program_served_gwh": res.served_mw.to_numpy().sum() / 1e3,
             "shed_gwh": res.shed_mw.to_numpy().sum() / 1e3,
             "generation_cost_musd": gs.cost_usd.sum() / 1e6,
+            "start_up_cost_musd": res.objective_breakdown_usd.get("start_up_cost_usd", 0.0) / 1e6,
             "co2_kt": gs.co2_t.sum() / 1e3,
         }
     )

@@ -101,6 +101,16 @@ def diagnose(inputs: HourlyInputs, status: object, status_text: str) -> str:
                     f"({inputs.min_energy_mwh[g] / 1e3:,.0f} GWh) cannot be absorbed: short by "
                     f"{floor[k] / 1e3:,.1f} GWh"
                 )
+    reserve = slack("reserve_slack")
+    if reserve is not None:
+        for k, z in enumerate(layout.row_items["reserve"]):
+            mask = reserve[k] > SLACK_TOL
+            if mask.any():
+                messages.append(
+                    f"reserve of {inputs.reserve_mw[z]:,.0f} MW in zone {inputs.zones[z]} "
+                    f"cannot be held in {hours_text(mask)}, short by up to "
+                    f"{reserve[k].max():,.0f} MW: lower zones[].reserve_mw or raise reserve_pu"
+                )
     if not messages:
         return (
             f"the scenario is infeasible ({status_text}); no single constraint family "

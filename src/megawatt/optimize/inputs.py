@@ -58,6 +58,10 @@ class HourlyInputs:
     link_forward_mw: np.ndarray  # [L]
     link_reverse_mw: np.ndarray  # [L]
     link_efficiency: np.ndarray  # [L]
+    min_stable_pu: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [G] of online MW
+    start_up_cost_usd_per_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [G]
+    reserve_pu: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [G] of p_nom
+    reserve_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [Z] to hold hourly
     applicants: list[str] = field(default_factory=list)
     applicant_kind: list[str] = field(default_factory=list)
     applicant_zone: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
@@ -68,6 +72,7 @@ class HourlyInputs:
     uptime: np.ndarray = field(default_factory=lambda: np.zeros(0))
     backup_mw: np.ndarray = field(default_factory=lambda: np.zeros(0))
     backup_cost_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    applicant_reserve_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [A]
     value_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     may_draw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # [A, T]
     applicant_bonus_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -82,6 +87,14 @@ class HourlyInputs:
     @property
     def hours(self) -> int:
         return len(self.index)
+
+    @property
+    def committable(self) -> np.ndarray:
+        """Generators under linearised unit commitment (a minimum stable level or a
+        start-up cost), as indices."""
+        if not len(self.min_stable_pu):
+            return np.zeros(0, dtype=int)
+        return np.flatnonzero((self.min_stable_pu > 0) | (self.start_up_cost_usd_per_mw > 0))
 
 
 def scale_program(inputs: HourlyInputs, share: float) -> HourlyInputs:
@@ -148,6 +161,9 @@ def pro_rata_groups(scenario: Scenario) -> list[np.ndarray]:
             g.p_min_pu,
             g.p_max_pu_profile,
             g.ramp_pu_per_h,
+            g.min_stable_pu,
+            g.start_up_cost_usd_per_mw,
+            g.reserve_pu,
         )
         groups.setdefault(key, []).append(i)
     return [np.array(v) for v in groups.values() if len(v) > 1]
@@ -228,6 +244,8 @@ def build_inputs(
                 )
 
     links = scenario.links
+    uc = float(scenario.dispatch.unit_commitment)
+    reserve = float(scenario.dispatch.reserve)
     inputs = HourlyInputs(
         pro_rata_groups=pro_rata_groups(scenario),
         index=series.snapshots,
@@ -252,6 +270,14 @@ def build_inputs(
         link_forward_mw=np.array([x.p_nom_mw for x in links], dtype=float),
         link_reverse_mw=np.array([x.reverse_limit_mw for x in links], dtype=float),
         link_efficiency=np.array([x.efficiency for x in links], dtype=float),
+        min_stable_pu=np.array([g.min_stable_pu for g in gens], dtype=float) * uc,
+        start_up_cost_usd_per_mw=np.array([g.start_up_cost_usd_per_mw for g in gens], dtype=float)
+        * uc,
+        reserve_pu=np.array([g.reserve_pu for g in gens], dtype=float),
+        reserve_mw=np.array(
+            [{z.name: z.reserve_mw for z in scenario.zones}[z] for z in zones], dtype=float
+        )
+        * reserve,
         timezone=scenario.timezone,
     )
     if not with_program:
@@ -291,6 +317,7 @@ def build_inputs(
     inputs.uptime = np.array([a.uptime for a in apps], dtype=float)
     inputs.backup_mw = np.array([a.backup_mw for a in apps], dtype=float)
     inputs.backup_cost_usd_per_mwh = np.array([a.backup_cost_usd_per_mwh for a in apps])
+    inputs.applicant_reserve_share = np.array([a.reserve_share for a in apps], dtype=float)
     inputs.value_usd_per_mwh = value_arr
     inputs.may_draw = value_arr[:, None] >= tariff[None, :]
     inputs.applicant_bonus_usd_per_mwh = np.array(

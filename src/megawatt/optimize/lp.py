@@ -9,7 +9,14 @@ Variables (T hours; every block is a dense [n, T] slab of columns):
 * ``x[a]`` allocation [MW], ``committed <= x <= requested``;
 * ``c[a,t]`` served to applicant a [MW], ``0 <= c <= requested`` (0 in hours where its
   value is below the tariff: it curtails itself), earning ``tariff[t]`` per MWh;
-* ``b[a,t]`` on-site backup [MW], ``0 <= b <= backup_mw``, at the backup cost.
+* ``b[a,t]`` on-site backup [MW], ``0 <= b <= backup_mw``, at the backup cost;
+* linearised unit commitment (generators with ``min_stable_pu`` or a start-up cost,
+  after PyPSA's ``linearized_unit_commitment`` without the Hua et al. tightening):
+  ``u[k,t]`` online share of the fleet ``0 <= u <= 1``, ``su[k,t]`` share started in
+  hour t ``0 <= su <= 1`` (t >= 1; online before the span) at ``start_up_cost x p_nom``;
+* operating reserve: ``r[g,t]`` spinning reserve of a generator with ``reserve_pu``
+  [MW], ``0 <= r <= reserve_pu p_nom``; ``q[a,t]`` reserve from interruptible program
+  load [MW], ``q <= reserve_share c``.
 
 Rows:
 
@@ -18,7 +25,10 @@ Rows:
   cost and limits) share output pro rata to capacity; take-or-pay: ``sum_t p[g,t] >= E_min``;
   water: ``sum_{t in month} p[g,t] <= E_month``;
 * ``c[a,t] <= x[a]``; firm: ``c + b >= firm * x``; uptime: ``sum_t (c + b) >= uptime x T``;
-* program cap ``sum_a x <= cap``; per-zone and per-plant caps.
+* program cap ``sum_a x <= cap``; per-zone and per-plant caps;
+* commitment: ``p + r <= p_max[g,t] u`` (r only for reserve providers), ``p >= min_stable
+  p_nom u``, ``su[t] >= u[t] - u[t-1]``; headroom of other providers ``p + r <= p_max``;
+* reserve, each zone with a requirement and hour: ``sum_g r + sum_a q >= reserve_mw``.
 
 Objective: minimise generation cost + VOLL shed + backup cost - tariff revenue, plus
 the tie-break terms of :mod:`megawatt.optimize.inputs`. Zonal marginal prices are the
@@ -203,6 +213,22 @@ def _assembler_for(
         else np.minimum(inputs.shed_cap_mw, inputs.demand_mw)
     )
     lay.cols["shed"] = asm.cols((Z, T), inputs.voll_usd_per_mwh, 0.0, shed_cap)
+    K = inputs.committable
+    lay.row_items["u"] = K
+    lay.cols["u"] = asm.cols((K.size, T), 0.0, 0.0, 1.0)
+    lay.cols["su"] = asm.cols(
+        (K.size, max(T - 1, 0)),
+        (inputs.start_up_cost_usd_per_mw[K] * inputs.p_nom_mw[K])[:, None],
+        0.0,
+        1.0,
+    )
+    R = np.flatnonzero(inputs.reserve_pu > 0) if len(inputs.reserve_pu) else np.zeros(0, int)
+    if not (len(inputs.reserve_mw) and (inputs.reserve_mw > 0).any()):
+        R = np.zeros(0, dtype=int)  # nothing to hold: no reserve columns
+    lay.row_items["r"] = R
+    lay.cols["r"] = asm.cols(
+        (R.size, T), 0.0, 0.0, (inputs.reserve_pu[R] * inputs.p_nom_mw[R])[:, None]
+    )
     if A:
         x_cost = (
             ALLOCATION_TIE_USD_PER_MW
@@ -221,6 +247,13 @@ def _assembler_for(
             0.0,
             inputs.backup_mw[with_backup, None],
         )
+        if len(inputs.reserve_mw) and (inputs.reserve_mw > 0).any():
+            offer = np.flatnonzero(
+                (inputs.applicant_reserve_share > 0)
+                & (inputs.reserve_mw[inputs.applicant_zone] > 0)
+            )
+            lay.row_items["q"] = offer
+            lay.cols["q"] = asm.cols((offer.size, T), 0.0, 0.0, np.inf)
 
     # --- balance rows: one per zone and hour
     bal = asm.rows((Z, T), inputs.demand_mw, inputs.demand_mw)
@@ -287,8 +320,85 @@ def _assembler_for(
 
     if A:
         _program_rows(asm, lay, inputs, elastic)
+    _commitment_rows(asm, lay, inputs)
+    _reserve_rows(asm, lay, inputs, elastic)
 
     return asm, lay
+
+
+def _commitment_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs) -> None:
+    """Linearised unit commitment of the fleets in ``inputs.committable``."""
+    K = lay.row_items["u"]
+    if not K.size:
+        return
+    T = inputs.hours
+    p_ix = lay.cols["p"].index()
+    u_ix = lay.cols["u"].index()
+    # p + r - p_max u <= 0 (r where the fleet also offers reserve)
+    upper = asm.rows((K.size, T), -np.inf, 0.0)
+    lay.rows["commit_upper"] = upper
+    asm.entries(upper.index(), p_ix[K], 1.0)
+    asm.entries(upper.index(), u_ix, -inputs.p_max_mw[K])
+    r_of = {int(g): k for k, g in enumerate(lay.row_items["r"])}
+    r_ix = lay.cols["r"].index()
+    for i, g in enumerate(K):
+        if int(g) in r_of:
+            asm.entries(upper.index()[i], r_ix[r_of[int(g)]], 1.0)
+    # p - min_stable p_nom u >= 0
+    stable = np.flatnonzero(inputs.min_stable_pu[K] > 0)
+    if stable.size:
+        lower = asm.rows((stable.size, T), 0.0, np.inf)
+        lay.rows["commit_lower"] = lower
+        lay.row_items["commit_lower"] = K[stable]
+        asm.entries(lower.index(), p_ix[K[stable]], 1.0)
+        asm.entries(
+            lower.index(),
+            u_ix[stable],
+            -(inputs.min_stable_pu[K[stable]] * inputs.p_nom_mw[K[stable]])[:, None],
+        )
+    # su[t] - u[t] + u[t-1] >= 0, t >= 1 (online before the span: no start at t = 0)
+    if T > 1:
+        start = asm.rows((K.size, T - 1), 0.0, np.inf)
+        lay.rows["start_up"] = start
+        asm.entries(start.index(), lay.cols["su"].index(), 1.0)
+        asm.entries(start.index(), u_ix[:, 1:], -1.0)
+        asm.entries(start.index(), u_ix[:, :-1], 1.0)
+
+
+def _reserve_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic: bool) -> None:
+    """Spinning reserve per zone and hour from generator headroom and program load."""
+    R = lay.row_items["r"]
+    if not R.size and "q" not in lay.cols:
+        return
+    T = inputs.hours
+    p_ix = lay.cols["p"].index()
+    r_ix = lay.cols["r"].index()
+    committed = set(lay.row_items["u"].tolist())
+    free = np.array([k for k, g in enumerate(R) if int(g) not in committed], dtype=int)
+    if free.size:  # headroom of providers not under commitment: p + r <= p_max
+        head = asm.rows((free.size, T), -np.inf, inputs.p_max_mw[R[free]])
+        lay.rows["reserve_headroom"] = head
+        asm.entries(head.index(), p_ix[R[free]], 1.0)
+        asm.entries(head.index(), r_ix[free], 1.0)
+    zones = np.flatnonzero(inputs.reserve_mw > 0)
+    rows = asm.rows((zones.size, T), inputs.reserve_mw[zones, None], np.inf)
+    lay.rows["reserve"] = rows
+    lay.row_items["reserve"] = zones
+    row_of = {int(z): k for k, z in enumerate(zones)}
+    ix = rows.index()
+    for k, g in enumerate(R):
+        z = int(inputs.generator_zone[g])
+        if z in row_of:
+            asm.entries(ix[row_of[z]], r_ix[k], 1.0)
+    if "q" in lay.cols:
+        q_ix = lay.cols["q"].index()
+        for k, a in enumerate(lay.row_items["q"]):
+            z = int(inputs.applicant_zone[a])
+            if z in row_of:
+                asm.entries(ix[row_of[z]], q_ix[k], 1.0)
+    if elastic and zones.size:
+        lay.cols["reserve_slack"] = asm.cols((zones.size, T), ELASTIC_PENALTY, 0.0, np.inf)
+        asm.entries(ix, lay.cols["reserve_slack"].index(), 1.0)
 
 
 def _program_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic: bool) -> None:
@@ -298,6 +408,14 @@ def _program_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic:
     c_ix = lay.cols["c"].index()
     b_ix = lay.cols["b"].index()
     backup_row_of = {int(a): k for k, a in enumerate(lay.row_items["b"])}
+
+    # reserve from interruptible load: q - share c <= 0
+    if "q" in lay.cols and lay.row_items["q"].size:
+        offer = lay.row_items["q"]
+        rows = asm.rows((offer.size, T), -np.inf, 0.0)
+        lay.rows["load_reserve"] = rows
+        asm.entries(rows.index(), lay.cols["q"].index(), 1.0)
+        asm.entries(rows.index(), c_ix[offer], -inputs.applicant_reserve_share[offer, None])
 
     # served <= allocation
     serve = asm.rows((A, T), -np.inf, 0.0)

@@ -12,8 +12,14 @@ time. The export builds the same LP as :mod:`megawatt.optimize.lp`:
 * applicants -> extendable generators with ``sign=-1`` (a load), ``p_nom`` = the
   allocation between committed and requested MW, ``p_max_pu`` = 1 in hours they may
   draw, ``marginal_cost`` = -(tariff + tie-break bonus);
+* committed fleets -> ``committable=True`` generators with ``p_min_pu`` = the minimum
+  stable level, ``start_up_cost`` = cost per MW x p_nom and no shut-down cost, solved
+  with ``linearized_unit_commitment=True`` (with unequal start-up and shut-down costs
+  PyPSA adds no Hua et al. tightening: the plain relaxation, as ours); their must-run
+  floor and ramp limits go to :func:`extra_functionality` (PyPSA's committable ramp
+  rows depend on the status, ours do not);
 * what PyPSA has no component for (pro-rata sharing, monthly water caps, the program and per-plant
-  caps, on-site backup, firm and uptime rows) is added by
+  caps, on-site backup, firm and uptime rows, spinning reserve) is added by
   :func:`extra_functionality` to PyPSA's linopy model.
 """
 
@@ -67,7 +73,22 @@ def to_pypsa(scenario: Scenario | HourlyInputs, with_program: bool = True) -> An
         p_min_pu=_per_unit(inputs.p_min_mw, inputs.p_nom_mw, gens, snapshots),
         e_sum_min=np.where(inputs.min_energy_mwh > 0, inputs.min_energy_mwh, -np.inf),
     )
-    ramped = np.isfinite(inputs.ramp_mw_per_h)
+    committed = np.zeros(len(gens), dtype=bool)
+    committed[inputs.committable] = True
+    if committed.any():
+        names = [g for g, c in zip(gens, committed, strict=True) if c]
+        k = inputs.committable
+        n.generators.loc[names, "committable"] = True
+        n.generators.loc[names, "p_min_pu"] = inputs.min_stable_pu[k]
+        n.generators_t.p_min_pu = n.generators_t.p_min_pu.drop(columns=names)
+        n.generators.loc[names, "start_up_cost"] = (
+            inputs.start_up_cost_usd_per_mw[k] * inputs.p_nom_mw[k]
+        )
+        # unequal to the start-up cost even where that is 0: no Hua tightening
+        n.generators.loc[names, "shut_down_cost"] = np.where(
+            inputs.start_up_cost_usd_per_mw[k] > 0, 0.0, 1e-9
+        )
+    ramped = np.isfinite(inputs.ramp_mw_per_h) & ~committed
     if ramped.any():
         ramp_pu = inputs.ramp_mw_per_h[ramped] / inputs.p_nom_mw[ramped]
         names = [g for g, r in zip(gens, ramped, strict=True) if r]
@@ -158,6 +179,8 @@ def extra_functionality(inputs: HourlyInputs):
     def add(n: Any, snapshots: Any) -> None:
         m = n.model
         p = m["Generator-p"]
+        _commitment(m, p, snapshots, inputs)
+        _reserve(m, p, snapshots, inputs)
         for k, group in enumerate(inputs.pro_rata_groups):
             lead = inputs.generators[group[0]]
             for g in group[1:]:
@@ -212,8 +235,67 @@ def extra_functionality(inputs: HourlyInputs):
     return add
 
 
+def _commitment(m: Any, p: Any, snapshots: Any, inputs: HourlyInputs) -> None:
+    """Must-run floors and ramps of committed fleets (kept off PyPSA's own rows)."""
+    for g in inputs.committable:
+        name = inputs.generators[g]
+        floor = inputs.p_min_mw[g]
+        if (floor > 0).any():
+            m.add_constraints(
+                p.sel(name=name) >= pd.Series(floor, index=snapshots), name=f"floor_{name}"
+            )
+        ramp = inputs.ramp_mw_per_h[g]
+        if np.isfinite(ramp) and len(snapshots) > 1:
+            step = p.sel(name=name, snapshot=snapshots[1:]) - p.sel(
+                name=name, snapshot=snapshots[:-1]
+            ).assign_coords(snapshot=snapshots[1:])
+            m.add_constraints(step <= ramp, name=f"ramp_up_{name}")
+            m.add_constraints(step >= -ramp, name=f"ramp_down_{name}")
+
+
+def _reserve(m: Any, p: Any, snapshots: Any, inputs: HourlyInputs) -> None:
+    """Spinning reserve per zone and hour: generator headroom and interruptible load."""
+    if not len(inputs.reserve_mw) or not (inputs.reserve_mw > 0).any():
+        return
+    committed = set(inputs.committable.tolist())
+    held: dict[int, Any] = {}
+    for g in np.flatnonzero(inputs.reserve_pu > 0):
+        name = inputs.generators[g]
+        r = m.add_variables(
+            lower=0,
+            upper=inputs.reserve_pu[g] * inputs.p_nom_mw[g],
+            coords=[snapshots],
+            name=f"reserve_{name}",
+        )
+        p_max = pd.Series(inputs.p_max_mw[g], index=snapshots)
+        if g in committed:
+            u = m["Generator-status"].sel(name=name)
+            m.add_constraints(p.sel(name=name) + r - p_max * u <= 0, name=f"headroom_{name}")
+        else:
+            m.add_constraints(p.sel(name=name) + r <= p_max, name=f"headroom_{name}")
+        z = int(inputs.generator_zone[g])
+        held[z] = r if z not in held else held[z] + r
+    for a in np.flatnonzero(inputs.applicant_reserve_share > 0) if inputs.applicants else []:
+        z = int(inputs.applicant_zone[a])
+        if inputs.reserve_mw[z] <= 0:
+            continue
+        name = inputs.applicants[a]
+        q = m.add_variables(lower=0, coords=[snapshots], name=f"reserve_{name}")
+        m.add_constraints(
+            q - inputs.applicant_reserve_share[a] * p.sel(name=name) <= 0, name=f"offer_{name}"
+        )
+        held[z] = q if z not in held else held[z] + q
+    for z in np.flatnonzero(inputs.reserve_mw > 0):
+        if z in held:
+            m.add_constraints(held[z] >= inputs.reserve_mw[z], name=f"reserve_{inputs.zones[z]}")
+        else:
+            raise ValueError(f"zone {inputs.zones[z]} needs reserve that nothing can give")
+
+
 def solve_pypsa(n: Any, inputs: HourlyInputs, **kwargs: Any) -> tuple[float, pd.DataFrame]:
     """Optimise a network from :func:`to_pypsa`; return (objective, zonal prices)."""
+    if len(inputs.committable):
+        kwargs = {"linearized_unit_commitment": True, **kwargs}
     status, condition = n.optimize(
         solver_name="highs",
         extra_functionality=extra_functionality(inputs),

@@ -6,7 +6,9 @@ passed to HiGHS once; for every later window only costs and bounds change in pla
 from the previous basis. The model's structure must not change between windows, so
 span-level constraints become per-window ones: a take-or-pay minimum is prorated to
 the window's hours, and a generator's monthly water caps become one cap per window,
-the window's share (by hours) of each month it touches. Ramps do not couple windows.
+the window's share (by hours) of each month it touches. Ramps do not couple windows,
+and a committed fleet is taken as online before each window (no start-up in its
+first hour).
 With those, windows are independent, and where the full-span LP has no constraint
 across windows (no ramps, take-or-pay, water caps or uptime) the rolling result
 equals the full-span solve (a test checks it).
@@ -133,4 +135,8 @@ def _concat(inputs: HourlyInputs, parts: list[DispatchResult]) -> DispatchResult
         objective_usd=float(sum(p.objective_usd for p in parts)),
         objective_breakdown_usd=breakdown,
         stats=SolveStats(0, 0, 0, 0, 0, 0, 0, "rolling"),
+        online_mw=cat("online_mw"),
+        start_up_mw=cat("start_up_mw"),
+        reserve_mw=cat("reserve_mw"),
+        reserve_price_usd_per_mw_h=cat("reserve_price_usd_per_mw_h"),
     )

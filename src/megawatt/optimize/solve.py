@@ -71,6 +71,14 @@ class DispatchResult:
     cap_shadow: pd.DataFrame = field(default_factory=pd.DataFrame)
     link_shadow_usd_per_mwh: pd.DataFrame = field(default_factory=pd.DataFrame)
     face: FaceStats | None = None  # stage 2 of megawatt.optimize.unique; None: LP vertex
+    # Linearised unit commitment (columns: committed fleets): online MW (u x p_nom) and
+    # MW started in the hour (su x p_nom).
+    online_mw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    start_up_mw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Spinning reserve held [MW] (columns: providing generators and program loads) and
+    # its price per zone and hour [USD/MW per h] (duals of the reserve rows).
+    reserve_mw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reserve_price_usd_per_mw_h: pd.DataFrame = field(default_factory=pd.DataFrame)
     highs: highspy.Highs | None = field(default=None, repr=False)
     layout: LpLayout | None = field(default=None, repr=False)
 
@@ -322,6 +330,14 @@ def extract(
             "tariff_revenue_usd": -revenue,
         }
     )
+    K = layout.row_items.get("u", np.zeros(0, dtype=int))
+    online = block("u") * inputs.p_nom_mw[K, None] if K.size else np.zeros((0, T))
+    started = np.zeros((K.size, T))
+    if K.size and T > 1:
+        started[:, 1:] = block("su") * inputs.p_nom_mw[K, None]
+    breakdown["start_up_cost_usd"] = float(
+        (started.sum(axis=1) * inputs.start_up_cost_usd_per_mw[K]).sum()
+    )
     objective = float(h.getInfo().objective_function_value)
     breakdown["tie_break_usd"] = objective - float(breakdown.sum())
 
@@ -355,6 +371,20 @@ def extract(
             index=pd.Index(names, name="cap"),
         )
 
+    R = layout.row_items.get("r", np.zeros(0, dtype=int))
+    Q = layout.row_items.get("q", np.zeros(0, dtype=int))
+    reserve = np.vstack(
+        [block("r") if R.size else np.zeros((0, T)), block("q") if Q.size else np.zeros((0, T))]
+    )
+    reserve_names = [inputs.generators[g] for g in R] + [inputs.applicants[a] for a in Q]
+    price_zones = layout.row_items.get("reserve", np.zeros(0, dtype=int))
+    res_rows = layout.rows.get("reserve")
+    reserve_price = (
+        row_dual[res_rows.start : res_rows.start + res_rows.size].reshape(res_rows.shape)
+        if res_rows is not None and res_rows.size
+        else np.zeros((0, T))
+    )
+
     return DispatchResult(
         inputs=inputs,
         dispatch_mw=frame(dispatch, inputs.generators),
@@ -372,6 +402,12 @@ def extract(
         cap_shadow=cap_shadow,
         link_shadow_usd_per_mwh=frame(link_shadow, inputs.links),
         face=face,
+        online_mw=frame(online, [inputs.generators[g] for g in K]),
+        start_up_mw=frame(started, [inputs.generators[g] for g in K]),
+        reserve_mw=frame(reserve, reserve_names),
+        reserve_price_usd_per_mw_h=frame(
+            np.clip(reserve_price, 0.0, None), [inputs.zones[z] for z in price_zones]
+        ),
     )
 
 

@@ -100,11 +100,18 @@ def column_scale(inputs: HourlyInputs, layout: LpLayout, num_col: int) -> np.nda
     put("f_fwd", link)
     put("f_rev", link)
     put("shed", inputs.demand_mw.max(axis=1))
+    # u and su (unit commitment) are shares of the fleet already: scale 1
+    r = layout.row_items.get("r")
+    if r is not None:
+        put("r", inputs.reserve_pu[r] * inputs.p_nom_mw[r])
     if inputs.applicants:
         x = layout.cols["x"]
         scale[x.start : x.start + x.size] = inputs.requested_mw
         put("c", inputs.requested_mw)
         put("b", inputs.backup_mw[layout.row_items["b"]])
+        q = layout.row_items.get("q")
+        if q is not None:
+            put("q", inputs.requested_mw[q])
     return np.where(np.isfinite(scale) & (scale > 1.0), scale, 1.0)
 
 

@@ -49,6 +49,7 @@ def result_tables(outcome) -> dict[str, pd.DataFrame]:
     t["system"] = outcome.changes.system
     t["caps"] = outcome.changes.caps
     t["links"] = _links(outcome.changes.links, base, prog)
+    t["reserve"] = outcome.changes.reserve
     t["values"] = outcome.values
     t["balance"] = outcome.balance.plants
     monthly = outcome.balance.monthly.copy()

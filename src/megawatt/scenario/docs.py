@@ -22,6 +22,7 @@ from megawatt.scenario.model import (
     Currency,
     Demand,
     DemandShape,
+    DispatchOptions,
     Economics,
     Generator,
     HydroYear,
@@ -69,6 +70,12 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
         "is `date,btc_price_usd` (ISO dates, consecutive days, prices > 0).",
     ),
     ("risk.hydro_years[]", HydroYear, ""),
+    (
+        "dispatch",
+        DispatchOptions,
+        "Unit commitment and spinning reserve use the generators', zones' and applicants' "
+        "fields above only when switched on here.",
+    ),
     ("provenance (of links, generators, applicants)", Provenance, ""),
 ]
 

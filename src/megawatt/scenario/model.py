@@ -74,6 +74,13 @@ class Zone(_Model):
 
     name: Name
     description: str = Field("", description="What the zone covers.")
+    reserve_mw: float = Field(
+        0.0,
+        ge=0,
+        description="Spinning reserve to hold in the zone every hour (online headroom of "
+        "generators with reserve_pu, or interruptible program load); 0 = none.",
+        json_schema_extra=_unit("MW"),
+    )
 
 
 class Link(_Model):
@@ -180,6 +187,29 @@ class Generator(_Model):
         description="Ramp limit up and down per hour; empty = unlimited.",
         json_schema_extra=_unit("per unit of p_nom per hour"),
     )
+    min_stable_pu: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Minimum stable generation of the online part of the fleet (linearised "
+        "unit commitment: the fleet's online MW is a variable, output between this share "
+        "of it and its availability); 0 with no start-up cost = not committed.",
+        json_schema_extra=_unit("per unit of online MW"),
+    )
+    start_up_cost_usd_per_mw: float = Field(
+        0.0,
+        ge=0,
+        description="Cost of bringing one MW of the fleet online (wear and start-up fuel).",
+        json_schema_extra=_unit("USD/MW"),
+    )
+    reserve_pu: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Spinning reserve the fleet can offer from online headroom (what it can "
+        "add within the reserve's response time); 0 = none.",
+        json_schema_extra=_unit("per unit of p_nom"),
+    )
     capacity_charge_local_per_kw_month: float | None = Field(
         None,
         ge=0,
@@ -270,6 +300,15 @@ class Applicant(_Model):
         ge=0,
         description="Cost of running the on-site backup.",
         json_schema_extra=_unit("USD/MWh"),
+    )
+    reserve_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the MW it draws that the site drops within the reserve's "
+        "response time when the system operator calls (interruptible load counted as "
+        "spinning reserve); miners ~1, AI 0 unless it has a flexible share.",
+        json_schema_extra=_unit("-"),
     )
     value_usd_per_mwh: float | None = Field(
         None,
@@ -729,6 +768,21 @@ class Demand(_Model):
         return shares
 
 
+class DispatchOptions(_Model):
+    """Constraint families that make the year-long LP much slower, switched on here."""
+
+    unit_commitment: bool = Field(
+        False,
+        description="Apply the generators' min_stable_pu and start_up_cost_usd_per_mw "
+        "(linearised unit commitment); off: they are not used.",
+    )
+    reserve: bool = Field(
+        False,
+        description="Hold zones[].reserve_mw of spinning reserve every hour (generators' "
+        "reserve_pu, applicants' reserve_share); off: no reserve is held.",
+    )
+
+
 class Scenario(_Model):
     """A complete planning scenario."""
 
@@ -773,6 +827,11 @@ class Scenario(_Model):
         "and the multi-year view are not reported.",
     )
 
+    dispatch: DispatchOptions = Field(
+        default_factory=DispatchOptions,
+        description="Unit commitment and spinning reserve (off by default: see "
+        "docs/calibration.md for what they change and cost).",
+    )
     risk: Risk = Field(
         default_factory=Risk,
         description="Distributions of the Monte Carlo (megawatt risk); defaults: market "
