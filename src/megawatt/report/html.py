@@ -827,35 +827,43 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             },
         ),
     )
-    section(
-        "Spinning reserve",
-        "reserve",
-        "Each zone holds spinning reserve for the loss of its largest unit: online headroom "
-        "of generators, or program load that drops on call (miners). The requirement, the "
-        "hours in which holding it costs something (its price, the dual of the reserve "
-        "row, USD per MW per hour), the reserve held by generators and by program loads "
-        "over the span (MW-h), and what the program loads' share is worth at that price: "
-        "a benefit of flexible load that a grid without it pays in held-back generation.",
-        lambda f: table_html(
-            f.reset_index(level="case"),
-            index_label="zone",
-            headers={
-                "requirement_mw": "requirement MW",
-                "priced_hours": "priced hours",
-                "mean_price_usd_per_mw_h": "mean price USD/MW-h",
-                "from_generators_mwh": "from generators MW-h",
-                "from_program_mwh": "from program loads MW-h",
-                "program_value_usd": "program loads' value M$",
-            },
-            formats={
-                "requirement_mw": _one(0),
-                "mean_price_usd_per_mw_h": _one(2),
-                "from_generators_mwh": _one(0),
-                "from_program_mwh": _one(0),
-                "program_value_usd": _musd,
-            },
-        ),
-    )
+    reserve_table = tables.get("reserve")
+    if reserve_table is None or reserve_table.empty:
+        out.append(
+            '<h3>Spinning reserve</h3><p class="note">Not held in this scenario: '
+            "<code>dispatch.reserve</code> is off (docs/calibration.md gives its solve "
+            "time and effect).</p>"
+        )
+    else:
+        section(
+            "Spinning reserve",
+            "reserve",
+            "Each zone holds spinning reserve for the loss of its largest unit: online headroom "
+            "of generators, or program load that drops on call (miners). The requirement, the "
+            "hours in which holding it costs something (its price, the dual of the reserve "
+            "row, USD per MW per hour), the reserve held by generators and by program loads "
+            "over the span (MW-h), and what the program loads' share is worth at that price: "
+            "a benefit of flexible load that a grid without it pays in held-back generation.",
+            lambda f: table_html(
+                f.reset_index(level="case"),
+                index_label="zone",
+                headers={
+                    "requirement_mw": "requirement MW",
+                    "priced_hours": "priced hours",
+                    "mean_price_usd_per_mw_h": "mean price USD/MW-h",
+                    "from_generators_mwh": "from generators MW-h",
+                    "from_program_mwh": "from program loads MW-h",
+                    "program_value_usd": "program loads' value M$",
+                },
+                formats={
+                    "requirement_mw": _one(0),
+                    "mean_price_usd_per_mw_h": _one(2),
+                    "from_generators_mwh": _one(0),
+                    "from_program_mwh": _one(0),
+                    "program_value_usd": _musd,
+                },
+            ),
+        )
     horizon_headers = {
         "btc_price_usd": "BTC price USD",
         "network_hashrate_eh_s": "hashrate EH/s",
