@@ -641,6 +641,7 @@ def print_economics(outcome: Any) -> None:
     table.index = [
         f"{a:%Y-%m-%d}..{b:%Y-%m-%d}" for a, b in zip(table.index, periods.end, strict=True)
     ]
+    table.index.name = "period"
     terms = sc.program.contract
     console.print(
         frame_table(
