@@ -91,19 +91,25 @@ def three_zone_case(tmp_path: Path, hours: int = 48):
     )
 
 
-@pytest.mark.parametrize("case", ["baseline", "program"])
-def test_same_objective_and_prices_as_pypsa(tmp_path: Path, case: str) -> None:
+def _solve_with_pypsa(inputs):
+    """The same LP through PyPSA (quietly): the network, its objective and prices."""
     from megawatt.optimize.pypsa_bridge import solve_pypsa, to_pypsa
 
-    ours = getattr(plan(three_zone_case(tmp_path)), case)
     logging.disable(logging.WARNING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            n = to_pypsa(ours.inputs)
-            objective, prices = solve_pypsa(n, ours.inputs)
+            n = to_pypsa(inputs)
+            objective, prices = solve_pypsa(n, inputs)
     finally:
         logging.disable(logging.NOTSET)
+    return n, objective, prices
+
+
+@pytest.mark.parametrize("case", ["baseline", "program"])
+def test_same_objective_and_prices_as_pypsa(tmp_path: Path, case: str) -> None:
+    ours = getattr(plan(three_zone_case(tmp_path)), case)
+    n, objective, prices = _solve_with_pypsa(ours.inputs)
     assert objective == pytest.approx(ours.objective_usd, rel=1e-6)
     assert_allclose(prices.to_numpy(), ours.price_usd_per_mwh.to_numpy(), atol=1e-6)
     if case == "program":
@@ -145,17 +151,8 @@ def uc_reserve_case(tmp_path: Path):
 def test_unit_commitment_and_reserve_as_pypsa(tmp_path: Path, case: str) -> None:
     """PyPSA's linearized_unit_commitment (plain relaxation) plus the same reserve rows:
     the same optimum and prices; the case commits, starts and holds reserve."""
-    from megawatt.optimize.pypsa_bridge import solve_pypsa, to_pypsa
-
     ours = getattr(plan(uc_reserve_case(tmp_path)), case)
-    logging.disable(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            n = to_pypsa(ours.inputs)
-            objective, prices = solve_pypsa(n, ours.inputs)
-    finally:
-        logging.disable(logging.NOTSET)
+    _n, objective, prices = _solve_with_pypsa(ours.inputs)
     assert objective == pytest.approx(ours.objective_usd, rel=1e-6)
     assert_allclose(prices.to_numpy(), ours.price_usd_per_mwh.to_numpy(), atol=1e-5)
     assert (ours.reserve_price_usd_per_mw_h.to_numpy() > 1e-3).any()

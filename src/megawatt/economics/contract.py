@@ -101,6 +101,7 @@ def contract_periods(scenario: Scenario) -> pd.DataFrame:
         review = 0
         while _add_months(start, (review + 1) * terms.review_months) <= a:
             review += 1
+        share = cap_share_in_year(scenario, year)
         rows.append(
             {
                 "start": a,
@@ -108,8 +109,8 @@ def contract_periods(scenario: Scenario) -> pd.DataFrame:
                 "days": (b - a).days,
                 "contract_year": year,
                 "review": review,
-                "cap_share": cap_share_in_year(scenario, year),
-                "cap_mw": scenario.program.cap_mw * cap_share_in_year(scenario, year),
+                "cap_share": share,
+                "cap_mw": scenario.program.cap_mw * share,
             }
         )
     return pd.DataFrame(rows)
@@ -151,13 +152,20 @@ def term_market(scenario: Scenario, periods: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def period_of(periods: pd.DataFrame, days: pd.DatetimeIndex) -> np.ndarray:
+    """The row of ``periods`` (from :func:`contract_periods`) each of ``days`` falls in."""
+    starts = pd.to_datetime(periods.start).to_numpy()
+    return np.searchsorted(starts, days.to_numpy(), side="right") - 1
+
+
 def term_years(scenario: Scenario) -> dict[int, float]:
-    """Per calendar year the term touches: the cap share in force for most of its days
-    (the Monte Carlo's draw-years are calendar years)."""
+    """Per calendar year the term touches: the cap share in force for most of its days,
+    the larger on a tie (the Monte Carlo's draw-years are calendar years)."""
     periods = contract_periods(scenario)
-    days: dict[int, dict[float, int]] = {}
-    for row in periods.itertuples(index=False):
-        for day in pd.date_range(row.start, row.end, freq="D", inclusive="left"):
-            by_cap = days.setdefault(int(day.year), {})
-            by_cap[row.cap_share] = by_cap.get(row.cap_share, 0) + 1
-    return {year: max(by_cap, key=lambda cap: (by_cap[cap], cap)) for year, by_cap in days.items()}
+    days = pd.date_range(periods.start.iloc[0], periods.end.iloc[-1], freq="D", inclusive="left")
+    share = periods.cap_share.to_numpy()[period_of(periods, days)]
+    out = {}
+    for year in np.unique(days.year):
+        values, counts = np.unique(share[days.year == year], return_counts=True)
+        out[int(year)] = float(values[np.lexsort((values, counts))[-1]])  # most days, then larger
+    return out

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from megawatt.economics import bitcoin
-from megawatt.economics.contract import DAYS_PER_YEAR, contract_periods, term_market
+from megawatt.economics.contract import DAYS_PER_YEAR, contract_periods, period_of, term_market
 from megawatt.economics.program import BalanceSheet, balance_sheet, case_figures, case_sheet
 from megawatt.economics.valuation import miner_fleet
-from megawatt.optimize.inputs import lp_keys, tariff_usd_per_mwh
+from megawatt.optimize.inputs import application_order, lp_keys, tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
 from megawatt.scenario.model import Scenario
 
@@ -81,12 +81,7 @@ def period_hashprice(scenario: Scenario) -> tuple[pd.DataFrame, pd.Timestamp]:
         time_now=time_now,
         mean_block_s=mean_block_s,
     )
-    period_of_day = (
-        np.searchsorted(
-            pd.to_datetime(periods.start).to_numpy(), daily.index.to_numpy(), side="right"
-        )
-        - 1
-    )
+    period_of_day = period_of(periods, daily.index)
     means = (
         pd.DataFrame(
             {
@@ -118,9 +113,7 @@ def horizon(
     levels = np.unique(tariff)
     apps = {a.name: a for a in sc.applicants}
     names = list(values.index)
-    by_date = np.array(
-        sorted(range(len(names)), key=lambda i: (apps[names[i]].application_date, names[i]))
-    )
+    by_date = application_order(sc, names)
     value_rows = []
     for row in periods.itertuples(index=False):
         period_values = {}

@@ -89,6 +89,11 @@ class HourlyInputs:
         return len(self.index)
 
     @property
+    def holds_reserve(self) -> bool:
+        """True where some zone must hold spinning reserve (``dispatch.reserve`` on)."""
+        return bool(len(self.reserve_mw) and (self.reserve_mw > 0).any())
+
+    @property
     def committable(self) -> np.ndarray:
         """Generators under linearised unit commitment (a minimum stable level or a
         start-up cost), as indices."""
@@ -125,6 +130,13 @@ def tariff_usd_per_mwh(scenario: Scenario) -> np.ndarray:
         mask = np.isin(hours, period.hours) & np.isin(months, period.months)
         out[mask] = period.local_per_kwh * usd_per_mwh
     return out
+
+
+def application_order(scenario: Scenario, names: list[str]) -> np.ndarray:
+    """Indices into ``names`` (applicant names) by application date, then name: the
+    tie-break after value in :func:`lp_keys`."""
+    dates = {a.name: a.application_date for a in scenario.applicants}
+    return np.array(sorted(range(len(names)), key=lambda i: (dates[names[i]], names[i])))
 
 
 def lp_keys(values: np.ndarray, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:

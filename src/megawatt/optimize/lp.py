@@ -222,9 +222,8 @@ def _assembler_for(
         0.0,
         1.0,
     )
-    R = np.flatnonzero(inputs.reserve_pu > 0) if len(inputs.reserve_pu) else np.zeros(0, int)
-    if not (len(inputs.reserve_mw) and (inputs.reserve_mw > 0).any()):
-        R = np.zeros(0, dtype=int)  # nothing to hold: no reserve columns
+    # reserve columns only where some zone must hold reserve
+    R = np.flatnonzero(inputs.reserve_pu > 0) if inputs.holds_reserve else np.zeros(0, int)
     lay.row_items["r"] = R
     lay.cols["r"] = asm.cols(
         (R.size, T), 0.0, 0.0, (inputs.reserve_pu[R] * inputs.p_nom_mw[R])[:, None]
@@ -247,7 +246,7 @@ def _assembler_for(
             0.0,
             inputs.backup_mw[with_backup, None],
         )
-        if len(inputs.reserve_mw) and (inputs.reserve_mw > 0).any():
+        if inputs.holds_reserve:
             offer = np.flatnonzero(
                 (inputs.applicant_reserve_share > 0)
                 & (inputs.reserve_mw[inputs.applicant_zone] > 0)

@@ -255,7 +255,7 @@ def _commitment(m: Any, p: Any, snapshots: Any, inputs: HourlyInputs) -> None:
 
 def _reserve(m: Any, p: Any, snapshots: Any, inputs: HourlyInputs) -> None:
     """Spinning reserve per zone and hour: generator headroom and interruptible load."""
-    if not len(inputs.reserve_mw) or not (inputs.reserve_mw > 0).any():
+    if not inputs.holds_reserve:
         return
     committed = set(inputs.committable.tolist())
     held: dict[int, Any] = {}

@@ -33,7 +33,7 @@ import pandas as pd
 
 from megawatt.economics.contract import term_years
 from megawatt.economics.valuation import market_point, value_applicants
-from megawatt.optimize.inputs import lp_keys, tariff_usd_per_mwh
+from megawatt.optimize.inputs import application_order, lp_keys, tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
 from megawatt.risk.cases import (
     FIGURES,
@@ -155,9 +155,7 @@ def run_risk(
     base = values.value_usd_per_mwh.to_numpy()
     draw_values = np.where(computed_miner[None, :], base[None, :] * scale[:, None], base[None, :])
     apps = {a.name: a for a in sc.applicants}
-    by_date = np.array(
-        sorted(range(len(names)), key=lambda i: (apps[names[i]].application_date, names[i]))
-    )
+    by_date = application_order(sc, names)
     set_keys, set_of_row = np.unique(
         np.column_stack([lp_keys(draw_values, levels, by_date), year_share]),
         axis=0,
