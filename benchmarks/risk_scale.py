@@ -49,7 +49,8 @@ def main() -> None:
     from megawatt import scenario
     from megawatt.economics.valuation import market_point, value_applicants
     from megawatt.optimize.inputs import build_inputs
-    from megawatt.optimize.solve import PlanResult, plan, solve_inputs
+    from megawatt.optimize.solve import PlanResult, solve_inputs
+    from megawatt.planning import plan
     from megawatt.risk.cases import figures_of
     from megawatt.risk.montecarlo import run_risk
     from megawatt.risk.runner import DaskRunner, SerialRunner

@@ -17,6 +17,17 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+#: Fixtures that solve the default scenario: a test that uses one is slow.
+SLOW_FIXTURES = {"default_outcome", "default_plan", "time_of_use_outcome"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that solves the default year as slow (``-m "not slow"`` skips it)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def default_scenario() -> scenario_lib.Scenario:
     """The embedded Pakistan FY2025 scenario, loaded once per session."""

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 import megawatt
 import megawatt.scenario.model as model
+from megawatt.accounts.events import curtailment_events
 from megawatt.economics.contract import contract_periods, term_market, term_years
 from megawatt.errors import InputError
-from megawatt.report.tables import curtailment_events
 
 
 def _with_terms(sc, **terms):
@@ -136,12 +136,12 @@ def test_events_are_notified_with_their_notice() -> None:
 
 
 def test_default_events_respect_notice(default_outcome) -> None:
-    from megawatt.report.tables import result_tables
+    from megawatt.accounts.tables import result_tables
 
     events = result_tables(default_outcome)["curtailment_events"]
     notice = default_outcome.result.scenario.program.contract.notice_minutes
     assert len(events) and (events.notice_h >= notice / 60 - 1e-9).all()
-    assert (events.notify_utc < events.start).all()
+    assert (events.notify_utc < events.start_utc).all()
 
 
 def _reads() -> set[str]:

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from megawatt.accounts.balance import REST, TOTAL
 from megawatt.economics import ai
-from megawatt.economics.program import REST, TOTAL
 from megawatt.economics.valuation import market_point, value_applicants
 
 
@@ -91,7 +91,7 @@ def test_balance_sheet_identities(default_outcome) -> None:
     assert len(monthly) == 12
     assert monthly.revenue_usd.sum() == pytest.approx(plants.loc[TOTAL, "revenue_usd"])
     assert monthly.margin_usd.sum() == pytest.approx(plants.loc[TOTAL, "margin_usd"])
-    assert sheet.headline.charge_recovered_share == pytest.approx(
+    assert sheet.headline["charge_recovered_share"] == pytest.approx(
         plants.loc[TOTAL, "margin_usd"]
         / plants.loc[["sahiwal", "port_qasim", "china_power_hub"], "capacity_charge_usd"].sum()
     )
@@ -135,7 +135,7 @@ def test_horizon_halving(default_outcome) -> None:
 
 def test_supplier_shares_by_hand() -> None:
     """Hour 0: a rises 30, b 10, c falls 5 -> a 3/4, b 1/4. Hour 1: nothing rises."""
-    from megawatt.economics.program import supplier_shares
+    from megawatt.accounts.balance import supplier_shares
 
     delta = pd.DataFrame({"a": [30.0, -1.0], "b": [10.0, 0.0], "c": [-5.0, 0.0]})
     shares = supplier_shares(delta)

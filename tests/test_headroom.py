@@ -24,7 +24,6 @@ from megawatt.grid.headroom import (
     HeadroomRow,
     curtailment_mw,
     curtailment_rate,
-    event_lengths,
     headroom_by_year,
     headroom_mw,
     headroom_table,
@@ -296,14 +295,6 @@ def test_table_columns_are_the_row_fields() -> None:
     assert "target_rate" in table.reset_index().columns
     # Headroom grows with the allowed curtailment.
     assert table["new_load_mw"].is_monotonic_increasing
-
-
-def test_event_lengths() -> None:
-    assert event_lengths(np.array([], dtype=bool)).tolist() == []
-    assert event_lengths(np.zeros(5, dtype=bool)).tolist() == []
-    assert event_lengths(np.ones(4, dtype=bool)).tolist() == [4]
-    mask = np.array([1, 1, 0, 1, 0, 0, 1, 1, 1], dtype=bool)
-    assert event_lengths(mask).tolist() == [2, 1, 3]
 
 
 # --------------------------------------------------------------------------- properties

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from factories import small_scenario
 from megawatt.cli import app
 from megawatt.errors import InfeasibleError, InputError
-from megawatt.optimize import DispatchResult, plan, solve_inputs
+from megawatt.optimize import DispatchResult, solve_inputs
 from megawatt.optimize.inputs import build_inputs
+from megawatt.planning import plan
 
 TOL = 1e-6
 
@@ -573,8 +574,13 @@ def test_plan_cli_prints_changes(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["plan", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "report.html").is_file()
-    for text in ("Allocation", "Zonal prices", "shed GWh", "curt h"):
+    for text in ("Allocation", "Zonal prices", "shed GWh"):
         assert text in result.output
+    # the CLI's headers are the results schema's, like the report's and the workbook's
+    from megawatt.accounts import schema
+
+    for column in ("allocated_mw", "curtailed_hours", "served_gwh"):
+        assert schema.header("allocations", column) in result.output
 
 
 def test_dispatch_headroom_hand_case(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from factories import small_scenario
-from megawatt.optimize import plan
+from megawatt.planning import plan
 
 pypsa = pytest.importorskip("pypsa", reason="PyPSA is a test dependency (extra 'dev')")
 

@@ -108,11 +108,11 @@ def test_summary_numbers_equal_the_tables(results_dir: Path) -> None:
         / 1e6,
         rel=1e-6,
     )
-    assert head["capacity_charges_recovered_share"] == pytest.approx(
+    assert head["charge_recovered_share"] == pytest.approx(
         head["margin_musd"] / head["capacity_charges_musd"]
     )
     co2 = (gens.co2_t_program - gens.co2_t_baseline).sum()
-    assert head["co2_kt"] == pytest.approx(co2 / 1e3, rel=1e-9)
+    assert head["incremental_co2_kt"] == pytest.approx(co2 / 1e3, rel=1e-9)
     assert head["jobs"] == pytest.approx(accounts.jobs.sum())
     assert head["investment_musd"] == pytest.approx(accounts.capex_usd.sum() / 1e6)
     assert head["curtailment_events"] == len(events)
@@ -219,7 +219,7 @@ def test_report_in_headless_chromium(results_dir: Path, tmp_path: Path) -> None:
 def test_surplus_counts_only_plants_at_or_below_the_tariff(default_outcome) -> None:
     """Spare MW of generators dearer than the tariff (RLNG, oil) or short of water
     (hydro) is not surplus the program could buy."""
-    from megawatt.report.tables import surplus_below_tariff
+    from megawatt.accounts.tables import surplus_below_tariff
 
     res = default_outcome.result
     inp = res.program.inputs

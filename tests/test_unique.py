@@ -16,7 +16,7 @@ from megawatt.optimize import DispatchResult
 from megawatt.optimize.inputs import build_inputs
 from megawatt.optimize.lp import build_lp, lp_vectors
 from megawatt.optimize.rolling import window_inputs
-from megawatt.optimize.solve import _new_highs, extract, solve_inputs
+from megawatt.optimize.solve import extract, new_highs, solve_inputs
 from megawatt.optimize.unique import face_solution
 
 #: A fortnight of July (the program curtails in it) and the fortnight after it.
@@ -84,7 +84,7 @@ def test_a_warm_start_in_place_gives_the_same_schedule(default_scenario, fortnig
     inputs, cold = fortnight
     other = _program_inputs(default_scenario, NEXT)
     lp, layout = build_lp(other)
-    h = _new_highs()
+    h = new_highs()
     h.passModel(lp)
     h.run()
     vec = lp_vectors(inputs)

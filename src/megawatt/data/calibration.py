@@ -150,8 +150,8 @@ def markdown(table: pd.DataFrame, monthly: pd.DataFrame) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - run by hand to regenerate the doc table
+    from megawatt.accounts.tables import result_tables
     from megawatt.planning import run_plan
-    from megawatt.report.tables import result_tables
     from megawatt.scenario import load_default
 
     tables = result_tables(run_plan(load_default(), with_horizon=False))

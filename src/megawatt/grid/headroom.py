@@ -23,6 +23,8 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
+from megawatt.metrics import run_lengths
+
 #: Season whose peak threshold applies in each calendar month in the published method:
 #: summer (Jun-Aug peak) for April to October, winter (Dec-Feb peak) for November to March.
 SEASONS_DUKE: dict[int, str] = {
@@ -446,31 +448,6 @@ def _solve(margin: np.ndarray, target: float, tol: float) -> float:
     return low
 
 
-def event_lengths(mask: np.ndarray) -> np.ndarray:
-    """Lengths [h] of the runs of consecutive True values in an hourly boolean array.
-
-    Parameters
-    ----------
-    mask : np.ndarray
-        One-dimensional boolean array, True in curtailed hours.
-
-    Returns
-    -------
-    np.ndarray
-        Integer run lengths [h] in order of occurrence; empty if there is no True.
-
-    Examples
-    --------
-    >>> event_lengths(np.array([True, True, False, True]))
-    array([2, 1])
-    """
-    flags = np.asarray(mask, dtype=bool)
-    if flags.ndim != 1:
-        raise ValueError(f"mask must be one-dimensional; got shape {flags.shape}")
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
-    return (edges[1::2] - edges[::2]).astype(int)
-
-
 # --------------------------------------------------------------------------- tables
 
 
@@ -528,7 +505,7 @@ def _row(margin: np.ndarray, new_load: float, target: float, label: str) -> Head
     curtailed = _curtailment(margin, new_load)
     mask = curtailed > CURTAILED_EPS_MW
     hours = int(mask.sum())
-    lengths = event_lengths(mask)
+    lengths = run_lengths(mask)
     keep = {
         share: float(np.mean(curtailed[mask] <= (1 - share / 100) * new_load + CURTAILED_EPS_MW))
         if hours

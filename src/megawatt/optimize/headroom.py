@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from megawatt.grid.headroom import event_lengths
+from megawatt.metrics import run_lengths
 from megawatt.optimize.inputs import build_inputs
 from megawatt.optimize.solve import SHED_CAP_SLACK_MW, solve_inputs
 from megawatt.scenario.model import Scenario
@@ -79,7 +79,7 @@ def _stats(load: float, served: np.ndarray) -> dict[str, float]:
     curtailed = np.clip(load - served, 0.0, None)
     tol = max(1e-6 * load, 1e-6)
     mask = curtailed > tol
-    lengths = event_lengths(mask)
+    lengths = run_lengths(mask)
     hours = int(mask.sum())
     keep = {}
     for share in (50, 75, 90):

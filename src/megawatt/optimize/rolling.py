@@ -27,7 +27,7 @@ import pandas as pd
 from megawatt.errors import InfeasibleError
 from megawatt.optimize.inputs import HourlyInputs
 from megawatt.optimize.lp import build_lp, lp_vectors
-from megawatt.optimize.solve import DispatchResult, SolveStats, _new_highs, extract
+from megawatt.optimize.solve import DispatchResult, SolveStats, extract, new_highs
 
 
 def window_inputs(inputs: HourlyInputs, start: int, stop: int) -> HourlyInputs:
@@ -74,7 +74,7 @@ def rolling_dispatch(
     windows = inputs.hours // window_h
     first = window_inputs(inputs, 0, window_h)
     lp, layout = build_lp(first)
-    h = _new_highs()
+    h = new_highs()
     h.passModel(lp)
     num_col, num_row = lp.num_col_, lp.num_row_
     del lp

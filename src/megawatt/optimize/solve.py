@@ -1,9 +1,9 @@
 """Solve the planning LP with HiGHS and return tidy results.
 
-``solve_inputs`` runs one LP (baseline or program case). ``plan`` runs the baseline
-(national demand only), then the program case with shedding capped at the
-baseline's, so that the program is served only from true surplus: national demand
-comes first. Results are pandas tables indexed by UTC snapshot, plus per-applicant
+``solve_inputs`` runs one LP (baseline or program case). ``solve_program`` runs the
+program case with shedding capped at the baseline's, so that the program is served
+only from true surplus: national demand comes first (``megawatt.planning.plan`` runs
+both). Results are pandas tables indexed by UTC snapshot, plus per-applicant
 and per-generator summaries, and an objective breakdown that adds up to HiGHS's
 objective.
 """
@@ -19,14 +19,12 @@ import numpy as np
 import pandas as pd
 
 from megawatt.errors import InfeasibleError
-from megawatt.grid.headroom import event_lengths
+from megawatt.metrics import capacity_factor, curtailed_mask, run_lengths
 from megawatt.optimize.inputs import HourlyInputs, build_inputs, scale_program
 from megawatt.optimize.lp import LpLayout, build_lp
 from megawatt.optimize.unique import FaceStats, face_solution
 from megawatt.scenario.model import Scenario
 
-#: Served power below allocation by more than this counts as curtailment [MW].
-CURTAIL_TOL_MW = 1e-3
 #: A shadow price above this binds [USD/MWh or USD/MW]: above the tie-break costs'
 #: 1e-3 USD/MWh, so a link is not called congested by its own tie-break.
 SHADOW_TOL_USD = 1e-2
@@ -150,12 +148,7 @@ class DispatchResult:
                 "technology": inp.technology,
                 "p_nom_mw": inp.p_nom_mw,
                 "energy_mwh": energy.to_numpy(),
-                "capacity_factor": np.divide(
-                    energy.to_numpy(),
-                    inp.p_nom_mw * hours,
-                    out=np.zeros(len(energy)),
-                    where=inp.p_nom_mw > 0,
-                ),
+                "capacity_factor": capacity_factor(energy.to_numpy(), inp.p_nom_mw, hours),
                 "cost_usd": energy.to_numpy() * inp.marginal_cost_usd_per_mwh,
                 "co2_t": energy.to_numpy() * inp.co2_t_per_mwh,
             },
@@ -166,17 +159,15 @@ class DispatchResult:
         """Per applicant: allocation [MW], served, curtailed and backup energy [MWh],
         curtailed hours, curtailment events and their mean length [h], tariff paid [USD]."""
         inp = self.inputs
+        curtailed_all = self.curtailed_mw[inp.applicants].to_numpy()
+        mask = curtailed_mask(curtailed_all, self.allocation_mw[inp.applicants].to_numpy())
         rows = []
         for i, name in enumerate(inp.applicants):
             alloc = float(self.allocation_mw[name])
             served = self.served_mw[name].to_numpy()
-            curtailed = np.clip(alloc - served, 0.0, None)
-            hours_mask = (
-                curtailed > CURTAIL_TOL_MW
-                if alloc > CURTAIL_TOL_MW
-                else np.zeros(len(served), bool)
-            )
-            lengths = event_lengths(hours_mask)
+            curtailed = curtailed_all[:, i]
+            hours_mask = mask[:, i]
+            lengths = run_lengths(hours_mask)
             rows.append(
                 {
                     "applicant": name,
@@ -214,7 +205,7 @@ class DispatchResult:
         return pd.DataFrame(rows, columns=columns).set_index("applicant")
 
 
-def _new_highs(
+def new_highs(
     threads: int | None = None, time_limit_s: float | None = None, solver: str = "choose"
 ) -> highspy.Highs:
     h = highspy.Highs()
@@ -244,7 +235,7 @@ def solve_inputs(
     t0 = time.perf_counter()
     lp, layout = build_lp(inputs)
     t1 = time.perf_counter()
-    h = _new_highs(time_limit_s=time_limit_s, solver=solver)
+    h = new_highs(time_limit_s=time_limit_s, solver=solver)
     h.passModel(lp)
     sizes = (lp.num_col_, lp.num_row_, len(lp.a_matrix_.value_))
     del lp  # HiGHS holds its own copy; ours would only add to the peak memory
@@ -440,29 +431,3 @@ def solve_program(
     )
     inputs.shed_cap_mw = baseline.shed_mw.to_numpy().T + SHED_CAP_SLACK_MW
     return solve_inputs(inputs, solver=solver)
-
-
-def plan(
-    scenario: Scenario,
-    applicant_values: dict[str, float] | None = None,
-    solver: str = "choose",
-) -> PlanResult:
-    """Solve the baseline, then the program case with shedding capped at the baseline's.
-
-    Parameters
-    ----------
-    scenario
-        A validated scenario.
-    applicant_values
-        Value [USD/MWh] per applicant (its bid). By default the economics computes it
-        from the market (``megawatt.economics.valuation``), or takes the scenario's
-        ``value_usd_per_mwh`` where given.
-    """
-    if applicant_values is None:
-        from megawatt.economics.valuation import bids, value_applicants
-
-        applicant_values = bids(value_applicants(scenario))
-    base_inputs = build_inputs(scenario, with_program=False)
-    baseline = solve_inputs(base_inputs, solver=solver)
-    program = solve_program(scenario, baseline, applicant_values, solver=solver)
-    return PlanResult(scenario=scenario, baseline=baseline, program=program)

@@ -11,9 +11,9 @@ import datetime as dt
 from pathlib import Path
 
 from megawatt import __version__
+from megawatt.accounts.tables import headline, result_tables
 from megawatt.data.provenance import provenance_table
 from megawatt.report import export
-from megawatt.report.tables import headline, result_tables
 from megawatt.scenario.io import dump, origin_of
 
 
@@ -68,7 +68,7 @@ def write_outcome(outcome, out: Path, risk=None) -> dict:
         summary["risk"] = risk.stats
 
     def fill(tmp: Path) -> None:
-        export.write_tables(tmp, tables)
+        export.write_tables(tmp, tables, summary["headline"], sc.timezone)
         export.write_summary(tmp, summary)
         dump(sc, tmp / "scenario")
         (tmp / export.REPORT).write_text(

@@ -304,10 +304,10 @@ def plant_utilisation(tables: Tables, summary: dict[str, Any] | None = None) -> 
     labels = [_pretty(p) for p in plants.index]
     fig = go.Figure()
     for column, name, colour in (
-        ("baseline_cf", "Baseline", "#9bb7d4"),
-        ("program_cf", "With program", "#1f4e79"),
+        ("capacity_factor_baseline", "Baseline", "#9bb7d4"),
+        ("capacity_factor_program", "With program", "#1f4e79"),
     ):
-        gwh_col = column.replace("_cf", "_gwh")
+        gwh_col = column.replace("capacity_factor", "energy_gwh")
         gwh = plants[gwh_col] if gwh_col in plants else pd.Series(np.nan, index=plants.index)
         fig.add_trace(
             go.Bar(

@@ -217,10 +217,10 @@ def headline_html(summary: dict[str, Any]) -> str:
     add("Incremental fuel cost", "incremental_fuel_musd", "million USD", _one(1))
     add("Margin over fuel", "margin_musd", "million USD", _one(1))
     add("Capacity charges of program plants", "capacity_charges_musd", "million USD", _one(1))
-    add("Share of capacity charges recovered", "capacity_charges_recovered_share", "", fmt_share)
+    add("Share of capacity charges recovered", "charge_recovered_share", "", fmt_share)
     add("Net foreign-exchange effect", "fx_net_musd", "million USD", _one(1))
     rows.append(("Economy and emissions", "", ""))
-    add("Incremental CO2", "co2_kt", "kt CO2", _one(0))
+    add("Incremental CO2", "incremental_co2_kt", "kt CO2", _one(0))
     add("Jobs", "jobs", "jobs", _one(0))
     add("Applicant investment", "investment_musd", "million USD", _one(0))
     body = []
@@ -724,8 +724,8 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
                 "imported_fuel_usd": "imported fuel M$",
                 "fx_net_usd": "net FX M$",
                 "incremental_co2_t": "incremental CO2 kt",
-                "cf_before": "CF before",
-                "cf_after": "CF after",
+                "capacity_factor_baseline": "CF before",
+                "capacity_factor_program": "CF after",
                 "charge_recovered_share": "charges recovered",
             },
             formats={
@@ -737,8 +737,8 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
                 "imported_fuel_usd": _musd,
                 "fx_net_usd": _musd,
                 "incremental_co2_t": _kt,
-                "cf_before": fmt_share,
-                "cf_after": fmt_share,
+                "capacity_factor_baseline": fmt_share,
+                "capacity_factor_program": fmt_share,
                 "charge_recovered_share": fmt_share,
             },
         ),

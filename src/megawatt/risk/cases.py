@@ -37,17 +37,17 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from megawatt.economics.program import balance_sheet, case_figures
+from megawatt.accounts.balance import balance_sheet, case_figures
+from megawatt.accounts.events import program_curtailment_hours
 from megawatt.errors import InfeasibleError
 from megawatt.optimize.inputs import HourlyInputs, build_inputs, scale_program
 from megawatt.optimize.lp import build_lp, lp_vectors
 from megawatt.optimize.solve import (
-    CURTAIL_TOL_MW,
     SHED_CAP_SLACK_MW,
     DispatchResult,
     PlanResult,
-    _new_highs,
     extract,
+    new_highs,
     solve_inputs,
 )
 from megawatt.scenario.model import Scenario
@@ -119,21 +119,11 @@ def solve_baseline(scenario: Scenario, state: GridState) -> DispatchResult | str
     return result
 
 
-def curtailment_hours(program: DispatchResult) -> int:
-    """Hours in which at least one applicant with an allocation is curtailed by the grid."""
-    alloc = program.allocation_mw
-    drawing = alloc.index[alloc > CURTAIL_TOL_MW]
-    if not len(drawing):
-        return 0
-    curtailed = program.curtailed_mw[drawing].to_numpy() > CURTAIL_TOL_MW
-    return int(curtailed.any(axis=1).sum())
-
-
 def figures_of(result: PlanResult, values: pd.DataFrame) -> dict[str, float]:
     """:data:`FIGURES` of a solved case (``values`` carry the case's values)."""
     return {
         **case_figures(balance_sheet(result, values)),
-        "curtailment_hours": float(curtailment_hours(result.program)),
+        "curtailment_hours": float(program_curtailment_hours(result.program)),
     }
 
 
@@ -180,7 +170,7 @@ def solve_chain(
         )
         if h is None:
             lp, layout = build_lp(inputs)
-            h = _new_highs(solver="ipm" if cap_binds else "choose")
+            h = new_highs(solver="ipm" if cap_binds else "choose")
             h.passModel(lp)
             del lp
         else:

@@ -13,14 +13,25 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from megawatt.economics.horizon import Horizon, horizon
-from megawatt.economics.program import BalanceSheet, balance_sheet
+from megawatt.accounts.balance import BalanceSheet, balance_sheet
+from megawatt.accounts.compare import PlanChanges, compare
 from megawatt.economics.valuation import bids, value_applicants
-from megawatt.optimize.compare import PlanChanges, compare
 from megawatt.optimize.inputs import build_inputs
 from megawatt.optimize.solve import PlanResult, solve_inputs, solve_program
+from megawatt.planning.cases import case_sheet, plan
+from megawatt.planning.horizon import Horizon, horizon
 from megawatt.scenario.model import Scenario
 from megawatt.scenario.series import timeseries
+
+__all__ = [
+    "STAGES",
+    "Horizon",
+    "PlanOutcome",
+    "case_sheet",
+    "horizon",
+    "plan",
+    "run_plan",
+]
 
 #: Stage names in order, for progress displays.
 STAGES = (

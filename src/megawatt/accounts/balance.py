@@ -19,7 +19,8 @@ whole system re-dispatches, not only the program plants):
   them the margin recovers;
 * foreign exchange, net = revenue paid in foreign currency - incremental imported fuel;
 * CO2: incremental tonnes and their intensity per MWh served;
-* utilisation (capacity factor) before and after;
+* utilisation (capacity factor, :func:`megawatt.metrics.capacity_factor`) in the
+  baseline and the program case;
 * jobs and investment from per-MW factors (scenario.economics) and the ASIC and GPU
   catalogues; each applicant's revenue, costs and simple payback.
 
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from megawatt.metrics import capacity_factor
 from megawatt.optimize.solve import DispatchResult, PlanResult
 from megawatt.scenario.model import Scenario
 
@@ -52,21 +54,53 @@ class BalanceSheet:
         Rows: each program plant, rest of system, total. Columns: revenue_usd,
         revenue_local, incremental_fuel_usd, margin_usd, capacity_charge_usd,
         charge_recovered_share, imported_fuel_usd, fx_net_usd, incremental_co2_t,
-        cf_before, cf_after.
+        capacity_factor_baseline, capacity_factor_program.
     monthly
         Totals per local month: served_mwh, revenue_usd, incremental_fuel_usd,
         margin_usd, fx_net_usd, incremental_co2_t.
     applicants
         Per applicant: allocation, served energy, revenue, energy and backup cost,
         opex, net, capex, payback_years, jobs, uptime achieved.
-    headline
-        Key totals for the span (and per year where noted).
     """
 
     plants: pd.DataFrame
     monthly: pd.DataFrame
     applicants: pd.DataFrame
-    headline: pd.Series
+
+    @property
+    def headline(self) -> dict[str, float]:
+        """The sheet's totals for the span (:func:`sheet_figures`)."""
+        return sheet_figures(self.plants, self.applicants)
+
+
+def sheet_figures(plants: pd.DataFrame, applicants: pd.DataFrame) -> dict[str, float]:
+    """The balance sheet's totals, from its ``plants`` table (row ``total``) and the
+    applicants' accounts: the one place these headline figures are computed (the
+    report's headline, the CLI, the multi-year view and the risk runs read them).
+
+    Keys: allocated_mw, served_gwh, revenue_musd, revenue_local_bn,
+    incremental_fuel_musd, margin_musd, capacity_charges_musd, charge_recovered_share,
+    fx_net_musd, incremental_co2_kt, co2_t_per_mwh_served, jobs, investment_musd.
+    """
+    total = plants.loc[TOTAL]
+    served_mwh = float(applicants.served_mwh.sum())
+    return {
+        "allocated_mw": float(applicants.allocated_mw.sum()),
+        "served_gwh": served_mwh / 1e3,
+        "revenue_musd": float(total.revenue_usd) / 1e6,
+        "revenue_local_bn": float(total.revenue_local) / 1e9,
+        "incremental_fuel_musd": float(total.incremental_fuel_usd) / 1e6,
+        "margin_musd": float(total.margin_usd) / 1e6,
+        "capacity_charges_musd": float(total.capacity_charge_usd) / 1e6,
+        "charge_recovered_share": float(total.charge_recovered_share),
+        "fx_net_musd": float(total.fx_net_usd) / 1e6,
+        "incremental_co2_kt": float(total.incremental_co2_t) / 1e3,
+        "co2_t_per_mwh_served": float(total.incremental_co2_t) / served_mwh
+        if served_mwh
+        else float("nan"),
+        "jobs": float(applicants.jobs.sum()),
+        "investment_musd": float(applicants.capex_usd.sum()) / 1e6,
+    }
 
 
 def balance_sheet(result: PlanResult, values: pd.DataFrame) -> BalanceSheet:
@@ -112,19 +146,23 @@ def balance_sheet(result: PlanResult, values: pd.DataFrame) -> BalanceSheet:
                 "imported_fuel_usd": imported_fuel,
                 "fx_net_usd": revenue * usd_share - imported_fuel,
                 "incremental_co2_t": float(co2_delta[gen_cols].to_numpy().sum()),
-                "cf_before": float(base.dispatch_mw[gen_cols].to_numpy().sum() / (p_nom * hours))
-                if p_nom
-                else np.nan,
-                "cf_after": float(prog.dispatch_mw[gen_cols].to_numpy().sum() / (p_nom * hours))
-                if p_nom
-                else np.nan,
+                "capacity_factor_baseline": capacity_factor(
+                    base.dispatch_mw[gen_cols].to_numpy().sum(), p_nom, hours
+                ),
+                "capacity_factor_program": capacity_factor(
+                    prog.dispatch_mw[gen_cols].to_numpy().sum(), p_nom, hours
+                ),
             }
         )
     table = pd.DataFrame(rows).set_index("plant")
     total = table.sum(numeric_only=True)
     p_nom_all = sum(g.p_nom_mw for g in sc.generators)
-    total["cf_before"] = base.dispatch_mw.to_numpy().sum() / (p_nom_all * hours)
-    total["cf_after"] = prog.dispatch_mw.to_numpy().sum() / (p_nom_all * hours)
+    total["capacity_factor_baseline"] = capacity_factor(
+        base.dispatch_mw.to_numpy().sum(), p_nom_all, hours
+    )
+    total["capacity_factor_program"] = capacity_factor(
+        prog.dispatch_mw.to_numpy().sum(), p_nom_all, hours
+    )
     table.loc[TOTAL] = total
     # The margin's share of the program plants' capacity charges (the policy question).
     program_charges = table.loc[plants, "capacity_charge_usd"].sum()
@@ -139,27 +177,7 @@ def balance_sheet(result: PlanResult, values: pd.DataFrame) -> BalanceSheet:
 
     monthly = _monthly(sc, prog, revenue_by_app, fuel_delta, co2_delta, imported, usd_share)
     applicants = _applicant_accounts(sc, prog, values, years)
-    served_mwh = float(served.to_numpy().sum())
-    headline = pd.Series(
-        {
-            "allocated_mw": float(prog.allocation_mw.sum()),
-            "served_gwh": served_mwh / 1e3,
-            "revenue_musd": table.loc[TOTAL, "revenue_usd"] / 1e6,
-            "revenue_local_bn": table.loc[TOTAL, "revenue_local"] / 1e9,
-            "incremental_fuel_musd": table.loc[TOTAL, "incremental_fuel_usd"] / 1e6,
-            "margin_musd": table.loc[TOTAL, "margin_usd"] / 1e6,
-            "capacity_charges_musd": program_charges / 1e6,
-            "charge_recovered_share": table.loc[TOTAL, "charge_recovered_share"],
-            "fx_net_musd": table.loc[TOTAL, "fx_net_usd"] / 1e6,
-            "incremental_co2_kt": table.loc[TOTAL, "incremental_co2_t"] / 1e3,
-            "co2_t_per_mwh_served": table.loc[TOTAL, "incremental_co2_t"] / served_mwh
-            if served_mwh
-            else np.nan,
-            "jobs": float(applicants.jobs.sum()),
-            "investment_musd": float(applicants.capex_usd.sum()) / 1e6,
-        }
-    )
-    return BalanceSheet(table, monthly, applicants, headline)
+    return BalanceSheet(table, monthly, applicants)
 
 
 def supplier_shares(energy_delta: pd.DataFrame) -> pd.DataFrame:
@@ -277,29 +295,5 @@ CASE_FIGURES = ("served_gwh", "revenue_musd", "margin_musd", "charge_recovered_s
 
 def case_figures(sheet: BalanceSheet) -> dict[str, float]:
     """Served energy, revenue, margin and capacity charges recovered of a balance sheet."""
-    return {key: float(sheet.headline[key]) for key in CASE_FIGURES}
-
-
-def case_sheet(
-    result: PlanResult,
-    values: pd.DataFrame,
-    applicant_values: dict[str, float],
-    cap_share: float = 1.0,
-) -> BalanceSheet:
-    """Re-solve the program case of ``result`` with other applicant values and,
-    optionally, requests and caps scaled by ``cap_share`` (the first contract year);
-    same grid, same baseline. Its balance sheet."""
-    from megawatt.optimize.solve import solve_program
-
-    program = solve_program(result.scenario, result.baseline, applicant_values, cap_share=cap_share)
-    case = PlanResult(scenario=result.scenario, baseline=result.baseline, program=program)
-    case_values = values.copy()
-    case_values["value_usd_per_mwh"] = pd.Series(applicant_values)
-    return balance_sheet(case, case_values)
-
-
-def solve_case(
-    result: PlanResult, values: pd.DataFrame, applicant_values: dict[str, float]
-) -> dict[str, float]:
-    """:func:`case_figures` of :func:`case_sheet` at the scenario's cap."""
-    return case_figures(case_sheet(result, values, applicant_values))
+    head = sheet.headline
+    return {key: head[key] for key in CASE_FIGURES}

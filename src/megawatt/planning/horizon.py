@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from megawatt.accounts.balance import BalanceSheet, balance_sheet, case_figures
 from megawatt.economics import bitcoin
 from megawatt.economics.contract import DAYS_PER_YEAR, contract_periods, period_of, term_market
-from megawatt.economics.program import BalanceSheet, balance_sheet, case_figures, case_sheet
 from megawatt.economics.valuation import miner_fleet
 from megawatt.optimize.inputs import application_order, lp_keys, tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
+from megawatt.planning.cases import case_sheet
 from megawatt.scenario.model import Scenario
 
 
@@ -186,9 +187,7 @@ SCALED = ("served_gwh", "revenue_musd", "margin_musd")
 
 
 def _figures(sheet: BalanceSheet) -> dict[str, float]:
-    figures = case_figures(sheet)
-    figures["allocated_mw"] = float(sheet.applicants.allocated_mw.sum())
-    return figures
+    return {**case_figures(sheet), "allocated_mw": sheet.headline["allocated_mw"]}
 
 
 def _by_contract_year(periods: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,8 @@
 """Every result of a plan as named tables, and the headline computed from them.
 
+The tables, their columns and units are listed in ``report/results.csv`` (the
+results schema; ``docs/results.md`` is generated from it).
+
 ``result_tables(outcome)`` flattens a :class:`~megawatt.planning.PlanOutcome` into
 plain DataFrames (hourly tables wide, one column per generator, zone or applicant,
 UTC timestamps as index; summaries with their natural index). Everything the report
@@ -12,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from megawatt.optimize.solve import CURTAIL_TOL_MW
+from megawatt.accounts.balance import sheet_figures
+from megawatt.accounts.events import curtailment_events
+from megawatt.metrics import curtailed_mask, curtailment_hours
 
 
 def result_tables(outcome) -> dict[str, pd.DataFrame]:
@@ -107,47 +112,6 @@ def _links(links: pd.DataFrame, baseline, program) -> pd.DataFrame:
     return links.join(limits)
 
 
-def curtailment_events(
-    curtailed_mw: pd.DataFrame,
-    allocation_mw: pd.Series,
-    notice_minutes: int = 0,
-    timezone: str = "UTC",
-) -> pd.DataFrame:
-    """One row per curtailment event: applicant, start (UTC), length [h], energy [MWh],
-    and notify_utc: when the site is told, at the latest. The day-ahead schedule of a
-    local day is due ``notice_minutes`` before the day starts (``program.contract``), so
-    an event is notified with at least its notice, more the later in the day it starts.
-    """
-    rows = []
-    for name in curtailed_mw.columns:
-        if allocation_mw[name] <= CURTAIL_TOL_MW:
-            continue
-        values = curtailed_mw[name].to_numpy()
-        mask = values > CURTAIL_TOL_MW
-        if not mask.any():
-            continue
-        padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        for start, stop in zip(edges[::2], edges[1::2], strict=True):
-            rows.append(
-                {
-                    "applicant": name,
-                    "start": curtailed_mw.index[start],
-                    "length_h": int(stop - start),
-                    "curtailed_mwh": float(values[start:stop].sum()),
-                }
-            )
-    events = pd.DataFrame(rows, columns=["applicant", "start", "length_h", "curtailed_mwh"])
-    start = pd.DatetimeIndex(events.start)
-    if start.tz is None:
-        start = start.tz_localize("UTC")
-    day = start.tz_convert(timezone).normalize()
-    notify = (day - pd.Timedelta(minutes=notice_minutes)).tz_convert("UTC")
-    events["notify_utc"] = notify
-    events["notice_h"] = np.asarray((start - notify).total_seconds()) / 3600.0
-    return events
-
-
 def _monthly_energy(sc, base, prog, technology: pd.Series) -> pd.DataFrame:
     rows = []
     for case, r in (("baseline", base), ("program", prog)):
@@ -164,41 +128,26 @@ def _monthly_energy(sc, base, prog, technology: pd.Series) -> pd.DataFrame:
 
 
 def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
-    """Headline figures, computed from the tables only (so they can be checked)."""
+    """Headline figures, computed from the tables only (so they can be checked): the
+    allocation, curtailment (:mod:`megawatt.accounts.events`) and the balance sheet's
+    totals (:func:`megawatt.accounts.balance.sheet_figures`)."""
     alloc = tables["allocations"]
-    balance = tables["balance"]
-    accounts = tables["applicant_accounts"]
     curtailed = tables["curtailed_mw"]
-    drawing = alloc.index[alloc.allocated_mw > CURTAIL_TOL_MW]
-    any_curtailed = (
-        (curtailed[drawing] > CURTAIL_TOL_MW).any(axis=1).to_numpy()
-        if len(drawing)
-        else np.zeros(len(curtailed), bool)
-    )
+    events = tables["curtailment_events"]
+    mask = curtailed_mask(curtailed[alloc.index].to_numpy(), alloc.allocated_mw.to_numpy())
     by_kind = alloc.groupby("kind").allocated_mw.sum()
     by_plant = (
         alloc.assign(plant=alloc.plant.replace("", "(none)")).groupby("plant").allocated_mw.sum()
     )
-    total = balance.loc["total"]
+    sheet = sheet_figures(tables["balance"], tables["applicant_accounts"])
     return {
-        "allocated_mw": float(alloc.allocated_mw.sum()),
+        "allocated_mw": sheet.pop("allocated_mw"),
         "allocated_mw_by_kind": {str(k): float(v) for k, v in by_kind.items()},
         "allocated_mw_by_plant": {str(k): float(v) for k, v in by_plant.items()},
-        "served_gwh": float(alloc.served_gwh.sum()),
+        "served_gwh": sheet.pop("served_gwh"),
         "curtailed_gwh": float(alloc.curtailed_gwh.sum()),
-        "curtailment_hours": int(any_curtailed.sum()),
-        "curtailment_events": len(tables["curtailment_events"]),
-        "revenue_musd": float(total.revenue_usd / 1e6),
-        "revenue_local_bn": float(total.revenue_local / 1e9),
-        "incremental_fuel_musd": float(total.incremental_fuel_usd / 1e6),
-        "margin_musd": float(total.margin_usd / 1e6),
-        "capacity_charges_musd": float(total.capacity_charge_usd / 1e6),
-        "capacity_charges_recovered_share": float(total.charge_recovered_share),
-        "fx_net_musd": float(total.fx_net_usd / 1e6),
-        "co2_kt": float(total.incremental_co2_t / 1e3),
-        "jobs": float(accounts.jobs.sum()),
-        "investment_musd": float(accounts.capex_usd.sum() / 1e6),
-        "events_longest_h": int(tables["curtailment_events"].length_h.max())
-        if len(tables["curtailment_events"])
-        else 0,
+        "curtailment_hours": curtailment_hours(mask),
+        "curtailment_events": len(events),
+        "events_longest_h": int(events.length_h.max()) if len(events) else 0,
+        **sheet,
     }

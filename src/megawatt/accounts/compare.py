@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from megawatt.metrics import capacity_factor
 from megawatt.optimize.solve import SHADOW_TOL_USD, DispatchResult, PlanResult
 
 
@@ -20,8 +21,8 @@ class PlanChanges:
     Attributes
     ----------
     plants
-        Program plants and imported coal as a whole: capacity factor before and
-        after [-], energy before and after [GWh].
+        Program plants and imported coal as a whole: capacity [MW], capacity factor
+        in the baseline and the program case [-], energy in each [GWh].
     allocations
         Per applicant: allocation [MW], served, curtailed and backup energy [GWh],
         curtailed hours, events, mean event length [h].
@@ -67,7 +68,14 @@ def compare(result: PlanResult) -> PlanChanges:
     coal = gb.technology == "imported_coal"
     if coal.any():
         rows.append(_plant_row("imported coal (all)", gb[coal], gp[coal], hours))
-    columns = ["plant", "p_nom_mw", "baseline_cf", "program_cf", "baseline_gwh", "program_gwh"]
+    columns = [
+        "plant",
+        "p_nom_mw",
+        "capacity_factor_baseline",
+        "capacity_factor_program",
+        "energy_gwh_baseline",
+        "energy_gwh_program",
+    ]
     plants = pd.DataFrame(rows, columns=columns).set_index("plant")
 
     apps = prog.applicant_summary()
@@ -93,10 +101,10 @@ def compare(result: PlanResult) -> PlanChanges:
 
     prices = pd.DataFrame(
         {
-            "baseline_mean_usd_per_mwh": base.price_usd_per_mwh.mean(),
-            "program_mean_usd_per_mwh": prog.price_usd_per_mwh.mean(),
-            "baseline_weighted_usd_per_mwh": _weighted(base),
-            "program_weighted_usd_per_mwh": _weighted(prog),
+            "mean_price_usd_per_mwh_baseline": base.price_usd_per_mwh.mean(),
+            "mean_price_usd_per_mwh_program": prog.price_usd_per_mwh.mean(),
+            "weighted_price_usd_per_mwh_baseline": _weighted(base),
+            "weighted_price_usd_per_mwh_program": _weighted(prog),
         }
     )
     prices.index.name = "zone"
@@ -167,10 +175,10 @@ def _plant_row(
     return {
         "plant": name,
         "p_nom_mw": p_nom,
-        "baseline_cf": float(before.energy_mwh.sum() / (p_nom * hours)),
-        "program_cf": float(after.energy_mwh.sum() / (p_nom * hours)),
-        "baseline_gwh": float(before.energy_mwh.sum() / 1e3),
-        "program_gwh": float(after.energy_mwh.sum() / 1e3),
+        "capacity_factor_baseline": capacity_factor(before.energy_mwh.sum(), p_nom, hours),
+        "capacity_factor_program": capacity_factor(after.energy_mwh.sum(), p_nom, hours),
+        "energy_gwh_baseline": float(before.energy_mwh.sum() / 1e3),
+        "energy_gwh_program": float(after.energy_mwh.sum() / 1e3),
     }
 
 
