@@ -1,12 +1,13 @@
 # Two commands on a fresh machine (Python 3.11-3.13, pip, make):
 #   make run    set up .venv and run `megawatt plan` on the embedded default
 #   make test   set up .venv with the test tools and run lint + the test suite
+#   make test-fast   the fast subset (no solve of the default year, no browser): < 2 min
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint setup setup-dev browser docs bench clean
+.PHONY: run test test-fast lint setup setup-dev browser docs bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/megawatt plan $(ARGS)
@@ -14,6 +15,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
 
 # Debian's Chromium for the report's browser test (Playwright drives it; no download).
 browser:
@@ -47,6 +52,7 @@ $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(VENV)/bin/pytho
 docs: $(VENV)/.installed
 	$(BIN)/python -m megawatt.scenario.docs > docs/scenario.md
 	$(BIN)/python -m megawatt.data.provenance > docs/data.md
+	$(BIN)/python -m megawatt.accounts.schema > docs/results.md
 
 clean:
 	rm -rf $(VENV) megawatt-out .pytest_cache .ruff_cache

@@ -21,11 +21,13 @@ def small_scenario(
     tariff_usd_per_mwh: float = 30.0,
     cap_mw: float = 1e6,
     profiles: dict[str, list[float]] | None = None,
+    timezone: str = "UTC",
     **program: Any,
 ) -> scenario_lib.Scenario:
-    """A UTC scenario with hourly demand per zone [MW]; money in USD (rate 1)."""
+    """A scenario from 1 Jan 2025 00:00 local time (UTC unless ``timezone``) with hourly
+    demand per zone [MW]; money in USD (rate 1)."""
     hours = len(next(iter(demand.values())))
-    index = pd.date_range("2025-01-01", periods=hours, freq="h", tz="UTC")
+    index = pd.date_range("2025-01-01", periods=hours, freq="h", tz=timezone).tz_convert("UTC")
     frame = pd.DataFrame(demand, index=[t.isoformat() for t in index])
     frame.index.name = "timestamp"
     frame.to_csv(tmp_path / "demand.csv")
@@ -34,7 +36,7 @@ def small_scenario(
         prof.to_csv(tmp_path / "profiles.csv")
     raw = {
         "name": "small",
-        "timezone": "UTC",
+        "timezone": timezone,
         "start": dt.datetime(2025, 1, 1),
         "hours": hours,
         "voll_usd_per_mwh": 1000.0,

@@ -24,8 +24,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from megawatt.accounts import schema
 from megawatt.errors import InputError
 
 SUMMARY = "summary.json"
@@ -90,22 +92,110 @@ def write_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
 EXCEL_MAX_ROWS = 1_048_576
 
 
-def write_tables(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """CSV and Parquet per table into ``directory/data``, and ``results.xlsx``."""
+def write_tables(
+    directory: Path,
+    tables: dict[str, pd.DataFrame],
+    headline: dict | None = None,
+    timezone: str = "UTC",
+) -> None:
+    """CSV and Parquet per table into ``directory/data``, and ``results.xlsx``.
+
+    CSVs keep full precision (shortest repr that round-trips, so a CSV figure equals
+    the Parquet one) and write an index only where it has a name. The workbook opens
+    on the headline, then one sheet per table: header row and index frozen, number
+    formats by unit (shares as %, money and energy with thousands separators), each
+    header carrying its unit and meaning from the results schema as a comment, and
+    hourly tables with a ``local_time`` column (``timezone``) beside the UTC hour.
+    """
     data = directory / DATA
     data.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame = _plain(frame)
-        frame.to_csv(data / f"{name}.csv", float_format="%.6g")
+        frame.to_csv(data / f"{name}.csv", index=_named_index(frame))
         frame.to_parquet(data / f"{name}.parquet")
     with pd.ExcelWriter(directory / WORKBOOK, engine="xlsxwriter") as book:
+        if headline is not None:
+            _headline_sheet(book, headline)
         for name, frame in tables.items():
             sheet = name[:31]  # Excel's limit
             if len(frame) >= EXCEL_MAX_ROWS:
                 note = f"{len(frame):,} rows: more than Excel holds; see data/{name}.parquet"
                 pd.DataFrame({"note": [note]}).to_excel(book, sheet_name=sheet, index=False)
                 continue
-            _for_excel(_plain(frame)).to_excel(book, sheet_name=sheet)
+            _excel_sheet(book, sheet, name, _for_excel(_plain(frame), timezone))
+
+
+def _named_index(frame: pd.DataFrame) -> bool:
+    return any(n is not None for n in frame.index.names)
+
+
+def _headline_sheet(book: pd.ExcelWriter, headline: dict) -> None:
+    rows = []
+    for key, value in headline.items():
+        if isinstance(value, dict):
+            rows += [(f"{key}: {k}", v) for k, v in value.items()]
+        else:
+            rows.append((key, value))
+    frame = pd.DataFrame(rows, columns=["figure", "value"])
+    frame.to_excel(book, sheet_name="headline", index=False)
+    sheet = book.sheets["headline"]
+    sheet.set_column(0, 0, 36)
+    sheet.set_column(1, 1, 16, book.book.add_format({"num_format": "#,##0.00"}))
+    sheet.freeze_panes(1, 0)
+
+
+def _excel_sheet(book: pd.ExcelWriter, sheet_name: str, table: str, frame: pd.DataFrame) -> None:
+    """One table as a sheet: frozen header and index, number formats, schema comments."""
+    named = _named_index(frame)
+    frame.to_excel(book, sheet_name=sheet_name, index=named)
+    sheet = book.sheets[sheet_name]
+    workbook = book.book
+    formats = {
+        "share": workbook.add_format({"num_format": "0.0%"}),
+        "int": workbook.add_format({"num_format": "#,##0"}),
+        "float": workbook.add_format({"num_format": "#,##0.00"}),
+        "time": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+    }
+    levels = frame.index.nlevels if named else 0
+    sheet.freeze_panes(1, levels)
+    names = [*(frame.index.names if named else []), *frame.columns]
+    for k, column in enumerate(names):
+        column = str(column)
+        entry = schema.find(table, column)
+        if entry is not None:
+            text = f"{schema.header(table, column)}: {entry.description}"
+            sheet.write_comment(0, k, text[:1000])
+        values = frame.index.get_level_values(k) if k < levels else frame[column]
+        kind = _excel_kind(column, values)
+        sheet.set_column(k, k, max(10, min(28, len(column) + 2)))
+        if kind in ("share", "int", "float"):
+            _write_numbers(sheet, k, values, formats[kind])
+
+
+def _write_numbers(sheet, col: int, values, fmt) -> None:
+    """Rewrite a numeric column with its number format on every cell (a column format
+    alone does not reach cells pandas already wrote)."""
+    for row, value in enumerate(np.asarray(values, dtype=float), start=1):
+        if np.isnan(value):
+            sheet.write_blank(row, col, None, fmt)
+        elif np.isinf(value):
+            sheet.write_string(row, col, "inf" if value > 0 else "-inf")
+        else:
+            sheet.write_number(row, col, float(value), fmt)
+
+
+def _excel_kind(column: str, values) -> str:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "time"
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return "text"
+    if column.endswith(("_share", "capacity_factor_baseline", "capacity_factor_program")) or (
+        column in ("capacity_factor", "uptime_achieved", "cap_share")
+    ):
+        return "share"
+    if pd.api.types.is_integer_dtype(values):
+        return "int"
+    return "float"
 
 
 def write_summary(directory: Path, summary: dict) -> None:
@@ -147,12 +237,16 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
-    """Excel has no time zones: show timestamps as UTC without an offset."""
+def _for_excel(frame: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
+    """Excel has no time zones: timestamps as UTC without an offset, and an hourly
+    table gets a ``local_time`` column (the scenario's zone) beside its UTC index."""
     out = frame.copy()
     if isinstance(out.index, pd.DatetimeIndex) and out.index.tz is not None:
+        local = out.index.tz_convert(timezone).tz_localize(None)
+        name = out.index.name or "snapshot"
         out.index = out.index.tz_convert("UTC").tz_localize(None)
-        out.index.name = "timestamp_utc"
+        out.index.name = name
+        out.insert(0, "local_time", local)
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None)
