@@ -127,6 +127,17 @@ def test_default_scenario_hashprice_is_the_function_of_its_inputs(default_scenar
     assert point.hashprice_usd_per_th_day == direct.usd_per_th_day
     assert point.block_subsidy_btc == direct.subsidy_btc == 3.125
     assert direct.usd_per_ph_day == pytest.approx(37.4, rel=0.01)
+    # The path's first year (2025) is the same market in the hashrate form.
+    first = default_scenario.economics.market_path[0]
+    assert first.year == m.as_of.year
+    by_path = btc.hashprice(
+        m.block_height,
+        first.btc_price_usd,
+        first.fees_btc_per_block,
+        network_hashrate_th_s=first.network_hashrate_eh_s * 1e6,
+        blocks_per_day=m.blocks_per_day,
+    )
+    assert by_path.usd_per_th_day == pytest.approx(direct.usd_per_th_day, rel=1e-3)
 
 
 # -------------------------------------------------------------------- subsidy, time
