@@ -445,7 +445,8 @@ def hashprice(
             "[blocks/day]",
         )
         btc = n * reward / h
-    subsidy, btc, usd = np.broadcast_arrays(subsidy, btc, price * btc)
+    # copies: broadcast views are read-only and may alias one input several times
+    subsidy, btc, usd = (np.array(a) for a in np.broadcast_arrays(subsidy, btc, price * btc))
     return Hashprice(subsidy_btc=_out(subsidy), btc_per_th_day=_out(btc), usd_per_th_day=_out(usd))
 
 
