@@ -54,7 +54,7 @@ def small_scenario(
         "market": {
             "as_of": dt.date(2025, 12, 28),
             "btc_price_usd": 87748,
-            "network_hashrate_eh_s": 1142,
+            "difficulty": 148.26e12,
             "fees_btc_per_block": 0.0139,
             "block_height": 929000,
             "gpu_rental_usd_per_gpu_hour": 2.0,

@@ -14,12 +14,15 @@ from numpy.testing import assert_allclose
 
 from megawatt.economics import bitcoin as btc
 
-# FACTS.md check value, 28 Dec 2025: 155 blocks found (484.375 BTC of subsidy at 3.125),
-# 2.155 BTC of fees that day, hashrate 1.142e9 TH/s, price $87,748 -> $37.4/PH/day.
+# FACTS.md check value, 28 Dec 2025 (sources.yaml: coinmetrics-2025-12-28,
+# difficulty-2025-12-25): price $87,748; 155 blocks found (484.375 BTC of subsidy at
+# 3.125), 2.155 BTC of fees that day; Coin Metrics' day hashrate 1.142e9 TH/s; the
+# difficulty in force, set at the 25 Dec 2025 retarget, 148.26T -> $37.4/PH/day.
 CHECK_PRICE_USD = 87_748.0
 CHECK_BLOCKS = 484.375 / 3.125
 CHECK_FEES_PER_BLOCK = 2.155 / CHECK_BLOCKS
 CHECK_HASHRATE_TH_S = 1.142e9
+CHECK_DIFFICULTY = 148.26e12
 CHECK_HEIGHT = 929_000
 CHECK_DATE = pd.Timestamp("2025-12-28")
 
@@ -29,45 +32,112 @@ def catalogue() -> pd.DataFrame:
     return btc.load_asic_catalogue()
 
 
+def _check_hp(**market: float) -> btc.Hashprice:
+    return btc.hashprice(CHECK_HEIGHT, CHECK_PRICE_USD, CHECK_FEES_PER_BLOCK, **market)
+
+
 # ----------------------------------------------------------------------- check value
 
 
-def test_check_value_37_4_usd_per_ph_day() -> None:
+def test_check_value_28_dec_2025_from_difficulty() -> None:
+    """$37.4/PH/day (the FACTS.md check value for the day) within 1 % from the day's
+    difficulty 148.26T (set 25 Dec 2025, in force until ~8 Jan 2026), price $87,748,
+    fees 2.155 BTC over 155 blocks and the subsidy of block 929,000 (3.125 BTC)."""
     assert CHECK_BLOCKS == 155
-    # The day's hashrate estimate is inferred from the 155 blocks found, so the realised
-    # hashprice divides that day's 155 blocks of revenue by it.
-    realised = btc.hashprice_usd_per_th_day(
-        CHECK_PRICE_USD, CHECK_HASHRATE_TH_S, 3.125, CHECK_FEES_PER_BLOCK, CHECK_BLOCKS
-    )
-    assert realised * 1000 == pytest.approx(37.4, abs=0.2)
-    # Same value from the 144-block formula once the hashrate is scaled back to the
-    # 144 blocks a day that difficulty implies (1.142e9 x 144 / 155 = 1.061e9 TH/s).
-    difficulty_hashrate = CHECK_HASHRATE_TH_S * 144 / CHECK_BLOCKS
-    expected = btc.hashprice_usd_per_th_day(
-        CHECK_PRICE_USD, difficulty_hashrate, 3.125, CHECK_FEES_PER_BLOCK
-    )
-    assert expected == pytest.approx(realised, rel=1e-12)
-    # ... and that hashrate is the one the Jan 2026 difficulty (148.26T) implies.
-    assert btc.hashrate_from_difficulty_th_s(148.26e12) == pytest.approx(
-        difficulty_hashrate, rel=0.002
-    )
-    # 144 blocks with the 155-block hashrate undercounts by 144/155: $34.7, not $37.4.
-    mixed = btc.hashprice_usd_per_th_day(
-        CHECK_PRICE_USD, CHECK_HASHRATE_TH_S, 3.125, CHECK_FEES_PER_BLOCK
-    )
-    assert mixed * 1000 == pytest.approx(34.7, abs=0.1)
+    hp = _check_hp(difficulty=CHECK_DIFFICULTY)
+    assert hp.subsidy_btc == 3.125
+    assert hp.usd_per_ph_day == pytest.approx(37.4, rel=0.01)
+    assert hp.usd_per_ph_day == pytest.approx(37.372, abs=0.001)
+    assert hp.btc_per_ph_day == pytest.approx(hp.usd_per_ph_day / CHECK_PRICE_USD)
     # Within Luxor's range for the period (Nov 2025 low $35.06, mean $39.82).
-    assert 35.0 < realised * 1000 < 39.9
+    assert 35.06 < hp.usd_per_ph_day < 39.82
 
 
-def test_hashprice_via_difficulty_equals_via_hashrate() -> None:
+def test_check_value_from_the_days_hashrate_needs_the_days_blocks() -> None:
+    """Coin Metrics' day hashrate counts that day's 155 blocks: with them it gives the
+    check value; with the expected 144 it undercounts by 144/155 ($34.7, below the
+    all-time low of $35.06), the error the default scenario used to make."""
+    realised = _check_hp(network_hashrate_th_s=CHECK_HASHRATE_TH_S, blocks_per_day=CHECK_BLOCKS)
+    assert realised.usd_per_ph_day == pytest.approx(37.4, rel=0.01)
+    by_difficulty = _check_hp(difficulty=CHECK_DIFFICULTY)
+    assert realised.usd_per_ph_day == pytest.approx(by_difficulty.usd_per_ph_day, rel=0.001)
+    mixed = _check_hp(network_hashrate_th_s=CHECK_HASHRATE_TH_S)
+    assert mixed.usd_per_ph_day == pytest.approx(realised.usd_per_ph_day * 144 / 155)
+    assert mixed.usd_per_ph_day < 35.06
+
+
+def test_hashprice_by_hand() -> None:
+    # D = 1e14, h = 840,000 (3.125 BTC), f = 0.075 BTC, P = $50,000:
+    # 86,400 x 1e12 x 3.2 / (1e14 x 4,294,967,296) = 6.437e-7 BTC/(TH/s)/day
+    # x 50,000 = 0.032186 USD/(TH/s)/day = 32.186 USD/(PH/s)/day
+    hp = btc.hashprice(840_000, 50_000.0, 0.075, difficulty=1e14)
+    assert hp.subsidy_btc == 3.125
+    assert hp.btc_per_th_day == pytest.approx(86_400e12 * 3.2 / (1e14 * 2**32), rel=1e-15)
+    assert hp.btc_per_th_day == pytest.approx(6.4373e-7, rel=1e-4)
+    assert hp.usd_per_ph_day == pytest.approx(32.186, abs=1e-3)
+    # hashrate form: 144 blocks x 3.2 BTC / 1e9 TH/s = 4.608e-7 BTC/(TH/s)/day
+    by_hashrate = btc.hashprice(840_000, 50_000.0, 0.075, network_hashrate_th_s=1e9)
+    assert by_hashrate.btc_per_th_day == pytest.approx(4.608e-7, rel=1e-12)
+    # the subsidy is the height's: one block later the halving at 1,050,000 halves it
+    halved = btc.hashprice([1_049_999, 1_050_000], 50_000.0, 0.0, difficulty=1e14)
+    assert_allclose(halved.subsidy_btc, [3.125, 1.5625])
+    assert_allclose(halved.usd_per_th_day[1] / halved.usd_per_th_day[0], 0.5)
+
+
+@pytest.mark.parametrize("blocks_per_day", [144.0, 155.0, 130.0])
+def test_hashprice_via_difficulty_equals_via_hashrate(blocks_per_day: float) -> None:
     difficulty = np.array([1e12, 148.26e12, 3e14])
-    hashrate = btc.hashrate_from_difficulty_th_s(difficulty)
-    assert_allclose(hashrate, difficulty * 2**32 / 600 / 1e12)
-    by_hashrate = btc.hashprice_btc_per_th_day(hashrate, 3.125, 0.0139)
-    by_difficulty = 86_400e12 * (3.125 + 0.0139) / (difficulty * 2**32)
-    assert_allclose(by_hashrate, by_difficulty, rtol=1e-12)
+    hashrate = btc.hashrate_from_difficulty_th_s(difficulty, blocks_per_day)
+    assert_allclose(hashrate, blocks_per_day * difficulty * 2**32 / 86_400 / 1e12)
+    by_hashrate = btc.hashprice(
+        CHECK_HEIGHT,
+        CHECK_PRICE_USD,
+        0.0139,
+        network_hashrate_th_s=hashrate,
+        blocks_per_day=blocks_per_day,
+    )
+    by_difficulty = btc.hashprice(CHECK_HEIGHT, CHECK_PRICE_USD, 0.0139, difficulty=difficulty)
+    assert_allclose(by_hashrate.btc_per_th_day, by_difficulty.btc_per_th_day, rtol=1e-12)
+    assert_allclose(by_hashrate.usd_per_th_day, by_difficulty.usd_per_th_day, rtol=1e-12)
     assert btc.hashrate_from_difficulty_th_s(148.26e12) / 1e6 == pytest.approx(1061, abs=1)
+    # ... and the day's difficulty is the one Coin Metrics' hashrate and blocks imply
+    implied = CHECK_HASHRATE_TH_S * 1e12 * 86_400 / (CHECK_BLOCKS * 2**32)
+    assert implied == pytest.approx(CHECK_DIFFICULTY, rel=0.001)
+
+
+def test_hashprice_takes_one_network_input() -> None:
+    with pytest.raises(ValueError, match="exactly one of difficulty and network_hashrate"):
+        btc.hashprice(CHECK_HEIGHT, 9e4, 0.01)
+    with pytest.raises(ValueError, match="exactly one of difficulty and network_hashrate"):
+        btc.hashprice(CHECK_HEIGHT, 9e4, 0.01, difficulty=1e14, network_hashrate_th_s=1e9)
+    with pytest.raises(ValueError, match="blocks_per_day goes with network_hashrate_th_s"):
+        btc.hashprice(CHECK_HEIGHT, 9e4, 0.01, difficulty=1e14, blocks_per_day=150)
+
+
+def test_default_scenario_hashprice_is_the_function_of_its_inputs(default_scenario) -> None:
+    """The default's 2025 (as_of) hashprice, the one every miner bid rests on, is
+    ``hashprice`` of its own market inputs, and that is the check value."""
+    from megawatt.economics.valuation import market_point
+
+    m = default_scenario.market
+    point = market_point(default_scenario)
+    direct = btc.hashprice(
+        m.block_height, m.btc_price_usd, m.fees_btc_per_block, difficulty=m.difficulty
+    )
+    assert point.hashprice_usd_per_th_day == direct.usd_per_th_day
+    assert point.block_subsidy_btc == direct.subsidy_btc == 3.125
+    assert direct.usd_per_ph_day == pytest.approx(37.4, rel=0.01)
+    # The path's first year (2025) is the same market in the hashrate form.
+    first = default_scenario.economics.market_path[0]
+    assert first.year == m.as_of.year
+    by_path = btc.hashprice(
+        m.block_height,
+        first.btc_price_usd,
+        first.fees_btc_per_block,
+        network_hashrate_th_s=first.network_hashrate_eh_s * 1e6,
+        blocks_per_day=m.blocks_per_day,
+    )
+    assert by_path.usd_per_th_day == pytest.approx(direct.usd_per_th_day, rel=1e-3)
 
 
 # -------------------------------------------------------------------- subsidy, time
@@ -164,45 +234,46 @@ def test_retarget_vectorised() -> None:
 # ------------------------------------------------------------------------- hashprice
 
 
-@example(price=1.0, rise=1e-6, hashrate=12970354.0, subsidy=0.0, fees=2.2250738585e-313)
+@example(price=1.0, rise=1e-6, difficulty=1e12, height=64 * 210_000, fees=2.2250738585e-313)
 @given(
     st.floats(1.0, 1e7),
     st.floats(1e-6, 10.0),
-    st.floats(1e6, 1e11),
-    st.floats(0.0, 50.0),
+    st.floats(1e10, 1e16),
+    st.integers(0, 70 * 210_000),
     st.floats(0.0, 5.0),
 )
 def test_usd_hashprice_strictly_rises_with_price(
-    price: float, rise: float, hashrate: float, subsidy: float, fees: float
+    price: float, rise: float, difficulty: float, height: int, fees: float
 ) -> None:
-    if subsidy + fees < 1e-8:
+    if btc.block_subsidy_btc(height) + fees < 1e-8:
         return  # a block pays whole satoshis: below 1 sat there is no reward to price
-    low = btc.hashprice_usd_per_th_day(price, hashrate, subsidy, fees)
-    high = btc.hashprice_usd_per_th_day(price * (1 + rise), hashrate, subsidy, fees)
-    assert high > low
+    low = btc.hashprice(height, price, fees, difficulty=difficulty)
+    high = btc.hashprice(height, price * (1 + rise), fees, difficulty=difficulty)
+    assert high.usd_per_th_day > low.usd_per_th_day
 
 
 @given(
     st.floats(1.0, 1e7),
     st.floats(1e6, 1e11),
     st.floats(1e-6, 10.0),
-    st.floats(1e-3, 50.0),
+    st.integers(0, 30 * 210_000),
     st.floats(0.0, 5.0),
 )
 def test_usd_hashprice_strictly_falls_with_hashrate(
-    price: float, hashrate: float, rise: float, subsidy: float, fees: float
+    price: float, hashrate: float, rise: float, height: int, fees: float
 ) -> None:
-    low_hashrate = btc.hashprice_usd_per_th_day(price, hashrate, subsidy, fees)
-    high_hashrate = btc.hashprice_usd_per_th_day(price, hashrate * (1 + rise), subsidy, fees)
-    assert high_hashrate < low_hashrate
+    low_hashrate = btc.hashprice(height, price, fees, network_hashrate_th_s=hashrate)
+    high_hashrate = btc.hashprice(height, price, fees, network_hashrate_th_s=hashrate * (1 + rise))
+    assert high_hashrate.usd_per_th_day < low_hashrate.usd_per_th_day
 
 
 def test_hashprice_broadcasts() -> None:
     prices = np.array([50_000.0, 100_000.0])[:, None]
     hashrates = np.array([0.8e9, 1.0e9, 1.2e9])
-    hp = btc.hashprice_usd_per_th_day(prices, hashrates, 3.125, 0.02)
-    assert hp.shape == (2, 3)
-    assert_allclose(hp, prices * 144 * 3.145 / hashrates)
+    hp = btc.hashprice(CHECK_HEIGHT, prices, 0.02, network_hashrate_th_s=hashrates)
+    assert hp.usd_per_th_day.shape == hp.subsidy_btc.shape == (2, 3)
+    assert_allclose(hp.usd_per_th_day, prices * 144 * 3.145 / hashrates)
+    assert isinstance(btc.hashprice(CHECK_HEIGHT, 9e4, 0.02, difficulty=1e14).subsidy_btc, float)
 
 
 # -------------------------------------------------------------------- per MWh
@@ -235,7 +306,7 @@ def test_break_even_scalings() -> None:
 
 
 def test_btc_per_mwh_times_price_is_usd_per_mwh() -> None:
-    hp_btc = btc.hashprice_btc_per_th_day(1.06e9, 3.125, 0.0139)
+    hp_btc = btc.hashprice(CHECK_HEIGHT, 1.0, 0.0139, network_hashrate_th_s=1.06e9).btc_per_th_day
     per_mwh = btc.btc_per_mwh(hp_btc, 13.5, 0.02, 1.05)
     assert per_mwh * CHECK_PRICE_USD == pytest.approx(
         btc.revenue_usd_per_mwh(hp_btc * CHECK_PRICE_USD, 13.5, 0.02, 1.05)
@@ -296,9 +367,7 @@ def test_fleet_exact_fit(catalogue: pd.DataFrame) -> None:
 
 
 def test_miner_value_50_50_at_check_hashprice(catalogue: pd.DataFrame) -> None:
-    hp = btc.hashprice_usd_per_th_day(
-        CHECK_PRICE_USD, CHECK_HASHRATE_TH_S, 3.125, CHECK_FEES_PER_BLOCK, CHECK_BLOCKS
-    )
+    hp = _check_hp(difficulty=CHECK_DIFFICULTY).usd_per_th_day
     fleet = btc.fleet_from_mix(100, [("S21 XP", 0.5), ("S21", 0.5)], catalogue)
     value = btc.miner_value_usd_per_mwh(fleet, hp, 0.02)
     # by hand: 0.0374 x 0.98 x 1000 / 0.024 = 1,527.2; / 13.5 = 113.1, / 17.5 = 87.3
@@ -319,7 +388,7 @@ def test_miner_value_50_50_at_check_hashprice(catalogue: pd.DataFrame) -> None:
 
 def test_mining_revenue(catalogue: pd.DataFrame) -> None:
     fleet = btc.fleet_from_mix(50, [("S21 XP Hyd", 0.7), ("M60S", 0.3)], catalogue, pue=1.1)
-    hp_btc = btc.hashprice_btc_per_th_day(1.06e9, 3.125, 0.0139)
+    hp_btc = btc.hashprice(CHECK_HEIGHT, 1.0, 0.0139, network_hashrate_th_s=1.06e9).btc_per_th_day
     served = np.array([0.0, 1000.0, 24 * 50.0])
     result = btc.mining_revenue(served, fleet, hp_btc, CHECK_PRICE_USD, 0.02)
     per_mwh = btc.btc_per_mwh(hp_btc, fleet.efficiency_j_per_th, 0.02, 1.1)
@@ -386,11 +455,15 @@ def test_errors(catalogue: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="PUE"):
         btc.fleet_from_mix(10, [("S21", 1.0)], catalogue, pue=0.9)
     with pytest.raises(ValueError, match="btc_price_usd must be > 0"):
-        btc.hashprice_usd_per_th_day(-1.0, 1e9, 3.125, 0.0)
+        btc.hashprice(CHECK_HEIGHT, -1.0, 0.0, difficulty=1e14)
     with pytest.raises(ValueError, match="network_hashrate_th_s must be > 0"):
-        btc.hashprice_btc_per_th_day(np.array([1e9, 0.0]), 3.125, 0.0)
-    with pytest.raises(ValueError, match="subsidy_btc must be >= 0"):
-        btc.hashprice_btc_per_th_day(1e9, -3.125, 0.0)
+        btc.hashprice(CHECK_HEIGHT, 1.0, 0.0, network_hashrate_th_s=np.array([1e9, 0.0]))
+    with pytest.raises(ValueError, match="difficulty must be > 0"):
+        btc.hashprice(CHECK_HEIGHT, 1.0, 0.0, difficulty=0.0)
+    with pytest.raises(ValueError, match="fees_btc_per_block must be >= 0"):
+        btc.hashprice(CHECK_HEIGHT, 1.0, -0.1, difficulty=1e14)
+    with pytest.raises(ValueError, match="whole block height"):
+        btc.hashprice(929_000.5, 1.0, 0.0, difficulty=1e14)
     with pytest.raises(ValueError, match="hashprice_usd_per_th_day must be >= 0"):
         btc.break_even_usd_per_mwh(-0.01, 17.5)
     with pytest.raises(ValueError, match="efficiency_j_per_th must be > 0"):
@@ -411,4 +484,36 @@ def test_errors(catalogue: pd.DataFrame) -> None:
         btc.hashprice_path(
             pd.date_range("2026-01-01", periods=3), [1.0, 2.0], 1e9, 0.0, CHECK_HEIGHT, CHECK_DATE
         )
-    assert math.isnan(btc.hashprice_btc_per_th_day(float("nan"), 3.125, 0.0))  # missing data
+    missing = btc.hashprice(CHECK_HEIGHT, 1.0, 0.0, network_hashrate_th_s=float("nan"))
+    assert math.isnan(missing.btc_per_th_day)  # missing data propagates
+
+
+# ------------------------------------------------------- the scenario's market inputs
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("block_subsidy_btc", 6.25, "derived from market.block_height (3.125 BTC at block_height"),
+        ("network_hashrate_eh_s", 1142, "give market.difficulty"),
+    ],
+)
+def test_subsidy_and_hashrate_are_not_scenario_inputs(
+    scenario_dir: Path, field: str, value: float, says: str
+) -> None:
+    """A typed subsidy could disagree with the block height's (6.25 BTC at 929,000), a
+    typed hashrate with the difficulty: both are refused, naming file, field and the
+    value to use."""
+    import yaml
+
+    from megawatt import scenario as scenario_lib
+    from megawatt.errors import InputError
+
+    path = scenario_dir / "scenario.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["market"][field] = value
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(InputError) as err:
+        scenario_lib.load(path)
+    text = str(err.value)
+    assert "scenario.yaml" in text and f"market.{field}" in text and says in text

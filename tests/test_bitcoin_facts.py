@@ -12,23 +12,32 @@ from megawatt.economics import bitcoin as btc
 
 
 def test_check_value_28_dec_2025() -> None:
-    """$87,748, fees 2.155 BTC over the day's 155 blocks (484.375 BTC), 1.142e9 TH/s."""
+    """$87,748, fees 2.155 BTC over the day's 155 blocks (484.375 BTC), difficulty
+    148.26T (25 Dec 2025 retarget), block 929,000: $37.4/PH/day."""
     blocks = 484.375 / 3.125
     assert blocks == 155
-    hp = btc.hashprice_usd_per_th_day(87_748, 1.142e9, 3.125, 2.155 / blocks, blocks)
-    assert hp * 1000 == pytest.approx(37.4, abs=0.1)  # USD per PH/s per day
-    # in expectation (144 blocks a day) the same market gives less
-    expected = btc.hashprice_usd_per_th_day(87_748, 1.142e9, 3.125, 2.155 / blocks)
-    assert expected == pytest.approx(hp * 144 / 155)
+    hp = btc.hashprice(929_000, 87_748, 2.155 / blocks, difficulty=148.26e12)
+    assert hp.usd_per_ph_day == pytest.approx(37.4, abs=0.1)  # USD per PH/s per day
+    # the day's hashrate estimate (1.142e9 TH/s) goes with the day's 155 blocks
+    day = btc.hashprice(
+        929_000, 87_748, 2.155 / blocks, network_hashrate_th_s=1.142e9, blocks_per_day=blocks
+    )
+    assert day.usd_per_ph_day == pytest.approx(hp.usd_per_ph_day, rel=1e-3)
+    # with 144 blocks it gives less, by 144/155
+    expected = btc.hashprice(929_000, 87_748, 2.155 / blocks, network_hashrate_th_s=1.142e9)
+    assert expected.usd_per_th_day == pytest.approx(day.usd_per_th_day * 144 / 155)
 
 
 def test_difficulty_and_hashrate_agree() -> None:
     difficulty = 148.26e12
     hashrate = btc.hashrate_from_difficulty_th_s(difficulty)
     assert hashrate / 1e6 == pytest.approx(1061, rel=0.01)  # EH/s, Jan 2026 ~1,024-1,052
-    by_hashrate = btc.hashprice_btc_per_th_day(hashrate, 3.125, 0.01)
+    by_hashrate = btc.hashprice(929_000, 1.0, 0.01, network_hashrate_th_s=hashrate)
     by_difficulty = 86_400e12 * (3.125 + 0.01) / (difficulty * 2**32)
-    assert by_hashrate == pytest.approx(by_difficulty, rel=1e-12)
+    assert by_hashrate.btc_per_th_day == pytest.approx(by_difficulty, rel=1e-12)
+    assert btc.hashprice(929_000, 1.0, 0.01, difficulty=difficulty).btc_per_th_day == pytest.approx(
+        by_difficulty, rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,11 +88,15 @@ def test_break_even_identities() -> None:
         btc.break_even_usd_per_mwh(hp, 17.5, 1.0)
 
 
+def _usd(price: float, hashrate: float) -> float:
+    return btc.hashprice(929_000, price, 0.02, network_hashrate_th_s=hashrate).usd_per_th_day
+
+
 @given(st.floats(1e3, 1e6), st.floats(1e3, 1e6), st.floats(1e8, 1e10))
 def test_hashprice_rises_with_price(p1: float, p2: float, hashrate: float) -> None:
     low, high = sorted((p1, p2))
-    a = btc.hashprice_usd_per_th_day(low, hashrate, 3.125, 0.02)
-    b = btc.hashprice_usd_per_th_day(high, hashrate, 3.125, 0.02)
+    a = _usd(low, hashrate)
+    b = _usd(high, hashrate)
     assert b >= a
     if high > low * (1 + 1e-9):
         assert b > a
@@ -92,9 +105,7 @@ def test_hashprice_rises_with_price(p1: float, p2: float, hashrate: float) -> No
 @given(st.floats(1e8, 1e10), st.floats(1e8, 1e10))
 def test_hashprice_falls_with_hashrate(h1: float, h2: float) -> None:
     low, high = sorted((h1, h2))
-    assert btc.hashprice_usd_per_th_day(9e4, high, 3.125, 0.02) <= btc.hashprice_usd_per_th_day(
-        9e4, low, 3.125, 0.02
-    )
+    assert _usd(9e4, high) <= _usd(9e4, low)
 
 
 @given(st.integers(0, 40 * 210_000))
@@ -125,7 +136,7 @@ def test_catalogue_and_fleet() -> None:
     with pytest.raises(ValueError, match="sum to 1"):
         btc.fleet_from_mix(10, [("S21", 0.5)], cat)
     with pytest.raises(ValueError, match="btc_price_usd must be > 0"):
-        btc.hashprice_usd_per_th_day(-1, 1e9, 3.125, 0.0)
+        btc.hashprice(929_000, -1, 0.0, network_hashrate_th_s=1e9)
 
 
 def test_miner_value_of_a_mix() -> None:

@@ -2,8 +2,9 @@
 
 The block subsidy follows from the block height (halving every 210,000 blocks) and
 the calendar date of a future height from a mean block time; the hashprice (BTC or
-USD a TH/s earns per day) from the subsidy, the fees and the network hashrate (or
-difficulty); and through an ASIC's efficiency [J/TH] and the site's PUE, the revenue a
+USD a TH/s earns per day) from the height's subsidy, the fees and the network
+difficulty (or hashrate with the blocks found per day), in one function, ``hashprice``;
+and through an ASIC's efficiency [J/TH] and the site's PUE, the revenue a
 MWh at the meter earns. That revenue is the miner's break-even power price and its bid:
 a miner draws only in hours where the tariff is at or below it, so its response to the
 tariff shifts with hashprice [4]_. Fleets of ASIC models from the packaged catalogue
@@ -40,6 +41,8 @@ RETARGET_INTERVAL = 2016
 """Blocks between difficulty retargets [blocks]."""
 TARGET_BLOCK_S = 600
 """Target block spacing [s]."""
+SECONDS_PER_DAY = 86_400
+TH_PER_PH = 1000
 
 SATOSHI_PER_BTC = 100_000_000
 INITIAL_SUBSIDY_SAT = 50 * SATOSHI_PER_BTC
@@ -289,13 +292,17 @@ def next_halving(
 # ------------------------------------------------------------------------- hashprice
 
 
-def hashrate_from_difficulty_th_s(difficulty: float | npt.ArrayLike) -> FloatOrArray:
-    """Network hashrate implied by a difficulty at 600 s blocks [TH/s].
+def hashrate_from_difficulty_th_s(
+    difficulty: float | npt.ArrayLike, blocks_per_day: float | npt.ArrayLike = BLOCKS_PER_DAY
+) -> FloatOrArray:
+    """Network hashrate that finds ``blocks_per_day`` blocks a day at a difficulty [TH/s].
 
     Parameters
     ----------
     difficulty : float or array_like
         Mining difficulty [-], > 0.
+    blocks_per_day : float or array_like, default 144
+        Blocks found per day [blocks/day], > 0 (144 at the 600 s target).
 
     Returns
     -------
@@ -307,105 +314,140 @@ def hashrate_from_difficulty_th_s(difficulty: float | npt.ArrayLike) -> FloatOrA
     A block at difficulty D takes D x 2^32 hashes on average (exactly
     D x 2^256 / (0xffff x 2^208), 1.5e-5 more), so
 
-    .. math:: H = D \\cdot 2^{32} / 600 / 10^{12}
+    .. math:: H = N_{day} \\, D \\cdot 2^{32} / 86400 / 10^{12}
 
-    E.g. D = 148.26e12 gives ~1.061e9 TH/s (1,061 EH/s).
+    E.g. D = 148.26e12 at 144 blocks a day gives ~1.061e9 TH/s (1,061 EH/s).
 
     References
     ----------
     .. [1] Bitcoin Core, ``src/rpc/blockchain.cpp``, ``GetDifficulty``.
     """
     d = _positive("difficulty", difficulty, "[-]")
-    return _out(d * HASHES_PER_DIFFICULTY / TARGET_BLOCK_S / 1e12)
-
-
-def hashprice_btc_per_th_day(
-    network_hashrate_th_s: float | npt.ArrayLike,
-    subsidy_btc: float | npt.ArrayLike,
-    fees_btc_per_block: float | npt.ArrayLike,
-    blocks_per_day: float | npt.ArrayLike = BLOCKS_PER_DAY,
-) -> FloatOrArray:
-    """BTC one TH/s earns per day before pool fees [BTC/(TH/s)/day].
-
-    Parameters
-    ----------
-    network_hashrate_th_s : float or array_like
-        Network hashrate [TH/s], > 0.
-    subsidy_btc : float or array_like
-        Block subsidy [BTC/block], >= 0.
-    fees_btc_per_block : float or array_like
-        Mean transaction fees per block [BTC/block], >= 0.
-    blocks_per_day : float or array_like, default 144
-        Blocks found per day [blocks/day], > 0. Keep 144 with a hashrate derived from
-        difficulty; pass the day's count to reproduce a realised daily hashprice whose
-        hashrate estimate was itself inferred from that count.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        Hashprice [BTC/(TH/s)/day].
-
-    Notes
-    -----
-    .. math:: hp = N_{day} \\, (s + f) / H
-
-    With H from difficulty (``hashrate_from_difficulty_th_s``) this equals
-    86,400e12 (s + f) / (D 2^32).
-
-    References
-    ----------
-    .. [1] Luxor Technology, Hashrate Index: hashprice methodology.
-    """
-    h = _positive("network_hashrate_th_s", network_hashrate_th_s, "[TH/s]")
-    s = _non_negative("subsidy_btc", subsidy_btc, "[BTC]")
-    f = _non_negative("fees_btc_per_block", fees_btc_per_block, "[BTC/block]")
     n = _positive("blocks_per_day", blocks_per_day, "[blocks/day]")
-    return _out(n * (s + f) / h)
+    return _out(n * d * HASHES_PER_DIFFICULTY / SECONDS_PER_DAY / 1e12)
 
 
-def hashprice_usd_per_th_day(
+@dataclass(frozen=True)
+class Hashprice:
+    """What one TH/s earns per day before pool fees, and the subsidy it rests on.
+
+    Attributes
+    ----------
+    subsidy_btc : float or numpy.ndarray
+        Block subsidy at the block height [BTC/block].
+    btc_per_th_day : float or numpy.ndarray
+        Hashprice [BTC/(TH/s)/day].
+    usd_per_th_day : float or numpy.ndarray
+        Hashprice [USD/(TH/s)/day].
+    """
+
+    subsidy_btc: FloatOrArray
+    btc_per_th_day: FloatOrArray
+    usd_per_th_day: FloatOrArray
+
+    @property
+    def btc_per_ph_day(self) -> FloatOrArray:
+        """Hashprice [BTC/(PH/s)/day]."""
+        return _out(np.asarray(self.btc_per_th_day) * TH_PER_PH)
+
+    @property
+    def usd_per_ph_day(self) -> FloatOrArray:
+        """Hashprice [USD/(PH/s)/day], the unit hashprice indices quote."""
+        return _out(np.asarray(self.usd_per_th_day) * TH_PER_PH)
+
+
+def hashprice(
+    height: int | npt.ArrayLike,
     btc_price_usd: float | npt.ArrayLike,
-    network_hashrate_th_s: float | npt.ArrayLike,
-    subsidy_btc: float | npt.ArrayLike,
     fees_btc_per_block: float | npt.ArrayLike,
-    blocks_per_day: float | npt.ArrayLike = BLOCKS_PER_DAY,
-) -> FloatOrArray:
-    """USD one TH/s earns per day before pool fees [USD/(TH/s)/day].
+    *,
+    difficulty: float | npt.ArrayLike | None = None,
+    network_hashrate_th_s: float | npt.ArrayLike | None = None,
+    blocks_per_day: float | npt.ArrayLike | None = None,
+) -> Hashprice:
+    """Hashprice from the market inputs: the one place a hash is priced.
+
+    Give exactly one of ``difficulty`` (the protocol-exact form) or
+    ``network_hashrate_th_s`` (with ``blocks_per_day``).
 
     Parameters
     ----------
+    height : int or array_like of int
+        Block height [blocks], >= 0: the subsidy is derived from it
+        (``block_subsidy_btc``), never typed.
     btc_price_usd : float or array_like
         Bitcoin price [USD/BTC], > 0.
-    network_hashrate_th_s : float or array_like
-        Network hashrate [TH/s], > 0.
-    subsidy_btc : float or array_like
-        Block subsidy [BTC/block], >= 0.
     fees_btc_per_block : float or array_like
         Mean transaction fees per block [BTC/block], >= 0.
-    blocks_per_day : float or array_like, default 144
-        Blocks found per day [blocks/day], > 0 (see ``hashprice_btc_per_th_day``).
+    difficulty : float or array_like, optional
+        Mining difficulty [-], > 0.
+    network_hashrate_th_s : float or array_like, optional
+        Network hashrate [TH/s], > 0.
+    blocks_per_day : float or array_like, optional
+        Blocks found per day [blocks/day], > 0; only with ``network_hashrate_th_s``
+        (default 144, the 600 s target). At a given difficulty the revenue per hash does
+        not depend on how many blocks are found, so it is refused with ``difficulty``.
 
     Returns
     -------
-    float or numpy.ndarray
-        Hashprice [USD/(TH/s)/day]; x 1000 for the usual USD/(PH/s)/day.
+    Hashprice
+        subsidy_btc [BTC/block], btc_per_th_day, usd_per_th_day (and the per-PH/s
+        properties), broadcast over the inputs.
 
     Notes
     -----
-    .. math:: hp_{USD} = P \\, N_{day} \\, (s + f) / H
+    A block at difficulty D takes D x 2^32 hashes on average [2]_, and pays the subsidy
+    s(h) of its height plus the fees f [1]_, so one hash per second for a day
+    (86,400 hashes) earns 86,400 (s + f) / (D 2^32) BTC; per TH/s:
 
-    Check value: 28 Dec 2025, P = $87,748, f = 2.155 / 155 BTC/block, s = 3.125 BTC,
-    155 blocks found, H = 1.142e9 TH/s gives 0.0374 USD/(TH/s)/day ($37.4/PH/day).
+    .. math:: hp_{BTC} = \\frac{86400 \\cdot 10^{12} \\, (s(h) + f)}{D \\cdot 2^{32}},
+       \\qquad hp_{USD} = P \\, hp_{BTC}
+
+    With a hashrate H [TH/s] that finds N blocks a day (N = 144 at the 600 s target),
+    the network earns N (s + f) a day split over H [3]_:
+
+    .. math:: hp_{BTC} = N \\, (s(h) + f) / H
+
+    the same number when H = N D 2^32 / 86400 / 10^{12}
+    (``hashrate_from_difficulty_th_s``). A hashrate estimated from one day's blocks
+    must go with that day's N; with the expected N = 144 it needs the hashrate the
+    difficulty implies.
+
+    Check value, 28 Dec 2025: P = $87,748, f = 2.155 BTC / 155 blocks, h = 929,000
+    (s = 3.125 BTC), D = 148.26e12 gives 0.03737 USD/(TH/s)/day = $37.4/PH/day.
 
     References
     ----------
-    .. [1] Luxor Technology, Hashrate Index: hashprice methodology.
+    .. [1] Bitcoin Core, ``src/validation.cpp``, ``GetBlockSubsidy``.
+    .. [2] Bitcoin Core, ``src/rpc/blockchain.cpp``, ``GetDifficulty`` (difficulty 1 is
+       a target of 0xffff x 2^208, ~2^32 expected hashes).
+    .. [3] Luxor Technology, Hashrate Index: hashprice methodology.
     """
+    if (difficulty is None) == (network_hashrate_th_s is None):
+        raise ValueError("give exactly one of difficulty and network_hashrate_th_s")
+    subsidy = np.asarray(block_subsidy_btc(height), dtype=float)
     price = _positive("btc_price_usd", btc_price_usd, "[USD/BTC]")
-    btc = hashprice_btc_per_th_day(
-        network_hashrate_th_s, subsidy_btc, fees_btc_per_block, blocks_per_day
-    )
-    return _out(price * btc)
+    fees = _non_negative("fees_btc_per_block", fees_btc_per_block, "[BTC/block]")
+    reward = subsidy + fees
+    if difficulty is not None:
+        if blocks_per_day is not None:
+            raise ValueError(
+                "blocks_per_day goes with network_hashrate_th_s: at a given difficulty "
+                "the revenue per hash does not depend on the blocks found"
+            )
+        d = _positive("difficulty", difficulty, "[-]")
+        btc = SECONDS_PER_DAY * 1e12 * reward / (d * HASHES_PER_DIFFICULTY)
+    else:
+        h = _positive("network_hashrate_th_s", network_hashrate_th_s, "[TH/s]")
+        n = _positive(
+            "blocks_per_day",
+            BLOCKS_PER_DAY if blocks_per_day is None else blocks_per_day,
+            "[blocks/day]",
+        )
+        btc = n * reward / h
+    # copies: broadcast views are read-only and may alias one input several times
+    subsidy, btc, usd = (np.array(a) for a in np.broadcast_arrays(subsidy, btc, price * btc))
+    return Hashprice(subsidy_btc=_out(subsidy), btc_per_th_day=_out(btc), usd_per_th_day=_out(usd))
 
 
 def retarget_difficulty(
@@ -912,7 +954,8 @@ def hashprice_path(
         Reference time. If exactly one of it and ``dates`` has a time zone, the other
         is read as UTC.
     mean_block_s : float, default 600.0
-        Mean block spacing [s], > 0 (see ``estimate_block_time``).
+        Mean block spacing [s], > 0 (see ``estimate_block_time``): it times the heights
+        and gives the blocks found per day, 86,400 / mean_block_s.
 
     Returns
     -------
@@ -924,10 +967,11 @@ def hashprice_path(
     Notes
     -----
     .. math:: h(t) = h_{now} + \\lfloor (t - t_{now}) / \\bar{\\tau} \\rfloor, \\quad
-       hp(t) = P(t) \\cdot 144 \\, (s(h(t)) + f(t)) / H(t)
+       hp(t) = P(t) \\, N \\, (s(h(t)) + f(t)) / H(t), \\quad N = 86400 / \\bar{\\tau}
 
-    so the subsidy halves on the date the halving height is estimated to be reached
-    (block 1,050,000: spring 2028 at 600 s).
+    each date priced by ``hashprice`` (hashrate form), so the subsidy halves on the date
+    the halving height is estimated to be reached (block 1,050,000: spring 2028 at
+    600 s).
 
     References
     ----------
@@ -960,15 +1004,19 @@ def hashprice_path(
         )
     except ValueError as err:
         raise ValueError(f"path inputs must be scalars or have one value per date ({n})") from err
-    subsidy = np.atleast_1d(block_subsidy_btc(heights))
-    btc = np.atleast_1d(hashprice_btc_per_th_day(hashrate, subsidy, fees))
-    usd = np.atleast_1d(hashprice_usd_per_th_day(price, hashrate, subsidy, fees))
+    hp = hashprice(
+        heights,
+        price,
+        fees,
+        network_hashrate_th_s=hashrate,
+        blocks_per_day=SECONDS_PER_DAY / spacing,
+    )
     return pd.DataFrame(
         {
             "block_height": heights,
-            "subsidy_btc": subsidy,
-            "hashprice_btc_per_th_day": btc,
-            "hashprice_usd_per_th_day": usd,
+            "subsidy_btc": np.atleast_1d(hp.subsidy_btc),
+            "hashprice_btc_per_th_day": np.atleast_1d(hp.btc_per_th_day),
+            "hashprice_usd_per_th_day": np.atleast_1d(hp.usd_per_th_day),
         },
         index=index,
     )

@@ -1,9 +1,10 @@
 """What a MWh is worth to each applicant, and what its equipment costs.
 
-Miners: the hashprice of the scenario's market (price, hashrate, fees, subsidy at the
-block height) through each ASIC model's efficiency and the site's PUE gives revenue
-per MWh at the meter, which is the miner's break-even power price and its bid: it
-stops drawing where the tariff is above it, and its response shifts with hashprice.
+Miners: the hashprice of the scenario's market (``bitcoin.hashprice`` of its price,
+difficulty, fees and the subsidy of its block height) through each ASIC model's
+efficiency and the site's PUE gives revenue per MWh at the meter, which is the miner's
+break-even power price and its bid: it stops drawing where the tariff is above it, and
+its response shifts with hashprice.
 AI data centers: GPU rental revenue per MWh. A value typed in the scenario
 (``value_usd_per_mwh``) overrides the computed one and is reported as such.
 """
@@ -17,46 +18,45 @@ import pandas as pd
 from megawatt.economics import ai, bitcoin
 from megawatt.scenario.model import Applicant, Scenario
 
-TH_PER_EH = 1e6
-
 
 @dataclass(frozen=True)
 class MarketPoint:
-    """Bitcoin market at one moment: enough to price a hash."""
+    """Bitcoin market at one moment: enough to price a hash (see ``bitcoin.hashprice``)."""
 
     btc_price_usd: float
-    network_hashrate_eh_s: float
+    difficulty: float
     fees_btc_per_block: float
-    block_subsidy_btc: float
+    block_height: int
     pool_fee_share: float
-    blocks_per_day: float = 144.0
 
     @property
-    def hashprice_btc_per_th_day(self) -> float:
-        return float(
-            bitcoin.hashprice_btc_per_th_day(
-                self.network_hashrate_eh_s * TH_PER_EH,
-                self.block_subsidy_btc,
-                self.fees_btc_per_block,
-                self.blocks_per_day,
-            )
+    def hashprice(self) -> bitcoin.Hashprice:
+        """Subsidy and hashprice of this market, from ``bitcoin.hashprice``."""
+        return bitcoin.hashprice(
+            self.block_height,
+            self.btc_price_usd,
+            self.fees_btc_per_block,
+            difficulty=self.difficulty,
         )
 
     @property
+    def block_subsidy_btc(self) -> float:
+        return float(self.hashprice.subsidy_btc)
+
+    @property
+    def hashprice_btc_per_th_day(self) -> float:
+        return float(self.hashprice.btc_per_th_day)
+
+    @property
     def hashprice_usd_per_th_day(self) -> float:
-        return self.hashprice_btc_per_th_day * self.btc_price_usd
+        return float(self.hashprice.usd_per_th_day)
 
 
 def market_point(scenario: Scenario) -> MarketPoint:
     """The scenario's market as of its date."""
     m = scenario.market
     return MarketPoint(
-        m.btc_price_usd,
-        m.network_hashrate_eh_s,
-        m.fees_btc_per_block,
-        m.block_subsidy_btc,
-        m.pool_fee_share,
-        m.blocks_per_day,
+        m.btc_price_usd, m.difficulty, m.fees_btc_per_block, m.block_height, m.pool_fee_share
     )
 
 

@@ -69,7 +69,7 @@ class Horizon:
 def period_hashprice(scenario: Scenario) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The contract periods with their mean market and hashprice, and the halving date."""
     market = scenario.market
-    mean_block_s = 86_400.0 / market.blocks_per_day
+    mean_block_s = bitcoin.SECONDS_PER_DAY / market.blocks_per_day
     time_now = pd.Timestamp(market.as_of)
     periods = contract_periods(scenario)
     daily = term_market(scenario, periods)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from megawatt.economics.bitcoin import HALVING_INTERVAL, block_subsidy_btc
+from megawatt.economics.bitcoin import HALVING_INTERVAL, SECONDS_PER_DAY, hashprice
 from megawatt.errors import InputError, input_error
 from megawatt.scenario.io import origin_of, read_csv_rows
 from megawatt.scenario.model import Risk, Scenario
@@ -158,10 +158,11 @@ def draw_scenarios(scenario: Scenario, n: int, seed: int, risk: Risk | None = No
         -0.5 * risk.fees_sd**2 + risk.fees_sd * z_fees
     )
     block_s = np.clip(
-        86_400.0 / scenario.market.blocks_per_day + risk.block_time_sd_s * z_block, 400.0, 900.0
+        SECONDS_PER_DAY / scenario.market.blocks_per_day + risk.block_time_sd_s * z_block,
+        400.0,
+        900.0,
     )
-    subsidy = _mean_subsidy(scenario, years, block_s)
-    hashprice = 86_400.0 / block_s[:, None] * (subsidy + fees) / (hashrate * 1e6) * price
+    subsidy, usd_per_th_day = _year_hashprice(scenario, years, block_s, price, hashrate, fees)
 
     growth = risk.demand_growth_mean + risk.demand_growth_sd * z_demand
     growth[:, 0] = 0.0
@@ -186,7 +187,7 @@ def draw_scenarios(scenario: Scenario, n: int, seed: int, risk: Risk | None = No
             "network_hashrate_eh_s": hashrate.ravel(),
             "fees_btc_per_block": fees.ravel(),
             "subsidy_btc": subsidy.ravel(),
-            "hashprice_usd_per_th_day": hashprice.ravel(),
+            "hashprice_usd_per_th_day": usd_per_th_day.ravel(),
             "demand_level": level.ravel(),
             "hydro_year": names.ravel().astype(str),
             "hydro_factor": factors.ravel(),
@@ -215,20 +216,44 @@ def _bootstrap_returns(history: pd.Series, u: np.ndarray, risk: Risk) -> np.ndar
     return sums.sum(axis=-1) + (risk.price_drift - 0.5 * sigma_year**2)
 
 
-def _mean_subsidy(scenario: Scenario, years: np.ndarray, block_s: np.ndarray) -> np.ndarray:
-    """Mean subsidy per draw and year with the halving at each draw's estimated date."""
+def _year_hashprice(
+    scenario: Scenario,
+    years: np.ndarray,
+    block_s: np.ndarray,
+    price: np.ndarray,
+    hashrate_eh_s: np.ndarray,
+    fees: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean subsidy [BTC] and hashprice [USD/(TH/s)/day] per draw and year [n, Y].
+
+    Each draw's halving falls at its estimated date (its own mean block time); the
+    year's share of days after it takes the halved subsidy. Hashprice is linear in the
+    subsidy, so the year's mean is ``bitcoin.hashprice`` at the height before the
+    halving and at the halving height, weighted by those shares.
+    """
     m = scenario.market
     start = pd.Timestamp(m.as_of)
     next_height = (m.block_height // HALVING_INTERVAL + 1) * HALVING_INTERVAL
-    before = float(block_subsidy_btc(m.block_height))
-    after = float(block_subsidy_btc(next_height))
     halving = start + pd.to_timedelta((next_height - m.block_height) * block_s, unit="s")
     epoch = pd.Timestamp("1970-01-01")
     halving_s = (halving - epoch).total_seconds().to_numpy()
-    out = np.empty((len(block_s), len(years)))
+    share_after = np.empty((len(block_s), len(years)))
     for k, year in enumerate(years):
         y0 = (pd.Timestamp(f"{year}-01-01") - epoch).total_seconds()
         y1 = (pd.Timestamp(f"{year + 1}-01-01") - epoch).total_seconds()
-        share_after = np.clip((y1 - halving_s) / (y1 - y0), 0.0, 1.0)
-        out[:, k] = before * (1 - share_after) + after * share_after
-    return out
+        share_after[:, k] = np.clip((y1 - halving_s) / (y1 - y0), 0.0, 1.0)
+    blocks_per_day = (SECONDS_PER_DAY / block_s)[:, None]
+    before, after = (
+        hashprice(
+            height,
+            price,
+            fees,
+            network_hashrate_th_s=hashrate_eh_s * 1e6,
+            blocks_per_day=blocks_per_day,
+        )
+        for height in (m.block_height, next_height)
+    )
+    mix = (1.0 - share_after, share_after)
+    subsidy = mix[0] * before.subsidy_btc + mix[1] * after.subsidy_btc
+    usd = mix[0] * before.usd_per_th_day + mix[1] * after.usd_per_th_day
+    return subsidy, usd

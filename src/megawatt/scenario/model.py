@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from megawatt.economics.bitcoin import block_subsidy_btc, hashrate_from_difficulty_th_s
+
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 Name = Annotated[
     str,
@@ -459,28 +461,38 @@ class Program(_Model):
 
 
 class Market(_Model):
-    """Market assumptions for the applicants' economics."""
+    """Market assumptions for the applicants' economics.
+
+    Today's hashprice is one function of these inputs
+    (:func:`megawatt.economics.bitcoin.hashprice`): the subsidy of ``block_height``, the
+    fees and the ``difficulty``; the subsidy and the hashrate are derived, not typed.
+    """
 
     as_of: dt.date = Field(description="Date the figures describe.")
     btc_price_usd: float = Field(
         gt=0, description="Bitcoin price.", json_schema_extra=_unit("USD/BTC")
     )
-    network_hashrate_eh_s: float = Field(
-        gt=0, description="Network hashrate.", json_schema_extra=_unit("EH/s")
+    difficulty: float = Field(
+        gt=0,
+        description="Network mining difficulty at as_of: a block takes difficulty x 2^32 "
+        "hashes on average, so it fixes the revenue per hash (the network hashrate is "
+        "derived from it, not typed).",
+        json_schema_extra=_unit("-"),
     )
     fees_btc_per_block: float = Field(
         ge=0, description="Mean transaction fees per block.", json_schema_extra=_unit("BTC/block")
     )
-    block_subsidy_btc: float = Field(
-        3.125, gt=0, le=50, description="Block subsidy.", json_schema_extra=_unit("BTC/block")
+    block_height: int = Field(
+        ge=0,
+        description="Block height at as_of: gives the block subsidy and the halving schedule.",
     )
-    block_height: int = Field(ge=0, description="Block height at as_of (for the halving schedule).")
     blocks_per_day: float = Field(
         144.0,
         gt=100,
         le=200,
         description="Mean blocks found per day: 144 at the 600 s target; more while "
-        "hashrate grows faster than difficulty retargets.",
+        "hashrate grows faster than difficulty retargets. It times the halving and goes "
+        "with the market path's hashrates; today's hashprice is fixed by the difficulty.",
         json_schema_extra=_unit("blocks/day"),
     )
     pool_fee_share: float = Field(
@@ -492,6 +504,38 @@ class Market(_Model):
         json_schema_extra=_unit("USD/GPU-h"),
     )
     source: str = Field("", description="Where the figures come from.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_not_typed(cls, data: Any) -> Any:
+        """The subsidy and the hashrate are derived: typed, they could disagree."""
+        if not isinstance(data, dict):
+            return data
+        if "block_subsidy_btc" in data:
+            height = data.get("block_height")
+            try:
+                allowed = f"{block_subsidy_btc(int(height)):g} BTC at block_height {int(height)}"
+            except (TypeError, ValueError):
+                allowed = "the subsidy of block_height"
+            raise ReferenceProblem(
+                "market.block_subsidy_btc",
+                data["block_subsidy_btc"],
+                f"not an input: the subsidy is derived from market.block_height ({allowed}); "
+                "remove the field",
+            )
+        if "network_hashrate_eh_s" in data:
+            raise ReferenceProblem(
+                "market.network_hashrate_eh_s",
+                data["network_hashrate_eh_s"],
+                "not an input: give market.difficulty (the hashrate is derived from it; a "
+                "day's hashrate estimate counts that day's blocks, not 144)",
+            )
+        return data
+
+    @property
+    def implied_hashrate_eh_s(self) -> float:
+        """Network hashrate that finds ``blocks_per_day`` blocks at ``difficulty`` [EH/s]."""
+        return float(hashrate_from_difficulty_th_s(self.difficulty, self.blocks_per_day)) / 1e6
 
 
 class MarketYear(_Model):

@@ -156,9 +156,10 @@ def summarize(scenario: Scenario) -> ScenarioSummary:
             ),
             (
                 "market",
-                f"BTC ${scenario.market.btc_price_usd:,.0f}, hashrate "
-                f"{scenario.market.network_hashrate_eh_s:,.0f} EH/s "
-                f"(as of {scenario.market.as_of})",
+                f"BTC ${scenario.market.btc_price_usd:,.0f}, difficulty "
+                f"{scenario.market.difficulty / 1e12:,.2f}T "
+                f"(~{scenario.market.implied_hashrate_eh_s:,.0f} EH/s; "
+                f"as of {scenario.market.as_of})",
             ),
             ("VOLL", f"{scenario.voll_usd_per_mwh:,.0f} USD/MWh"),
         ],
