@@ -3,6 +3,8 @@ solve of that period, whatever the tariff."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from megawatt.planning import case_sheet, run_plan
@@ -44,3 +46,23 @@ def test_time_of_use_periods_match_a_fresh_solve(time_of_use_outcome) -> None:
                 fresh[figure] * row.days / DAYS_PER_YEAR, rel=1e-6, abs=1e-9
             ), (start, figure)
         assert row.allocated_mw == pytest.approx(fresh["allocated_mw"], abs=1e-6)
+
+
+def test_horizon_halving(default_outcome) -> None:
+    view = default_outcome.horizon
+    assert view is not None
+    years = view.years
+    assert list(years.index) == [2026, 2027, 2028]  # the contract term (docs: contract.py)
+    assert pd.Timestamp("2028-03-01") <= view.halving_date <= pd.Timestamp("2028-06-30")
+    # subsidy: 3.125 before, 1.5625 after; the halving year is in between
+    assert years.loc[2027, "subsidy_btc"] == pytest.approx(3.125)
+    assert view.periods.subsidy_btc.iloc[-1] == pytest.approx(1.5625)
+    assert 1.5625 < years.loc[2028, "subsidy_btc"] < 3.125
+    # hashprice falls every year on this path (price flat, hashrate up, halving)
+    assert (np.diff(years.hashprice_usd_per_ph_day) < 0).all()
+    # miners leave as hashprice falls; the AI data centers stay
+    assert years.applicants_drawing.iloc[-1] <= years.applicants_drawing.iloc[0]
+    assert view.viable["karachi_ai"].all()
+    assert not view.viable["hub_miner_a"].iloc[-1]
+    # with fewer loads drawing the margin does not grow (years two and three: full cap)
+    assert years.margin_musd.iloc[-1] <= years.margin_musd.iloc[1] + 1e-6

@@ -5,9 +5,11 @@ The order, bottom to top (docs/architecture.md says why):
 
     errors, metrics   plain definitions (numpy only)
     io, data          readers of every input format; the embedded datasets' paths
-    grid              methods on hourly series (demand shapes, profiles, headroom)
+    grid, economics.bitcoin, economics.ai
+                      methods on numbers and series that take no Scenario: demand
+                      shapes, profiles, headroom; the Bitcoin protocol and fleets; GPUs
     scenario          the validated scenario and its hourly series
-    economics         market economics: hashprice, fleets, bids, contract terms
+    economics         what takes a Scenario: each applicant's bid, contract terms
     optimize          the LP: inputs, solve, one schedule, diagnosis
     accounts          every reported figure of a solved plan, and the results schema
     planning          the main job: plan, case re-solves, the multi-year view
@@ -28,7 +30,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[tuple[str, ...]] = [
     ("megawatt", "megawatt.errors", "megawatt.metrics"),
     ("megawatt.io", "megawatt.data"),
-    ("megawatt.grid",),
+    ("megawatt.grid", "megawatt.economics.bitcoin", "megawatt.economics.ai"),
     ("megawatt.scenario",),
     ("megawatt.economics",),
     ("megawatt.optimize",),
