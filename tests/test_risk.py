@@ -15,10 +15,11 @@ from factories import small_scenario
 from megawatt.economics.contract import term_years
 from megawatt.economics.valuation import market_point, value_applicants
 from megawatt.errors import InputError
+from megawatt.io import read_price_history
 from megawatt.optimize.inputs import build_inputs, scale_program
 from megawatt.optimize.solve import PlanResult, plan, solve_inputs
 from megawatt.risk.cases import GridState, figures_of, hydro_mask, state_inputs
-from megawatt.risk.draws import draw_scenarios, read_price_history
+from megawatt.risk.draws import draw_scenarios
 from megawatt.risk.montecarlo import run_risk
 from megawatt.scenario import dump, validate
 from megawatt.scenario.io import Origin

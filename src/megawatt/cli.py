@@ -387,6 +387,7 @@ def headroom(
     dispatch of the scenario, which includes both.
     """
     from megawatt.grid import headroom as duke
+    from megawatt.io import read_load_csv
     from megawatt.optimize.headroom import DEFAULT_TARGETS, dispatch_headroom
 
     if mapping not in ("duke", "monthly", "annual"):
@@ -397,10 +398,7 @@ def headroom(
         load = series.demand_mw.sum(axis=1).tz_convert(sc.timezone).tz_localize(None)
         label = f"national demand of {sc.name}"
     else:
-        try:
-            load = duke.read_load_csv(load_csv)
-        except ValueError as exc:
-            raise InputError(None, "", str(exc)) from None
+        load = read_load_csv(load_csv)
         label = str(load_csv)
     # A record that starts mid-year (Pakistan's fiscal year) is split into years from its
     # first month, not calendar years, so a single FY is one year, not two halves.
