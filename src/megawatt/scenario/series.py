@@ -6,6 +6,13 @@ or local time of the scenario's zone when they have none), one row per hour; NTD
 exactly the scenario's span: every gap, duplicate, missing or non-numeric cell is an
 :class:`~megawatt.errors.InputError` with its line and column. The files are read by
 :mod:`megawatt.io`; this module turns them into the scenario's series.
+
+The series are cached on the scenario together with the inputs they were built
+from (:func:`series_inputs`: span, zones, the generators' profile names, the whole
+``demand`` section and the files' path, size and modification time). A scenario
+edited in any way, by ``model_copy(update=...)`` or by assignment to a nested field
+(``sc.demand.scale = 3``), or whose files changed on disk, gets fresh series; an
+unchanged one gets the same :class:`Timeseries` object back.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,17 +68,54 @@ def local_snapshots(scenario: Scenario) -> pd.DatetimeIndex:
     return snapshots(scenario).tz_convert(scenario.timezone)
 
 
+def series_inputs(scenario: Scenario) -> tuple[Any, ...]:
+    """Everything the series depend on, compared to decide whether a cache is current.
+
+    The span and time zone, the zone names, each generator's profile names (checked
+    against the profiles file), the whole ``demand`` section, and for the profiles and
+    demand files their resolved path, size and modification time (ns).
+    """
+    origin = origin_of(scenario)
+    files = []
+    for name in (scenario.profiles, scenario.demand.file):
+        if name is None:
+            files.append(None)
+            continue
+        path = origin.resolve(name)
+        try:
+            stat = path.stat()
+            files.append((str(path), stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            files.append((str(path), None, None))
+    return (
+        scenario.timezone,
+        scenario.start,
+        scenario.hours,
+        tuple(scenario.zone_names),
+        tuple((g.p_max_pu_profile, g.monthly_energy_profile) for g in scenario.generators),
+        scenario.demand.model_dump(),
+        tuple(files),
+    )
+
+
 def timeseries(scenario: Scenario) -> Timeseries:
-    """Read (once) and return the scenario's hourly series; raises InputError."""
-    cached = scenario._series
-    if cached is not None:
-        return cached
+    """The scenario's hourly series, read again only when their inputs changed.
+
+    Raises
+    ------
+    InputError
+        A missing or bad file, or a generator naming a profile the file lacks.
+    """
+    key = series_inputs(scenario)
+    cached = scenario._series_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
     index = snapshots(scenario)
     origin = origin_of(scenario)
     profiles = _profiles(scenario, index, origin)
     demand = _demand(scenario, index, origin)
     series = Timeseries(snapshots=index, demand_mw=demand, profiles=profiles)
-    scenario._series = series
+    scenario._series_cache = (key, series)
     return series
 
 
