@@ -10,6 +10,7 @@ NTDC's ``DATE,HOUR,SYSLOAD`` is read by :mod:`megawatt.io.ntdc`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,8 @@ import pandas as pd
 from megawatt.errors import at, input_error
 from megawatt.io.common import number, read_csv_rows
 from megawatt.io.hourly import read_hourly_csv
+
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 def read_monthly_demand(path: Path) -> dict[tuple[int, int], float]:
@@ -28,6 +31,8 @@ def read_monthly_demand(path: Path) -> dict[tuple[int, int], float]:
     energy: dict[tuple[int, int], float] = {}
     for line_no, row in rows:
         try:
+            if not _MONTH.fullmatch(row["month"]):
+                raise ValueError
             period = pd.Period(row["month"], freq="M")
         except (ValueError, TypeError):
             raise input_error(
