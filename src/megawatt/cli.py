@@ -21,6 +21,7 @@ from rich.table import Table
 
 from megawatt import scenario as scenario_lib
 from megawatt.errors import InfeasibleError, InputError
+from megawatt.io import read_load_csv
 
 app = typer.Typer(
     name="megawatt",
@@ -387,7 +388,6 @@ def headroom(
     dispatch of the scenario, which includes both.
     """
     from megawatt.grid import headroom as duke
-    from megawatt.io import read_load_csv
     from megawatt.optimize.headroom import DEFAULT_TARGETS, dispatch_headroom
 
     if mapping not in ("duke", "monthly", "annual"):
