@@ -27,9 +27,9 @@ from megawatt.grid.headroom import (
     headroom_by_year,
     headroom_mw,
     headroom_table,
-    read_load_csv,
     thresholds_mw,
 )
+from megawatt.io import read_load_csv
 
 TIGHT_MW = 1e-6  # bisection tolerance for comparisons with exact hand answers
 
@@ -434,10 +434,13 @@ NTDC_HEAD = "DATE,HOUR,SYSLOAD\n01/07/2024,1,100\n01/07/2024,2,110\n"
     ("text", "message"),
     [
         (NTDC_HEAD + "01/07/2024,3,abc\n", "line 4, column SYSLOAD: must be a number (got 'abc')"),
-        (NTDC_HEAD + "01/07/2024,3,\n", "line 4, column SYSLOAD: must be a number (got '')"),
+        (
+            NTDC_HEAD + "01/07/2024,3,\n",
+            "line 4, column SYSLOAD: empty cell; a number is required (got '')",
+        ),
         (NTDC_HEAD + "01/07/2024,3,-5\n", "line 4, column SYSLOAD: must be >= 0 MW (got '-5')"),
-        (NTDC_HEAD + "01/07/2024,25,100\n", "line 4, column HOUR: must be 1-24 (got '25')"),
-        (NTDC_HEAD + "01/07/2024,2.5,100\n", "line 4, column HOUR: must be 1-24 (got '2.5')"),
+        (NTDC_HEAD + "01/07/2024,25,100\n", "line 4, column HOUR: must be a whole hour 1-24"),
+        (NTDC_HEAD + "01/07/2024,2.5,100\n", "column HOUR: must be a whole hour 1-24 (hour"),
         (NTDC_HEAD + "31/02/2024,3,100\n", "line 4, column DATE: must be a date"),
         (
             NTDC_HEAD + "01/07/2024,2,120\n",
@@ -455,7 +458,7 @@ NTDC_HEAD = "DATE,HOUR,SYSLOAD\n01/07/2024,1,100\n01/07/2024,2,110\n"
         ("timestamp,load_mw\nyesterday,1\n", "line 2, column timestamp: must be an ISO 8601"),
         (
             "time,mw\n2023-01-01 00:00,1\n",
-            "line 1: expected columns timestamp,load_mw or DATE,HOUR,SYSLOAD (got time,mw)",
+            "line 1: expected columns timestamp,load_mw or DATE,HOUR,SYSLOAD (got 'time,mw')",
         ),
         ("timestamp,load_mw\n", "no data rows"),
         ("", "empty"),

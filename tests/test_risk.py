@@ -15,11 +15,12 @@ from factories import small_scenario
 from megawatt.economics.contract import term_years
 from megawatt.economics.valuation import market_point, value_applicants
 from megawatt.errors import InputError
+from megawatt.io import read_price_history
 from megawatt.optimize.inputs import build_inputs, scale_program
 from megawatt.optimize.solve import PlanResult, solve_inputs
 from megawatt.planning import plan
 from megawatt.risk.cases import GridState, figures_of, hydro_mask, state_inputs
-from megawatt.risk.draws import draw_scenarios, read_price_history
+from megawatt.risk.draws import draw_scenarios
 from megawatt.risk.montecarlo import run_risk
 from megawatt.scenario import dump, validate
 from megawatt.scenario.io import Origin
@@ -285,10 +286,6 @@ def test_state_inputs_scale_demand_like_the_scenario(default_scenario) -> None:
     scaled = sc.model_copy(
         update={"demand": sc.demand.model_copy(update={"scale": sc.demand.scale * level})}
     )
-    from megawatt.scenario.io import origin_of
-
-    scaled._origin = origin_of(sc)
-    scaled._series = None  # read the series again, with the new scale
     direct = build_inputs(scaled, with_program=False)
     state = state_inputs(base, GridState("dry", 0.8, level), hydro_mask(sc))
     np.testing.assert_allclose(state.demand_mw, direct.demand_mw, rtol=1e-12)

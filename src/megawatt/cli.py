@@ -17,6 +17,7 @@ import typer
 
 from megawatt import scenario as scenario_lib
 from megawatt.errors import InfeasibleError, InputError
+from megawatt.io import read_load_csv
 from megawatt.report.console import (
     console,
     err_console,
@@ -318,10 +319,7 @@ def headroom(
         load = series.demand_mw.sum(axis=1).tz_convert(sc.timezone).tz_localize(None)
         label = f"national demand of {sc.name}"
     else:
-        try:
-            load = duke.read_load_csv(load_csv)
-        except ValueError as exc:
-            raise InputError(None, "", str(exc)) from None
+        load = read_load_csv(load_csv)
         label = str(load_csv)
     # A record that starts mid-year (Pakistan's fiscal year) is split into years from its
     # first month, not calendar years, so a single FY is one year, not two halves.

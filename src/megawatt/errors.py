@@ -13,8 +13,11 @@ from pathlib import Path
 
 
 @dataclass
-class InputError(Exception):
+class InputError(ValueError):
     """Bad user input, located precisely.
+
+    A :class:`ValueError`, so that code catching ``ValueError`` from a reader keeps
+    working; its message is always ``file: where: problem (got value)``.
 
     Parameters
     ----------
@@ -53,7 +56,14 @@ class InputError(Exception):
 
 
 def input_error(file: Path | str | None, where: str, problem: str, *value: object) -> InputError:
-    """Build an :class:`InputError`; pass the offending value as a fourth argument."""
+    """Build an :class:`InputError`; pass the offending value as a fourth argument.
+
+    The convention every reader follows: ``file`` the path as given, ``where`` the
+    place (``line 7, column p_nom_mw`` for a cell, ``line 1`` for the header, a field
+    path for YAML, ``""`` for the whole file), ``problem`` what is wrong stated as
+    what is allowed (``must be >= 0``, ``must be a whole hour 1-24 (hour ending)``),
+    and the offending value as the user wrote it.
+    """
     if value:
         return InputError(file, where, problem, value[0], True)
     return InputError(file, where, problem)
@@ -61,6 +71,11 @@ def input_error(file: Path | str | None, where: str, problem: str, *value: objec
 
 class InfeasibleError(Exception):
     """The scenario has no solution; the message names the constraint family and hours."""
+
+
+def at(line: int, column: str | None = None) -> str:
+    """The ``where`` of a CSV position: ``line 7`` or ``line 7, column p_nom_mw``."""
+    return f"line {line}, column {column}" if column else f"line {line}"
 
 
 def _show(value: object) -> str:

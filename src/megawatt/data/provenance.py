@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from megawatt.data import dataset_dir
-from megawatt.scenario.io import read_csv_rows
+from megawatt.io import read_csv_rows
 from megawatt.scenario.model import Scenario
 
 

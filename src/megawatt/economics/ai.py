@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from megawatt.io import read_gpu_catalogue
+
 
 def load_gpu_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     """GPU catalogue indexed by model: GPU and server power [W], system price [USD/GPU].
@@ -23,12 +25,7 @@ def load_gpu_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     The default is the packaged ``megawatt/data/gpus.csv`` (sources in its columns).
     """
     source = Path(path) if path else Path(str(resources.files("megawatt.data") / "gpus.csv"))
-    table = pd.read_csv(source).set_index("model")
-    for col in ("gpu_power_w", "server_overhead_w", "system_price_usd_per_gpu"):
-        if table[col].isna().any() or (table[col] < 0).any():
-            raise ValueError(f"{source}: column {col} must hold non-negative numbers")
-    table["it_power_w_per_gpu"] = table.gpu_power_w + table.server_overhead_w
-    return table
+    return read_gpu_catalogue(source)
 
 
 def it_load_mw(facility_mw: float | np.ndarray, pue: float) -> float | np.ndarray:

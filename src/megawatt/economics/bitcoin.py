@@ -33,6 +33,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from megawatt.io import read_asic_catalogue
+
 BLOCKS_PER_DAY = 144
 """Blocks per day at the target spacing: 86,400 s / 600 s [blocks/day]."""
 HALVING_INTERVAL = 210_000
@@ -55,8 +57,6 @@ KWH_PER_WH_DAY = 0.024
 RETARGET_CLAMP = (0.25, 4.0)
 """Bounds of the difficulty adjustment factor [-]."""
 SHARE_TOLERANCE = 1e-6
-EFFICIENCY_TOLERANCE = 0.03
-"""Allowed relative gap between a catalogue row's efficiency and power / hashrate [-]."""
 
 FloatOrArray = float | np.ndarray
 TimeLike = dt.date | dt.datetime | pd.Timestamp | str
@@ -616,8 +616,6 @@ def btc_per_mwh(
 
 # ------------------------------------------------------------------ catalogue, fleets
 
-_CATALOGUE_COLUMNS = ("hashrate_th_s", "power_w", "efficiency_j_per_th", "price_usd")
-
 
 def load_asic_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     """ASIC catalogue indexed by model.
@@ -647,34 +645,7 @@ def load_asic_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     source = (
         Path(path) if path else Path(str(resources.files("megawatt.data").joinpath("asics.csv")))
     )
-    table = pd.read_csv(source)
-    missing = [c for c in ("model", *_CATALOGUE_COLUMNS) if c not in table.columns]
-    if missing:
-        raise ValueError(f"{source}: missing columns {', '.join(missing)}")
-    table["model"] = table["model"].astype(str).str.strip()
-    duplicated = table["model"][table["model"].duplicated()].tolist()
-    if duplicated:
-        raise ValueError(f"{source}: models listed twice: {', '.join(duplicated)}")
-    table = table.set_index("model")
-    for col in _CATALOGUE_COLUMNS:
-        values = pd.to_numeric(table[col], errors="coerce")
-        bad = values.isna() | (values < 0) | ((values == 0) & (col != "price_usd"))
-        if bad.any():
-            raise ValueError(
-                f"{source}: column {col} must hold positive numbers "
-                f"(models {', '.join(table.index[bad])})"
-            )
-        table[col] = values.astype(float)
-    implied = table.power_w / table.hashrate_th_s
-    off = (table.efficiency_j_per_th - implied).abs() > EFFICIENCY_TOLERANCE * implied
-    if off.any():
-        model = table.index[off][0]
-        raise ValueError(
-            f"{source}: ASIC {model!r} efficiency {table.efficiency_j_per_th[model]:g} J/TH "
-            f"differs from power / hashrate = {implied[model]:.3g} J/TH by more than "
-            f"{EFFICIENCY_TOLERANCE:.0%}"
-        )
-    return table
+    return read_asic_catalogue(source)
 
 
 @dataclass(frozen=True)

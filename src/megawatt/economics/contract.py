@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from megawatt.errors import input_error
-from megawatt.scenario.io import origin_of
 from megawatt.scenario.model import Scenario
+from megawatt.scenario.origin import origin_of
 
 DAYS_PER_YEAR = 365.0
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from megawatt.errors import input_error
-from megawatt.scenario.io import origin_of
 from megawatt.scenario.model import Scenario
+from megawatt.scenario.origin import origin_of
 from megawatt.scenario.series import local_snapshots, timeseries
 
 #: Tie-break costs [USD/MWh]. The LP has many optima (equal-cost generators, equal

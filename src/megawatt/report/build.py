@@ -14,7 +14,8 @@ from megawatt import __version__
 from megawatt.accounts.tables import headline, result_tables
 from megawatt.data.provenance import provenance_table
 from megawatt.report import export
-from megawatt.scenario.io import dump, origin_of
+from megawatt.scenario.io import dump
+from megawatt.scenario.origin import origin_of
 
 
 def summary_of(outcome, tables: dict) -> dict:

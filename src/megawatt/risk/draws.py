@@ -25,61 +25,19 @@ own, later years are drawn):
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from megawatt.economics.bitcoin import HALVING_INTERVAL, SECONDS_PER_DAY, hashprice
-from megawatt.errors import InputError, input_error
-from megawatt.scenario.io import origin_of, read_csv_rows
+from megawatt.economics.contract import contract_periods, term_market
+from megawatt.errors import InputError
+from megawatt.io import read_price_history
 from megawatt.scenario.model import Risk, Scenario
+from megawatt.scenario.origin import origin_of
 
 DAYS_PER_YEAR = 365
 #: The hydro year used when the scenario lists none: its own hydrology.
 OWN_HYDRO = "scenario"
-
-
-def read_price_history(path: Path) -> pd.Series:
-    """Daily BTC prices from ``date,btc_price_usd`` (ISO dates, consecutive days, > 0)."""
-    columns, rows = read_csv_rows(path)
-    for need in ("date", "btc_price_usd"):
-        if need not in columns:
-            raise input_error(
-                path, "line 1", f"needs columns date and btc_price_usd; missing {need}", columns
-            )
-    dates, prices = [], []
-    for line, row in rows:
-        try:
-            day = dt.date.fromisoformat(row["date"].strip())
-        except ValueError:
-            raise input_error(
-                path, f"line {line}, column date", "not an ISO date (YYYY-MM-DD)", row["date"]
-            ) from None
-        try:
-            price = float(row["btc_price_usd"])
-        except ValueError:
-            price = float("nan")
-        if not np.isfinite(price) or price <= 0:
-            raise input_error(
-                path,
-                f"line {line}, column btc_price_usd",
-                "must be a price > 0 USD",
-                row["btc_price_usd"],
-            )
-        if dates and (day - dates[-1]).days != 1:
-            raise input_error(
-                path,
-                f"line {line}, column date",
-                f"dates must be consecutive days (previous row {dates[-1]})",
-                row["date"],
-            )
-        dates.append(day)
-        prices.append(price)
-    if len(prices) < 61:
-        raise input_error(path, "", "needs at least 61 days of prices for a bootstrap", len(prices))
-    return pd.Series(prices, index=pd.DatetimeIndex(dates, name="date"), name="btc_price_usd")
 
 
 def price_history(scenario: Scenario) -> pd.Series | None:
@@ -88,8 +46,7 @@ def price_history(scenario: Scenario) -> pd.Series | None:
     if risk.price_model != "bootstrap" or not risk.price_history:
         return None
     origin = origin_of(scenario)
-    path = Path(risk.price_history)
-    path = path if path.is_absolute() else origin.base_dir / path
+    path = origin.resolve(risk.price_history)
     if not path.is_file():
         raise InputError(origin.label, "risk.price_history", "file not found", str(path))
     history = read_price_history(path)
@@ -113,8 +70,6 @@ def check_inputs(scenario: Scenario) -> tuple[list, pd.Series | None]:
             "economics.market_path",
             "risk needs a market path (years with price, hashrate, fees)",
         )
-    from megawatt.economics.contract import contract_periods, term_market
-
     term_market(scenario, contract_periods(scenario))  # the path covers the contract term
     return econ.market_path, price_history(scenario)
 

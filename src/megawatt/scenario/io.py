@@ -12,45 +12,26 @@ from __future__ import annotations
 
 import csv
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from megawatt.errors import InputError, input_error
+from megawatt.errors import InputError
+from megawatt.io import read_applicants, read_generators, read_scenario_yaml
+from megawatt.io.tables import PROVENANCE_COLUMNS
 from megawatt.scenario.model import (
     Applicant,
     Generator,
     Provenance,
     ReferenceProblem,
     Scenario,
-    field_path,
 )
+from megawatt.scenario.origin import Origin, RowOrigin, locate, origin_of
+from megawatt.scenario.series import timeseries
 
-PROVENANCE_COLUMNS = ("source", "basis", "notes")
-
-
-@dataclass
-class RowOrigin:
-    """Where a list item of the scenario was read from."""
-
-    file: Path
-    line: int | None = None  # CSV line (header = line 1); None for YAML items
-
-
-@dataclass
-class Origin:
-    """Where a scenario was read from, to resolve relative paths and locate errors."""
-
-    path: Path | None
-    base_dir: Path
-    rows: dict[tuple[str, int], RowOrigin] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return str(self.path) if self.path else "scenario"
+__all__ = ["Origin", "RowOrigin", "dump", "load", "origin_of", "validate", "write_csv_table"]
 
 
 def load(path: str | Path) -> Scenario:
@@ -62,15 +43,20 @@ def load(path: str | Path) -> Scenario:
         For any problem with the files, naming file, field or line/column, value and
         what is allowed.
     """
-    from megawatt.scenario.series import timeseries
-
     path = Path(path)
-    raw = read_yaml_mapping(path)
+    raw = read_scenario_yaml(path)
     origin = Origin(path=path, base_dir=path.parent)
-    for key, reader in (("generators", _read_generators), ("applicants", _read_applicants)):
+    for key, model, reader in (
+        ("generators", Generator, read_generators),
+        ("applicants", Applicant, read_applicants),
+    ):
         value = raw.get(key)
         if isinstance(value, str):
-            raw[key] = reader(_resolve(origin, value, key), origin)
+            table = origin.resolve(value)
+            items = reader(table, _model_columns(model))
+            for i, (line, _) in enumerate(items):
+                origin.rows[(key, i)] = RowOrigin(table, line)
+            raw[key] = [item for _, item in items]
     scenario = validate(raw, origin)
     timeseries(scenario)  # read and check the series now, not halfway through a run
     return scenario
@@ -87,134 +73,9 @@ def validate(raw: dict[str, Any], origin: Origin | None = None) -> Scenario:
     return scenario
 
 
-def origin_of(scenario: Scenario) -> Origin:
-    """The origin a scenario was loaded from (the working directory if built in Python)."""
-    origin = getattr(scenario, "_origin", None)
-    return origin if origin is not None else Origin(path=None, base_dir=Path.cwd())
-
-
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Read a YAML file that must hold a mapping."""
-    text = _read_text(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise input_error(path, where, f"invalid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise input_error(
-            path,
-            "",
-            "must be a YAML mapping (key: value lines) at the top level",
-            type(data).__name__,
-        )
-    return data
-
-
-def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Read a CSV with a header: (columns, [(line number, row)]); blank lines skipped."""
-    text = _read_text(path)
-    reader = csv.reader(text.splitlines())
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise input_error(path, "line 1", "empty file; expected a header line") from None
-    columns = [c.strip() for c in header]
-    if len(set(columns)) != len(columns):
-        dup = next(c for c in columns if columns.count(c) > 1)
-        raise input_error(path, "line 1", "duplicate column", dup)
-    rows = []
-    for line_no, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(columns):
-            raise input_error(
-                path,
-                f"line {line_no}",
-                f"has {len(cells)} cells, the header has {len(columns)}",
-            )
-        rows.append((line_no, {c: v.strip() for c, v in zip(columns, cells, strict=True)}))
-    return columns, rows
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise input_error(path, "", "file not found") from None
-    except IsADirectoryError:
-        raise input_error(path, "", "is a directory, expected a file") from None
-    except UnicodeDecodeError:
-        raise input_error(path, "", "is not UTF-8 text") from None
-    except OSError as exc:
-        raise input_error(path, "", f"cannot read: {exc.strerror}") from None
-
-
-def _resolve(origin: Origin, name: str, key: str) -> Path:
-    path = Path(name)
-    return path if path.is_absolute() else origin.base_dir / path
-
-
 def _model_columns(model: type[BaseModel]) -> list[str]:
     names = [n for n in model.model_fields if n != "provenance"]
     return names + list(PROVENANCE_COLUMNS)
-
-
-def _rows_to_items(
-    path: Path, key: str, model: type[BaseModel], origin: Origin
-) -> list[dict[str, Any]]:
-    columns, rows = read_csv_rows(path)
-    allowed = _model_columns(model)
-    for col in columns:
-        if col not in allowed:
-            raise input_error(path, "line 1", f"unknown column; allowed: {', '.join(allowed)}", col)
-    items = []
-    for i, (line_no, row) in enumerate(rows):
-        item: dict[str, Any] = {}
-        prov: dict[str, str] = {}
-        for col, cell in row.items():
-            if cell == "":
-                continue  # empty cell: the field's default
-            if col in PROVENANCE_COLUMNS:
-                prov[col] = cell
-            else:
-                item[col] = cell
-        if prov:
-            item["provenance"] = prov
-        origin.rows[(key, i)] = RowOrigin(path, line_no)
-        items.append(item)
-    return items
-
-
-def _read_generators(path: Path, origin: Origin) -> list[dict[str, Any]]:
-    return _rows_to_items(path, "generators", Generator, origin)
-
-
-def _read_applicants(path: Path, origin: Origin) -> list[Any]:
-    if path.suffix.lower() == ".csv":
-        return _rows_to_items(path, "applicants", Applicant, origin)
-    data = read_yaml_list(path, "applicants")
-    for i in range(len(data)):
-        origin.rows[("applicants", i)] = RowOrigin(path)
-    return data
-
-
-def read_yaml_list(path: Path, key: str) -> list[Any]:
-    """Read a YAML file holding a list, or a mapping with that list under ``key``."""
-    text = _read_text(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise input_error(path, where, "invalid YAML") from None
-    if isinstance(data, dict) and key in data:
-        data = data[key]
-    if not isinstance(data, list):
-        raise input_error(path, "", f"must hold a list of {key}", type(data).__name__)
-    return data
 
 
 def _to_input_error(exc: ValidationError, origin: Origin) -> InputError:
@@ -224,10 +85,10 @@ def _to_input_error(exc: ValidationError, origin: Origin) -> InputError:
     if isinstance(cause, ReferenceProblem):
         # Model-level cross-reference checks name their own field path.
         parts = _split_path(cause.path)
-        return _locate(origin, parts, cause.problem, cause.value, True)
+        return locate(origin, parts, cause.problem, cause.value, True)
     message = _plain_message(err)
     has_value = err["type"] != "missing"
-    return _locate(origin, loc, message, err.get("input"), has_value)
+    return locate(origin, loc, message, err.get("input"), has_value)
 
 
 def _split_path(path: str) -> tuple[int | str, ...]:
@@ -236,21 +97,6 @@ def _split_path(path: str) -> tuple[int | str, ...]:
         if chunk:
             parts.append(int(chunk) if chunk.isdigit() else chunk)
     return tuple(parts)
-
-
-def _locate(
-    origin: Origin, loc: tuple[int | str, ...], problem: str, value: Any, has_value: bool
-) -> InputError:
-    if len(loc) >= 2 and isinstance(loc[1], int) and (str(loc[0]), loc[1]) in origin.rows:
-        row = origin.rows[(str(loc[0]), loc[1])]
-        rest = [p for p in loc[2:] if p != "provenance"]
-        if row.line is not None:
-            column = str(rest[0]) if rest else ""
-            where = f"line {row.line}" + (f", column {column}" if column else "")
-        else:
-            where = field_path(loc)
-        return InputError(row.file, where, problem, value, has_value)
-    return InputError(origin.label, field_path(loc), problem, value, has_value)
 
 
 def _plain_message(err: Any) -> str:
@@ -310,16 +156,15 @@ def dump(scenario: Scenario, directory: str | Path) -> Path:
     data["generators"] = "generators.csv"
     data["applicants"] = "applicants.yaml"
 
-    for key in ("demand",):
-        src = _resolve(origin, scenario.demand.file, key)
-        data["demand"]["file"] = src.name
-        _copy(src, directory / src.name)
+    src = origin.resolve(scenario.demand.file)
+    data["demand"]["file"] = src.name
+    _copy(src, directory / src.name)
     if scenario.profiles:
-        src = _resolve(origin, scenario.profiles, "profiles")
+        src = origin.resolve(scenario.profiles)
         data["profiles"] = src.name
         _copy(src, directory / src.name)
     if scenario.risk.price_history:
-        src = _resolve(origin, scenario.risk.price_history, "risk.price_history")
+        src = origin.resolve(scenario.risk.price_history)
         data["risk"]["price_history"] = src.name
         _copy(src, directory / src.name)
 

@@ -882,9 +882,10 @@ class Scenario(_Model):
         "draws only.",
     )
 
-    # Set by the loader: where the scenario came from, and its hourly series once read.
+    # Set by the loader: where the scenario came from. The hourly series are cached with
+    # the inputs they were read from (scenario/series.py), so any edit gives new series.
     _origin: Any = PrivateAttr(None)
-    _series: Any = PrivateAttr(None)
+    _series_cache: Any = PrivateAttr(None)
 
     @field_validator("timezone")
     @classmethod

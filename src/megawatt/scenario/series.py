@@ -4,7 +4,15 @@ Timestamps are UTC inside. Our own CSVs carry ISO 8601 timestamps (with an offse
 or local time of the scenario's zone when they have none), one row per hour; NTDC's
 ``DATE,HOUR,SYSLOAD`` files use hour-ending 1-24 in local time. A series must cover
 exactly the scenario's span: every gap, duplicate, missing or non-numeric cell is an
-:class:`~megawatt.errors.InputError` with its line and column.
+:class:`~megawatt.errors.InputError` with its line and column. The files are read by
+:mod:`megawatt.io`; this module turns them into the scenario's series.
+
+The series are cached on the scenario together with the inputs they were built
+from (:func:`series_inputs`: span, zones, the generators' profile names, the whole
+``demand`` section and the files' path, size and modification time). A scenario
+edited in any way, by ``model_copy(update=...)`` or by assignment to a nested field
+(``sc.demand.scale = 3``), or whose files changed on disk, gets fresh series; an
+unchanged one gets the same :class:`Timeseries` object back.
 """
 
 from __future__ import annotations
@@ -12,14 +20,17 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from megawatt.errors import input_error
+from megawatt.errors import InputError, input_error
 from megawatt.grid.demand import DailyShape, hourly_profile_from_monthly
-from megawatt.scenario.io import origin_of, read_csv_rows
+from megawatt.io import read_hourly_demand, read_monthly_demand, read_ntdc, read_profiles
+from megawatt.io.common import check_span
 from megawatt.scenario.model import Scenario
+from megawatt.scenario.origin import Origin, locate, origin_of
 
 
 @dataclass(frozen=True)
@@ -57,30 +68,62 @@ def local_snapshots(scenario: Scenario) -> pd.DatetimeIndex:
     return snapshots(scenario).tz_convert(scenario.timezone)
 
 
+def series_inputs(scenario: Scenario) -> tuple[Any, ...]:
+    """Everything the series depend on, compared to decide whether a cache is current.
+
+    The span and time zone, the zone names, each generator's profile names (checked
+    against the profiles file), the whole ``demand`` section, and for the profiles and
+    demand files their resolved path, size and modification time (ns).
+    """
+    origin = origin_of(scenario)
+    files = []
+    for name in (scenario.profiles, scenario.demand.file):
+        if name is None:
+            files.append(None)
+            continue
+        path = origin.resolve(name)
+        try:
+            stat = path.stat()
+            files.append((str(path), stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            files.append((str(path), None, None))
+    return (
+        scenario.timezone,
+        scenario.start,
+        scenario.hours,
+        tuple(scenario.zone_names),
+        tuple((g.p_max_pu_profile, g.monthly_energy_profile) for g in scenario.generators),
+        scenario.demand.model_dump(),
+        tuple(files),
+    )
+
+
 def timeseries(scenario: Scenario) -> Timeseries:
-    """Read (once) and return the scenario's hourly series; raises InputError."""
-    cached = scenario._series
-    if cached is not None:
-        return cached
+    """The scenario's hourly series, read again only when their inputs changed.
+
+    Raises
+    ------
+    InputError
+        A missing or bad file, or a generator naming a profile the file lacks.
+    """
+    key = series_inputs(scenario)
+    cached = scenario._series_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
     index = snapshots(scenario)
     origin = origin_of(scenario)
-    profiles = _read_profiles(scenario, index, origin.base_dir)
-    demand = _read_demand(scenario, index, origin.base_dir)
+    profiles = _profiles(scenario, index, origin)
+    demand = _demand(scenario, index, origin)
     series = Timeseries(snapshots=index, demand_mw=demand, profiles=profiles)
-    scenario._series = series
+    scenario._series_cache = (key, series)
     return series
-
-
-def _path(base_dir: Path, name: str) -> Path:
-    path = Path(name)
-    return path if path.is_absolute() else base_dir / path
 
 
 # ---------------------------------------------------------------------------------
 # Profiles
 
 
-def _read_profiles(scenario: Scenario, index: pd.DatetimeIndex, base_dir: Path) -> pd.DataFrame:
+def _profiles(scenario: Scenario, index: pd.DatetimeIndex, origin: Origin) -> pd.DataFrame:
     needed: dict[str, tuple[int, str]] = {}
     for i, gen in enumerate(scenario.generators):
         for col in ("p_max_pu_profile", "monthly_energy_profile"):
@@ -91,19 +134,19 @@ def _read_profiles(scenario: Scenario, index: pd.DatetimeIndex, base_dir: Path) 
         if needed:
             i, col = next(iter(needed.values()))
             raise _generator_error(
-                scenario,
+                origin,
                 i,
                 col,
                 "names a profile but the scenario has no `profiles` file",
                 getattr(scenario.generators[i], col),
             )
         return pd.DataFrame(index=index)
-    path = _path(base_dir, scenario.profiles)
-    frame = read_hourly_csv(path, index, scenario.timezone, value_range=(0.0, 1.0))
+    path = origin.resolve(scenario.profiles)
+    frame = read_profiles(path, index, scenario.timezone)
     for name, (i, col) in needed.items():
         if name not in frame.columns:
             raise _generator_error(
-                scenario,
+                origin,
                 i,
                 col,
                 f"unknown profile; {path.name} has: {', '.join(frame.columns)}",
@@ -112,27 +155,26 @@ def _read_profiles(scenario: Scenario, index: pd.DatetimeIndex, base_dir: Path) 
     return frame
 
 
-def _generator_error(scenario: Scenario, i: int, column: str, problem: str, value: object):
-    from megawatt.scenario.io import _locate
-
-    return _locate(origin_of(scenario), ("generators", i, column), problem, value, True)
+def _generator_error(
+    origin: Origin, i: int, column: str, problem: str, value: object
+) -> InputError:
+    return locate(origin, ("generators", i, column), problem, value, True)
 
 
 # ---------------------------------------------------------------------------------
 # Demand
 
 
-def _read_demand(scenario: Scenario, index: pd.DatetimeIndex, base_dir: Path) -> pd.DataFrame:
+def _demand(scenario: Scenario, index: pd.DatetimeIndex, origin: Origin) -> pd.DataFrame:
     spec = scenario.demand
-    path = _path(base_dir, spec.file)
+    path = origin.resolve(spec.file)
     zones = scenario.zone_names
-    where_shares = "demand.zone_shares"
     if spec.format == "monthly":
-        national = _monthly_to_hourly(path, scenario, index)
+        national = _monthly_to_hourly(path, scenario, index, origin)
     elif spec.format == "ntdc":
-        national = read_ntdc_csv(path, index, scenario.timezone)
+        national = _ntdc_national(path, index, scenario.timezone)
     else:
-        frame = read_hourly_csv(path, index, scenario.timezone, value_range=(0.0, None))
+        frame = read_hourly_demand(path, index, scenario.timezone)
         if set(zones) <= set(frame.columns):
             return frame[zones] * spec.scale
         if list(frame.columns) != ["load_mw"]:
@@ -145,8 +187,8 @@ def _read_demand(scenario: Scenario, index: pd.DatetimeIndex, base_dir: Path) ->
         national = frame["load_mw"].to_numpy()
     if not spec.zone_shares:
         raise input_error(
-            origin_of(scenario).label,
-            where_shares,
+            origin.label,
+            "demand.zone_shares",
             f"a {spec.format} demand file is national: give each zone's share",
         )
     shares = np.array([spec.zone_shares[z] for z in zones])
@@ -154,36 +196,26 @@ def _read_demand(scenario: Scenario, index: pd.DatetimeIndex, base_dir: Path) ->
     return pd.DataFrame(values, index=index, columns=zones)
 
 
-def read_monthly_energy(path: Path) -> dict[tuple[int, int], float]:
-    """Read ``month,energy_gwh[,source,...]`` into {(year, month): MWh}."""
-    columns, rows = read_csv_rows(path)
-    for col in ("month", "energy_gwh"):
-        if col not in columns:
-            raise input_error(path, "line 1", f"missing column {col}", ",".join(columns))
-    energy: dict[tuple[int, int], float] = {}
-    for line_no, row in rows:
-        try:
-            period = pd.Period(row["month"], freq="M")
-        except (ValueError, TypeError):
-            raise input_error(
-                path, f"line {line_no}, column month", "must be a month YYYY-MM", row["month"]
-            ) from None
-        value = _number(path, line_no, "energy_gwh", row["energy_gwh"])
-        if value <= 0:
-            raise input_error(
-                path, f"line {line_no}, column energy_gwh", "must be > 0", row["energy_gwh"]
-            )
-        key = (period.year, period.month)
-        if key in energy:
-            raise input_error(
-                path, f"line {line_no}, column month", "duplicate month", row["month"]
-            )
-        energy[key] = value * 1000.0
-    return energy
+def _ntdc_national(path: Path, index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """NTDC load [MW] on the scenario's hours (its local times in ``timezone``)."""
+    frame = read_ntdc(path)
+    lines = frame["line"].tolist()
+    try:
+        stamps = frame.index.tz_localize(zoneinfo.ZoneInfo(timezone)).tz_convert("UTC")
+    except ValueError:  # an ambiguous or non-existent local time
+        raise input_error(
+            path,
+            f"line {lines[0]}",
+            f"hours must be valid local times in {timezone} (a daylight-saving change?)",
+        ) from None
+    check_span(path, stamps, lines, index, frame.attrs.get("date_column", "DATE"))
+    return frame["load_mw"].to_numpy()
 
 
-def _monthly_to_hourly(path: Path, scenario: Scenario, index: pd.DatetimeIndex) -> np.ndarray:
-    energy = read_monthly_energy(path)
+def _monthly_to_hourly(
+    path: Path, scenario: Scenario, index: pd.DatetimeIndex, origin: Origin
+) -> np.ndarray:
+    energy = read_monthly_demand(path)
     local = index.tz_convert(scenario.timezone)
     for year, month in sorted({(t.year, t.month) for t in local[[0, -1]]} | _months(local)):
         if (year, month) not in energy:
@@ -196,188 +228,8 @@ def _monthly_to_hourly(path: Path, scenario: Scenario, index: pd.DatetimeIndex) 
         daily = DailyShape(**shape.model_dump())
         return hourly_profile_from_monthly(local, energy, daily)
     except ValueError as exc:
-        raise input_error(origin_of(scenario).label, "demand.shape", str(exc)) from None
+        raise input_error(origin.label, "demand.shape", str(exc)) from None
 
 
 def _months(local: pd.DatetimeIndex) -> set[tuple[int, int]]:
     return set(zip(local.year, local.month, strict=True))
-
-
-def _number(path: Path, line_no: int, column: str, cell: str) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        raise input_error(
-            path, f"line {line_no}, column {column}", "must be a number", cell
-        ) from None
-    if not np.isfinite(value):
-        raise input_error(path, f"line {line_no}, column {column}", "must be finite", cell)
-    return value
-
-
-# ---------------------------------------------------------------------------------
-# Generic hourly CSV readers
-
-
-def read_hourly_csv(
-    path: Path,
-    index: pd.DatetimeIndex,
-    timezone: str,
-    value_range: tuple[float | None, float | None] = (None, None),
-) -> pd.DataFrame:
-    """Read ``timestamp,<col>...`` covering exactly ``index``; values checked in range."""
-    columns, rows = read_csv_rows(path)
-    if not columns or columns[0] != "timestamp":
-        raise input_error(
-            path,
-            "line 1, column 1",
-            "first column must be 'timestamp'",
-            columns[0] if columns else "",
-        )
-    value_columns = columns[1:]
-    if not value_columns:
-        raise input_error(path, "line 1", "needs at least one value column after timestamp")
-    stamps = _parse_timestamps(path, [(n, r["timestamp"]) for n, r in rows], "timestamp", timezone)
-    lines = [n for n, _ in rows]
-    _check_span(path, stamps, lines, index, "timestamp")
-    data = {}
-    for col in value_columns:
-        data[col] = _numeric_column(path, col, [r[col] for _, r in rows], lines, value_range)
-    return pd.DataFrame(data, index=index)
-
-
-def read_ntdc_csv(path: Path, index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
-    """Read NTDC's ``DATE,HOUR,SYSLOAD`` (HOUR 1-24 hour-ending, local; SYSLOAD MW)."""
-    columns, rows = read_csv_rows(path)
-    upper = [c.upper() for c in columns]
-    if upper[:3] != ["DATE", "HOUR", "SYSLOAD"]:
-        raise input_error(
-            path, "line 1", "NTDC format needs columns DATE,HOUR,SYSLOAD", ",".join(columns)
-        )
-    date_col, hour_col, load_col = columns[:3]
-    lines = [n for n, _ in rows]
-    stamps_text = []
-    for line_no, row in rows:
-        hour_text = row[hour_col]
-        try:
-            hour = int(float(hour_text))
-        except ValueError:
-            hour = -1
-        if not 1 <= hour <= 24 or str(hour_text).strip() not in (str(hour), f"{hour}.0"):
-            raise input_error(
-                path,
-                f"line {line_no}, column {hour_col}",
-                "must be a whole hour 1-24 (hour ending)",
-                hour_text,
-            )
-        stamps_text.append((line_no, (row[date_col], hour)))
-    stamps = _parse_timestamps(path, stamps_text, date_col, timezone, ntdc=True)
-    _check_span(path, stamps, lines, index, date_col)
-    return _numeric_column(path, load_col, [r[load_col] for _, r in rows], lines, (0.0, None))
-
-
-def _parse_timestamps(
-    path: Path, cells: list[tuple[int, object]], column: str, timezone: str, ntdc: bool = False
-) -> pd.DatetimeIndex:
-    tz = zoneinfo.ZoneInfo(timezone)
-    out = []
-    for line_no, cell in cells:
-        try:
-            if ntdc:
-                date_text, hour = cell  # type: ignore[misc]
-                day = pd.Timestamp(pd.to_datetime(date_text, dayfirst=_dayfirst(date_text)))
-                if day != day.normalize():
-                    raise ValueError
-                stamp = day + pd.Timedelta(hours=hour - 1)
-            else:
-                stamp = pd.Timestamp(str(cell))
-            if pd.isna(stamp):
-                raise ValueError
-        except (ValueError, TypeError):
-            shown = cell[0] if ntdc else cell  # type: ignore[index]
-            allowed = (
-                "a date (YYYY-MM-DD or DD-Mon-YYYY)"
-                if ntdc
-                else "an ISO 8601 time, e.g. 2024-07-01T00:00+05:00"
-            )
-            raise input_error(
-                path, f"line {line_no}, column {column}", f"must be {allowed}", shown
-            ) from None
-        if stamp.tzinfo is None:
-            stamp = stamp.tz_localize(tz)
-        out.append(stamp.tz_convert("UTC"))
-    return pd.DatetimeIndex(out)
-
-
-def _dayfirst(text: str) -> bool:
-    # ISO dates are year-first; NTDC sheets written by hand use day-first (01/07/2024).
-    return not (len(text) >= 4 and text[:4].isdigit())
-
-
-def _check_span(
-    path: Path,
-    stamps: pd.DatetimeIndex,
-    lines: list[int],
-    index: pd.DatetimeIndex,
-    column: str,
-) -> None:
-    if len(stamps) == 0:
-        raise input_error(path, "", f"has no data rows; the scenario needs {len(index)} hours")
-    duplicated = stamps.duplicated()
-    if duplicated.any():
-        k = int(np.argmax(duplicated))
-        raise input_error(
-            path, f"line {lines[k]}, column {column}", "duplicate timestamp", str(stamps[k])
-        )
-    seconds = stamps.as_unit("s").asi8
-    bad = np.flatnonzero(np.diff(seconds) != 3600)
-    if bad.size:
-        k = int(bad[0]) + 1
-        gap = (stamps[k] - stamps[k - 1]) / pd.Timedelta(hours=1)
-        problem = (
-            f"gap of {gap:g} h after the previous row; rows must be consecutive hours"
-            if gap > 0
-            else "out of order; rows must be consecutive hours"
-        )
-        raise input_error(path, f"line {lines[k]}, column {column}", problem, str(stamps[k]))
-    if stamps[0] != index[0]:
-        raise input_error(
-            path,
-            f"line {lines[0]}, column {column}",
-            f"first hour must be the scenario start {index[0]} UTC",
-            str(stamps[0]),
-        )
-    if len(stamps) != len(index):
-        raise input_error(
-            path,
-            "",
-            f"has {len(stamps)} hourly rows; the scenario needs {len(index)}",
-        )
-
-
-def _numeric_column(
-    path: Path,
-    column: str,
-    cells: list[str],
-    lines: list[int],
-    value_range: tuple[float | None, float | None],
-) -> np.ndarray:
-    series = pd.Series(cells, dtype="string")
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        k = int(np.argmax(bad))
-        problem = "empty cell; a number is required" if cells[k] == "" else "must be a number"
-        raise input_error(path, f"line {lines[k]}, column {column}", problem, cells[k])
-    low, high = value_range
-    if low is not None and (values < low).any():
-        k = int(np.argmax(values < low))
-        raise input_error(
-            path, f"line {lines[k]}, column {column}", f"must be >= {low:g}", cells[k]
-        )
-    if high is not None and (values > high).any():
-        k = int(np.argmax(values > high))
-        raise input_error(
-            path, f"line {lines[k]}, column {column}", f"must be <= {high:g}", cells[k]
-        )
-    return values
