@@ -348,7 +348,7 @@ def frame_table(
         table.add_column(
             schema.header(table_name, str(col)) if table_name else column_label(str(col)),
             justify="right" if numeric else "left",
-            no_wrap=k == 0,
+            no_wrap=k == 0 or not numeric,
             overflow="fold",
         )
     for row in data.itertuples(index=False):
