@@ -189,9 +189,62 @@ def _one(decimals: int) -> Callable[[Any], str]:
     return lambda v: fmt_number(v, decimals)
 
 
-def headline_html(summary: dict[str, Any]) -> str:
-    """The headline table: each value from summary["headline"] with its unit."""
+def _whole_or_one(value: Any) -> str:
+    """A whole number without decimals (hours, exact zeros), anything else with one."""
+    if _is_number(value) and float(value).is_integer():
+        return fmt_number(value, 0)
+    return fmt_number(value, 1)
+
+
+# ---------------------------------------------------------------- words from the results
+
+
+def _span(tables: Tables, summary: dict[str, Any]) -> str:
+    """The scenario's span for "over the ...": "365-day span", "14-day span"."""
+    return figures.span_text(figures.span_hours(tables, summary))
+
+
+def _names(items: Iterable[Any]) -> str:
+    """ "a", "a and b", "a, b and c" from identifiers (underscores as spaces)."""
+    words = [figures._pretty(str(i)) for i in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _plants_phrase(tables: Tables) -> str:
+    """ "the 3 program plants (a, b and c)", "the program plant a", or "the program plants"."""
+    plants = figures.program_plants(tables)
+    if not plants:
+        return "the program plants"
+    if len(plants) == 1:
+        return f"the program plant {_names(plants)}"
+    return f"the {len(plants)} program plants ({_names(plants)})"
+
+
+def _tariff_phrase(tables: Tables) -> str:
+    """What the dashed tariff line of the price plots is (flat or the lowest hourly one)."""
+    tariff = tables.get("tariff_usd_per_mwh")
+    if tariff is not None and tariff.shape[1] and len(tariff):
+        values = tariff.iloc[:, 0].to_numpy(dtype=float)
+        if np.ptp(values) <= 1e-9:
+            return f"the flat program tariff ({fmt_number(values[0], 1)} USD/MWh)"
+    if "horizon_meta" in tables:
+        return "the program's lowest hourly tariff"
+    return "the program's mean tariff"
+
+
+def headline_html(summary: dict[str, Any], tables: Tables | None = None) -> str:
+    """The headline table: each value from summary["headline"] with its unit, after a
+    line saying over which span energy, money and emissions are summed."""
     head = summary.get("headline", {}) or {}
+    scenario = summary.get("scenario", {}) or {}
+    span = _span(tables or {}, summary)
+    start = f" from {scenario['start_local']}" if scenario.get("start_local") else ""
+    intro = (
+        f"Energy, money, emissions and curtailment are totals over the {span}{start}; "
+        "capacities are MW allocated."
+    )
     currency = str(summary.get("scenario", {}).get("currency") or "local")
     rows: list[tuple[str, str, str]] = []  # (label, value, unit); value "" marks a group
 
@@ -233,6 +286,7 @@ def headline_html(summary: dict[str, Any]) -> str:
                 f"<td>{_esc(unit)}</td></tr>"
             )
     return (
+        f'<p class="caption">{_esc(intro)}</p>'
         '<div class="tablewrap"><table class="headline"><thead><tr><th>Headline</th>'
         f"<th>Value</th><th>Unit</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
@@ -318,6 +372,79 @@ def _link_flow_caption(tables: Tables) -> str:
     return text
 
 
+def _monthly_energy_caption(tables: Tables, summary: dict[str, Any]) -> str:
+    """Which technology's output the program raises most, from ``monthly_energy_gwh``."""
+    data = tables["monthly_energy_gwh"]
+    by_case = data.pivot_table(
+        index="technology", columns="case", values="energy_gwh", aggfunc="sum", fill_value=0.0
+    )
+    text = "Stacked monthly generation by technology without (left) and with (right) the program"
+    if not {"baseline", "program"} <= set(by_case.columns):
+        return text + "."
+    change = (by_case["program"] - by_case["baseline"]).sort_values(ascending=False)
+    total = float(change.sum())
+    span = _span(tables, summary)
+    if total <= 0 or change.iloc[0] <= 0:
+        change_gwh = fmt_number(total, 0)
+        return f"{text}; over the {span} the program changes generation by {change_gwh} GWh."
+    top = str(change.index[0])
+    return (
+        f"{text}. Over the {span} the program adds {fmt_number(total, 0)} GWh of "
+        f"generation; the largest rise is {figures._pretty(top)} output "
+        f"(+{fmt_number(float(change.iloc[0]), 0)} GWh, "
+        f"{fmt_share(float(change.iloc[0]) / total)} of the rise)."
+    )
+
+
+def _plant_utilisation_caption(tables: Tables) -> str:
+    """The plants shown in the utilisation chart, from the ``plants`` table."""
+    plants = tables["plants"]
+    suffix = figures.FLEET_SUFFIX
+    fleets = [str(p)[: -len(suffix)].strip() for p in plants.index if str(p).endswith(suffix)]
+    also = f" and of the {_names(fleets)} fleet as a whole" if fleets else ""
+    return (
+        f"Capacity factor of {_plants_phrase(tables)}{also}, before (light) and after "
+        "(dark) the program; higher bars mean idle capacity being put to work."
+    )
+
+
+def _revenue_caption(tables: Tables, summary: dict[str, Any]) -> str:
+    return (
+        "Tariff revenue less the incremental fuel bill gives the margin, set against the "
+        f"capacity charges the state already owes {_plants_phrase(tables)} for the same "
+        "span: the red part is what the program leaves unrecovered (million USD over the "
+        f"{_span(tables, summary)})."
+    )
+
+
+def _break_even_caption(tables: Tables) -> str:
+    """The miners' break-even caption: the halving date and the data centers left off."""
+    tables["horizon_values_usd_per_mwh"]  # a KeyError leaves the plot out
+    text = (
+        "Value of one MWh to each Bitcoin miner per contract period (hashprice path) "
+        "against the tariff; a miner is viable while its line stays above the dashed tariff."
+    )
+    halving = figures.halving_date(tables)
+    if halving is not None:
+        text += f" The dotted line marks the next halving (estimated {halving:%d %b %Y})."
+    values = tables.get("values")
+    if values is not None and {"kind", "value_usd_per_mwh"} <= set(values.columns):
+        ai = values[values["kind"].astype(str).str.startswith("ai")]
+        if len(ai):
+            low, high = ai["value_usd_per_mwh"].min(), ai["value_usd_per_mwh"].max()
+            worth = (
+                f"{fmt_number(low, 0)} USD/MWh"
+                if high - low < 0.5
+                else f"{fmt_number(low, 0)}\u2013{fmt_number(high, 0)} USD/MWh"
+            )
+            tariff = figures._tariff(tables)
+            against = f" against a tariff of {fmt_number(tariff, 1)} USD/MWh" if tariff else ""
+            text += (
+                f" AI data centers ({_names(ai.index)}: {worth}{against}) are left off the chart."
+            )
+    return text
+
+
 def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Sections (anchor, heading, html) holding all the plots."""
     tz = str(summary.get("scenario", {}).get("timezone") or "UTC")
@@ -350,8 +477,7 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "monthly_energy",
             "Monthly generation by technology",
-            "Stacked monthly generation by technology without (left) and with (right) the "
-            "program; the difference is mostly extra imported-coal output serving new loads.",
+            lambda: _monthly_energy_caption(tables, summary),
             lambda: figures.monthly_energy(tables, summary),
             "monthly energy table",
         ),
@@ -365,18 +491,18 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "plant_utilisation",
             "Plant utilisation",
-            "Capacity factor of each program plant and of the imported-coal fleet as a whole, "
-            "before (light) and after (dark) the program; higher bars mean idle capacity "
-            "being put to work.",
+            lambda: _plant_utilisation_caption(tables),
             lambda: figures.plant_utilisation(tables, summary),
             "plants table",
         ),
         _plot_block(
             "zonal_prices",
             "Zonal prices",
-            "Daily mean marginal price per zone, baseline dotted and program solid, with the "
-            "flat program tariff dashed; where prices sit above the tariff the program "
-            "sells below system marginal cost.",
+            lambda: (
+                "Daily mean marginal price per zone, baseline dotted and program solid, with "
+                f"{_tariff_phrase(tables)} dashed; where prices sit above the tariff the "
+                "program sells below system marginal cost."
+            ),
             lambda: figures.zonal_prices(tables, summary),
             "price tables",
         ),
@@ -405,8 +531,9 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "curtailment_duration",
             "Curtailment duration curve",
-            "Hourly curtailed load of the whole program, sorted from the largest hour down"
-            "; the width of the curve is the number of hours in which loads were cut.",
+            f"Hourly curtailed load of the whole program over the {_span(tables, summary)}, "
+            "sorted from the largest hour down; the width of the curve is the number of "
+            "hours in which loads were cut.",
             lambda: figures.curtailment_duration(tables, summary),
             "curtailment data",
         ),
@@ -436,19 +563,14 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "revenue_waterfall",
             "State revenue waterfall",
-            "Tariff revenue less the incremental fuel bill gives the margin, set against the "
-            "capacity charges the state already owes the program plants: the red part is "
-            "what the program leaves unrecovered (million USD per year).",
+            lambda: _revenue_caption(tables, summary),
             lambda: figures.revenue_waterfall(tables, summary),
             "balance figures",
         ),
         _plot_block(
             "miner_break_even",
             "Miner break-even over time",
-            "Value of one MWh to each Bitcoin miner by year (hashprice path) against the "
-            "tariff; a miner is viable while its line stays above the dashed tariff. The "
-            "dotted line marks the next halving. AI data centers value power far above the "
-            "tariff and are left off the chart.",
+            lambda: _break_even_caption(tables),
             lambda: figures.miner_break_even(tables, summary),
             "no market horizon in this scenario",
         ),
@@ -466,29 +588,32 @@ PRICE_MODELS: dict[str, str] = {
 RISK_FAILURES_SHOWN = 50
 
 # (metric, plotted title, plotted unit, caption) of the fan charts, in report order.
+# A caption's {span} and {plants} are filled from the results (_span, _plants_phrase).
 RISK_FANS: list[tuple[str, str, str, str]] = [
     (
         "margin_musd",
         "State margin over fuel",
         "million USD",
-        "The state's yearly margin (tariff revenue less incremental fuel) across the "
-        "draws: the light band holds 80% of the draws (P10-P90), the dark band the middle "
-        "half (P25-P75), the line the median. The dashed line is the capacity charges the "
-        "state already owes the program plants.",
+        "The state's margin (tariff revenue less incremental fuel) in each year across the "
+        "draws, a draw-year being the grid over the {span} under that year's market: the "
+        "light band holds 80% of the draws (P10-P90), the dark band the middle half "
+        "(P25-P75), the line the median. The dashed line is the capacity charges the state "
+        "already owes {plants} for the {span}.",
     ),
     (
         "charge_recovered_share",
         "Capacity charges recovered",
         "%",
-        "Share of the three program plants' capacity charges that the margin recovers, "
-        "by year across the draws (P10-P90 light, P25-P75 dark, median line).",
+        "Share of the capacity charges of {plants} that the margin recovers, by year "
+        "across the draws (P10-P90 light, P25-P75 dark, median line).",
     ),
     (
         "curtailment_hours",
         "Hours with curtailment",
         "h",
-        "Hours a year in which the grid curtails at least one allocated applicant, across "
-        "the draws; it moves with demand, hydrology and which miners still draw power.",
+        "Hours of the {span} in which the grid curtails at least one allocated applicant, "
+        "by year across the draws; it moves with demand, hydrology and which miners still "
+        "draw power.",
     ),
     (
         "hashprice_usd_per_ph_day",
@@ -626,12 +751,20 @@ def _risk_failures_html(tables: Tables) -> str:
 def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
     """The Risk section's body: how it was run, the plots, percentiles and failures."""
     parts = [_risk_intro(tables, summary)]
+    words = {"span": _span(tables, summary), "plants": _plants_phrase(tables)}
+    halving = figures.halving_year(tables)
+    date = figures.halving_date(tables)
+    if halving is None:
+        years = "the first and the last year (no halving in the years drawn)"
+    else:
+        when = f"estimated {date:%d %b %Y}" if date is not None else f"in {halving}"
+        years = f"the first year, the first year at or after the halving ({when}) and the last"
     for metric, title, unit, caption in RISK_FANS:
         parts.append(
             _plot_block(
                 f"risk_fan_{metric}",
                 title,
-                caption,
+                caption.format(**words),
                 lambda m=metric, t=title, u=unit: figures.risk_fan(tables, m, t, u, summary),
                 f"no {metric} in the risk draws",
             )
@@ -641,9 +774,8 @@ def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
                 _plot_block(
                     "risk_histogram_margin_musd",
                     "Margin distribution",
-                    "Distribution of the state's margin over the draws in the first year, "
-                    "the first year after the 2028 halving and the last year; dotted lines "
-                    "mark each year's median.",
+                    f"Distribution of the state's margin over the draws in {years}; "
+                    "dotted lines mark each year's median.",
                     lambda: figures.risk_histogram(
                         tables, "margin_musd", "State margin over fuel", "million USD", summary
                     ),
@@ -670,6 +802,8 @@ def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
 
 def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     currency = str(summary.get("scenario", {}).get("currency") or "local")
+    span = _span(tables, summary)
+    hours = figures.span_hours(tables, summary)
     out: list[str] = []
 
     def section(title: str, key: str, caption: str, render: Callable[[pd.DataFrame], str]) -> None:
@@ -710,8 +844,9 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     section(
         "State balance by plant",
         "balance",
-        "Annual revenue, fuel, margin and capacity charges per program plant, the rest of "
-        "the system's redispatch, and the total. Money in million USD unless noted.",
+        f"Revenue, fuel, margin and capacity charges over the {span} for each of "
+        f"{_plants_phrase(tables)}, the rest of the system's redispatch, and the total. "
+        "Money in million USD unless noted.",
         lambda f: table_html(
             f,
             index_label="plant",
@@ -746,9 +881,11 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     section(
         "Applicant accounts",
         "applicant_accounts",
-        "Each applicant's own year: value of the power to it, revenue, costs and net "
-        "result (million USD), investment and simple payback ('never' when the net "
-        "result is not positive).",
+        f"Each applicant's accounts over the {span}: value of the power to it, revenue, "
+        "costs and net result (million USD), investment and simple payback in years: "
+        "investment over the net result annualised"
+        + (f" (\u00d7 8,760 h / {hours:,} h)" if hours else "")
+        + " ('never' when the net result is not positive).",
         lambda f: table_html(
             f,
             index_label="applicant",
@@ -897,7 +1034,14 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             "The contract term cut at every review and contract year: the cap in force "
             "(the first-year cap in year one), the period's mean market, how many "
             "applicants draw and what is allocated, and what the state earns in the "
-            "period (the representative grid year scaled by the period's days).",
+            f"period: the results of the {span} scaled by the period's days / 365"
+            + (
+                ""
+                if hours in (8760, 8784)
+                else f", which takes the {span} for a year: this span is "
+                f"{fmt_number(hours / 8760, 3)} of a year"
+            )
+            + ".",
             lambda f: table_html(
                 f, index_label="start", headers=horizon_headers, formats=horizon_formats
             ),
@@ -954,7 +1098,9 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
         )
 
     plot_sections = _figures_html(tables, summary)
-    sections: list[tuple[str, str, str]] = [("headline", "Headline", headline_html(summary))]
+    sections: list[tuple[str, str, str]] = [
+        ("headline", "Headline", headline_html(summary, tables)),
+    ]
     sections += plot_sections
     if "risk_draws" in tables:
         sections.append(("risk", "Risk", _risk_html(tables, summary)))
