@@ -38,6 +38,7 @@ h2 { font-size: 1.35rem; margin-top: 2.2em; border-bottom: 2px solid var(--accen
 h3 { font-size: 1.08rem; margin: 1.6em 0 0.3em; }
 p.meta, p.caption, p.note { color: var(--muted); }
 p.caption { margin: 0 0 0.4em; max-width: 60em; }
+p.lead { font-weight: 600; max-width: 60em; }
 p.note { font-style: italic; }
 .banner { background: #fff4d6; border: 1px solid #e6b800; border-left: 6px solid #e6b800;
   padding: 10px 14px; margin: 14px 0; border-radius: 4px; }
@@ -1065,6 +1066,116 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     return "".join(out)
 
 
+# ---------------------------------------------------------------- system table
+
+SHED_TOL_GWH = 1e-6  # 1 kWh: below this, shedding is solver noise
+SYSTEM_ITEMS: dict[str, tuple[str, str]] = {  # item of the ``system`` table -> label, unit
+    "program_served_gwh": ("Program load served", "GWh"),
+    "generation_gwh": ("Generation", "GWh"),
+    "generation_cost_musd": ("Generation cost", "million USD"),
+    "start_up_cost_musd": ("Start-up cost", "million USD"),
+    "co2_kt": ("CO2 emitted", "kt CO2"),
+}
+
+
+def system_table(tables: Tables) -> pd.DataFrame:
+    """National demand, load shed (in all and per zone) and the ``system`` table's totals,
+    without (baseline) and with (program) the program, over the span.
+
+    Index: the row's label; columns unit, baseline, program, change. Demand and shedding
+    are sums of the hourly ``demand_mw`` and ``shed_{case}_mw`` tables (one hour's MW is
+    its MWh); the other rows are the ``system`` table's. Raises ``KeyError`` when the
+    hourly demand or shedding tables are missing.
+    """
+    demand = tables["demand_mw"]
+    shed = {case: tables[f"shed_{case}_mw"] for case in ("baseline", "program")}
+    national = float(demand.to_numpy().sum()) / 1e3
+    rows: dict[str, dict[str, Any]] = {}
+
+    def add(label: str, unit: str, baseline: float, program: float) -> None:
+        rows[label] = {
+            "unit": unit,
+            "baseline": baseline,
+            "program": program,
+            "change": program - baseline,
+        }
+
+    total = {c: float(f.to_numpy().sum()) / 1e3 for c, f in shed.items()}
+    add("National demand", "GWh", national, national)
+    add(
+        "National demand served",
+        "GWh",
+        national - total["baseline"],
+        national - total["program"],
+    )
+    add("Load shed, all zones", "GWh", total["baseline"], total["program"])
+    zones = list(dict.fromkeys([*demand.columns, *shed["baseline"], *shed["program"]]))
+    for zone in zones:
+        by_case = {c: float(f[zone].sum()) / 1e3 if zone in f else 0.0 for c, f in shed.items()}
+        add(f"Load shed, {zone}", "GWh", by_case["baseline"], by_case["program"])
+    hours = {c: int((f.sum(axis=1) > SHED_TOL_GWH * 1e3).sum()) for c, f in shed.items()}
+    add("Hours with load shed", "h", hours["baseline"], hours["program"])
+    system = tables.get("system")
+    if system is not None and {"baseline", "program"} <= set(system.columns):
+        for item, (label, unit) in SYSTEM_ITEMS.items():
+            if item in system.index:
+                add(
+                    label,
+                    unit,
+                    float(system.loc[item, "baseline"]),
+                    float(system.loc[item, "program"]),
+                )
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "item"
+    return frame
+
+
+def shedding_sentence(table: pd.DataFrame, span: str) -> str:
+    """Whether load shedding rises with the program, read from :func:`system_table`."""
+    shed = table[table.index.str.startswith("Load shed, ")]
+    zones = shed.drop(index="Load shed, all zones", errors="ignore")
+    rises = zones[zones["change"] > SHED_TOL_GWH]
+    before = float(table.loc["Load shed, all zones", "baseline"])
+    after = float(table.loc["Load shed, all zones", "program"])
+    amounts = (
+        f"{fmt_number(before, 1)} GWh of national demand shed without it and "
+        f"{fmt_number(after, 1)} GWh with it over the {span}"
+    )
+    if rises.empty and after <= before + SHED_TOL_GWH:
+        return (
+            f"Load shedding does not rise with the program in any zone: {amounts}. "
+            "National demand is served before any program load."
+        )
+    where = ", ".join(
+        f"{label[len('Load shed, ') :]} +{fmt_number(row['change'], 1)} GWh"
+        for label, row in rises.iterrows()
+    )
+    return f"Load shedding rises with the program ({where}): {amounts}."
+
+
+def _system_html(tables: Tables, summary: dict[str, Any]) -> str:
+    """The system table, with its sentence on shedding, or a note when data are missing."""
+    try:
+        table = system_table(tables)
+    except KeyError as error:
+        return (
+            f'<p class="note">Not shown: these results have no hourly demand or shedding '
+            f"table (missing {_esc(error)}).</p>"
+        )
+    span = _span(tables, summary)
+    caption = (
+        f"National demand and how much of it is served, without (baseline) and with the "
+        f"program, over the {span}; load shed per zone; then the program load served and "
+        "the system's generation, cost and emissions."
+    )
+    formats = {"baseline": _whole_or_one, "program": _whole_or_one, "change": _whole_or_one}
+    return (
+        f'<p class="lead">{_esc(shedding_sentence(table, span))}</p>'
+        f'<p class="caption">{_esc(caption)}</p>'
+        + table_html(table, formats=formats, index_label="", css_class="data system")
+    )
+
+
 # ---------------------------------------------------------------- page
 
 
@@ -1100,6 +1211,7 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
     plot_sections = _figures_html(tables, summary)
     sections: list[tuple[str, str, str]] = [
         ("headline", "Headline", headline_html(summary, tables)),
+        ("demand", "National demand and load shedding", _system_html(tables, summary)),
     ]
     sections += plot_sections
     if "risk_draws" in tables:
