@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ h3 { font-size: 1.08rem; margin: 1.6em 0 0.3em; }
 p.meta, p.caption, p.note { color: var(--muted); }
 p.caption { margin: 0 0 0.4em; max-width: 60em; }
 p.lead { font-weight: 600; max-width: 60em; }
+table.sources td { font-size: 0.85rem; max-width: 40em; }
 p.note { font-style: italic; }
 .banner { background: #fff4d6; border: 1px solid #e6b800; border-left: 6px solid #e6b800;
   padding: 10px 14px; margin: 14px 0; border-radius: 4px; }
@@ -1176,11 +1178,124 @@ def _system_html(tables: Tables, summary: dict[str, Any]) -> str:
     )
 
 
+# ---------------------------------------------------------------- sources
+
+_ID_CHARS = r"A-Za-z0-9._\-"
+_ID = re.compile(rf"^[A-Za-z0-9][{_ID_CHARS}]*$")
+
+
+def cited_sources(
+    provenance: pd.DataFrame | None, references: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """The sources the scenario's inputs cite, as a table: id, title, publisher, date, url.
+
+    A reference id counts as cited when it stands as a word in the provenance table's
+    ``source`` or ``notes`` (ids are cited in both). Rows follow the reference list's
+    order; ids in a ``source`` cell that the list lacks follow, marked as such.
+    """
+    columns = ["title", "publisher", "date", "url"]
+    if provenance is None or provenance.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="id"))
+    cells = [
+        str(v)
+        for col in ("source", "notes")
+        if col in provenance
+        for v in provenance[col].fillna("")
+    ]
+    text = "\n".join(cells)
+    rows: dict[str, dict[str, str]] = {}
+    for key, ref in references.items():
+        if re.search(rf"(?<![{_ID_CHARS}]){re.escape(key)}(?![A-Za-z0-9_\-])", text):
+            ref = {str(k).lower(): str(v) for k, v in ref.items()}
+            rows[key] = {c: ref.get(c, "") for c in columns}
+    if "source" in provenance:
+        for cell in provenance["source"].fillna(""):
+            parts = [x.strip() for x in str(cell).split(";") if x.strip()]
+            if all(_ID.match(x) for x in parts):
+                for key in parts:
+                    if key not in rows:
+                        rows[key] = {
+                            "title": "(not in the scenario's reference list)",
+                            "publisher": "",
+                            "date": "",
+                            "url": "",
+                        }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame.index.name = "id"
+    return frame
+
+
+def _sources_html(tables: Tables, references: Mapping[str, Mapping[str, Any]], origin: str) -> str:
+    """The table of cited sources (a URL column only when some source has one);
+    ``origin`` says where the reference list comes from."""
+    frame = cited_sources(tables.get("provenance"), references)
+    if frame.empty:
+        return '<p class="note">The scenario cites no source of its reference list.</p>'
+    show_url = bool((frame["url"] != "").any())
+    head = ["id", "title", "publisher", "date"] + (["URL"] if show_url else [])
+    rows = []
+    for key, row in frame.iterrows():
+        cells = [f"<td><code>{_esc(key)}</code></td>"]
+        cells += [f"<td>{_esc(row[c])}</td>" for c in ("title", "publisher", "date")]
+        if show_url:
+            url = str(row["url"])
+            link = (
+                f'<a href="{_esc(url)}">{_esc(url)}</a>'
+                if url.startswith(("http://", "https://"))
+                else _esc(url)
+            )
+            cells.append(f"<td>{link}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    caption = (
+        f"The {len(frame)} sources the scenario's inputs cite (their ids appear in the "
+        f"provenance table below), with title, publisher and date from {origin}."
+    )
+    return (
+        f'<p class="caption">{_esc(caption)}</p><div class="tablewrap">'
+        f'<table class="sources"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+SCENARIO_REFERENCES = "the scenario's reference list"
+DEFAULT_REFERENCES = (
+    "the reference list packaged with megawatt (the default data's sources.yaml), as "
+    "these results do not carry the scenario's own"
+)
+
+
+def _references(tables: Tables) -> tuple[dict[str, dict[str, str]], str]:
+    """The reference list when the caller passes none, and where it comes from: a saved
+    ``sources`` table (column or index id), else the packaged default's ``sources.yaml``."""
+    saved = tables.get("sources")
+    if saved is not None and not saved.empty:
+        frame = saved.set_index("id") if "id" in saved else saved
+        refs = {
+            str(k): {str(c): "" if pd.isna(v) else str(v) for c, v in row.items()}
+            for k, row in frame.iterrows()
+        }
+        return refs, SCENARIO_REFERENCES
+    from megawatt.data.provenance import sources
+
+    return sources(), DEFAULT_REFERENCES
+
+
 # ---------------------------------------------------------------- page
 
 
-def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml: str) -> str:
-    """Return the whole report as one self-contained HTML string (plotly.js inlined)."""
+def render_report(
+    tables: dict[str, pd.DataFrame],
+    summary: dict,
+    scenario_yaml: str,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """Return the whole report as one self-contained HTML string (plotly.js inlined).
+
+    ``sources`` is the scenario's reference list (id -> title, publisher, date, url), as
+    :func:`megawatt.data.provenance.sources` reads it from the scenario's
+    ``sources.yaml``; the appendix lists the ones the provenance table cites. Without
+    it, a saved ``sources`` table or else the packaged default's list is used.
+    """
     scenario = summary.get("scenario", {}) or {}
     name = str(scenario.get("name") or "scenario")
     description = str(scenario.get("description") or "")
@@ -1218,6 +1333,10 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
         sections.append(("risk", "Risk", _risk_html(tables, summary)))
     sections.append(("tables", "Result tables", _tables_html(tables, summary)))
 
+    if sources is not None:
+        references, origin = dict(sources), SCENARIO_REFERENCES
+    else:
+        references, origin = _references(tables)
     provenance = tables.get("provenance")
     if provenance is None or provenance.empty:
         prov_html = '<p class="note">No provenance table for this scenario.</p>'
@@ -1226,6 +1345,8 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
     appendix = (
         "<h3>Scenario file</h3>"
         f"<pre>{_esc(scenario_yaml)}</pre>"
+        "<h3>Sources</h3>"
+        f"{_sources_html(tables, references, origin)}"
         "<h3>Provenance of inputs</h3>"
         '<p class="caption">Where each input figure comes from. Basis: R = reported, '
         "E = estimated.</p>"
