@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from browser import needs_chromium, open_page
 from megawatt.cli import app
 from megawatt.report import export, figures
+from megawatt.report import html as html_mod
 from megawatt.report.build import write_outcome
 from megawatt.report.html import render_report
 
@@ -402,3 +403,70 @@ def test_duration_steps() -> None:
     assert list(x) == [1, 2] and list(y) == [7.0, 7.0]
     x, y = figures.duration_steps(np.array([2.4, 1.6]), decimals=0)
     assert list(x) == [1, 2] and list(y) == [2.0, 2.0]
+
+
+# ---------------------------------------------------------------- words, system table, sources
+
+
+def test_report_words_name_the_default_scenario(saved) -> None:
+    """The default report names its own plants, fleet, currency and span: the words the
+    small scenario of test_figures.py must not show come from the results."""
+    tables, summary = saved
+    page = render_report(tables, summary, "")
+    assert "the 3 program plants (sahiwal, port qasim and china power hub)" in page
+    assert "and of the imported coal fleet as a whole" in page
+    assert "billion PKR" in page and "over the 365-day span" in page
+    assert "three program plants" not in page and "2028 halving" not in page
+    assert "per year" not in page[page.index("<main>") :]
+    growth = tables["monthly_energy_gwh"].pivot_table(
+        index="technology", columns="case", values="energy_gwh", aggfunc="sum"
+    )
+    top = (growth["program"] - growth["baseline"]).idxmax()
+    assert f"the largest rise is {top.replace('_', ' ')} output" in page
+
+
+def test_system_table_section(saved) -> None:
+    tables, summary = saved
+    section = _section(render_report(tables, summary, ""), "demand")
+    table = html_mod.system_table(tables)
+    assert table.index[0] == "National demand"
+    for zone in tables["demand_mw"].columns:
+        assert f"Load shed, {zone}" in table.index
+    system = tables["system"]
+    assert table.loc["Generation", "program"] == pytest.approx(
+        system.loc["generation_gwh", "program"]
+    )
+    assert table.loc["Load shed, all zones", "baseline"] == pytest.approx(
+        system.loc["shed_gwh", "baseline"]
+    )
+    assert "Load shedding does not rise with the program in any zone" in section
+    assert "<td>National demand</td>" in section
+    # Shedding that rises in one zone is said to rise, with the zone and the amount.
+    zone = tables["demand_mw"].columns[0]
+    shed = tables["shed_program_mw"].copy()
+    shed.iloc[:3, 0] = 500.0  # 1.5 GWh more in the first zone
+    worse = render_report({**tables, "shed_program_mw": shed}, summary, "")
+    text = _section(worse, "demand")
+    assert f"Load shedding rises with the program ({zone} +1.5 GWh)" in text
+    assert "does not rise" not in text
+    # Results without the hourly shedding: a note, and the rest of the report renders.
+    bare = {k: v for k, v in tables.items() if k != "shed_program_mw"}
+    assert "Not shown" in _section(render_report(bare, summary, ""), "demand")
+
+
+def test_appendix_sources_of_the_default(saved, results_dir: Path) -> None:
+    from megawatt.data.provenance import sources
+
+    tables, summary = saved
+    appendix = _section((results_dir / "report.html").read_text(), "appendix")
+    refs = sources(results_dir / "scenario")
+    cited = html_mod.cited_sources(tables["provenance"], refs)
+    assert {"reuters-2025-05-25", "cppa-fy25", "nepra-2025-12-10"} <= set(cited.index)
+    for key, row in cited.iterrows():
+        assert f"<code>{key}</code>" in appendix
+        assert html_mod._esc(row["title"]) in appendix
+        assert html_mod._esc(row["publisher"]) in appendix and row["date"] in appendix
+    # The scenario's own list (copied beside its results) gives the same table.
+    own = _section(render_report(tables, summary, "", sources=refs), "appendix")
+    table = re.compile(r'<table class="sources">.*?</table>', re.S)
+    assert table.search(own).group(0) == table.search(appendix).group(0)

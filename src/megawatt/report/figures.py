@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -62,6 +63,15 @@ LIMIT_COLOUR = "#d62728"
 HOURS_PER_WEEK = 168
 ZONE_COLOURS: list[str] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 TARIFF_COLOUR = "#111111"
+# Applicants' colours: a colour-blind-safe qualitative palette (its grey left out, grey
+# being the baseline's), then Dark24; one colour per applicant in the scenario's order.
+APPLICANT_PALETTE: list[str] = [
+    *plotly.colors.qualitative.Safe[:10],
+    *plotly.colors.qualitative.Dark24,
+]
+# Rows of the ``plants`` table that aggregate a fleet (e.g. "imported coal (all)").
+FLEET_SUFFIX = "(all)"
+HOURS_PER_DAY = 24
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -112,6 +122,87 @@ def _tech_colours(techs: list[str]) -> dict[str, str]:
     """The fixed colour of each technology; spare colours for unknown ones, in order."""
     spare = iter(FALLBACK_COLOURS * 3)
     return {t: TECH_COLOURS.get(t) or next(spare) for t in techs}
+
+
+def applicant_order(tables: Tables) -> list[str]:
+    """The scenario's applicants in its own order (the ``allocations`` table's rows, or
+    ``values`` or ``applicant_accounts`` when that is missing); [] when none is saved."""
+    for key in ("allocations", "values", "applicant_accounts"):
+        frame = tables.get(key)
+        if frame is not None and len(frame.index):
+            return [str(a) for a in frame.index]
+    return []
+
+
+def applicant_colours(tables: Tables, names: Any = ()) -> dict[str, str]:
+    """One colour per applicant, the same in every figure of the report.
+
+    Applicants are coloured in the scenario's order (:func:`applicant_order`) from
+    :data:`APPLICANT_PALETTE`; ``names`` that the scenario does not list (tables saved
+    without an applicant list) follow in their own order. The palette repeats after
+    its last colour.
+    """
+    order = list(dict.fromkeys([*applicant_order(tables), *(str(n) for n in names)]))
+    return {a: APPLICANT_PALETTE[i % len(APPLICANT_PALETTE)] for i, a in enumerate(order)}
+
+
+def program_plants(tables: Tables) -> list[str]:
+    """The scenario's program plants (``program.plant_caps_mw``), in its order.
+
+    Read from the ``plants`` table (fleet rows such as "imported coal (all)" left out),
+    or from the ``caps`` table's "plant NAME" rows when ``plants`` is missing.
+    """
+    plants = tables.get("plants")
+    if plants is not None:
+        return [str(p) for p in plants.index if not str(p).endswith(FLEET_SUFFIX)]
+    caps = tables.get("caps")
+    if caps is not None:
+        return [str(c)[len("plant ") :] for c in caps.index if str(c).startswith("plant ")]
+    return []
+
+
+def span_hours(tables: Tables, summary: dict[str, Any] | None = None) -> int | None:
+    """Hours of the scenario's span: ``summary["scenario"]["hours"]``, else the rows of
+    an hourly table; None when neither is saved."""
+    hours = ((summary or {}).get("scenario") or {}).get("hours")
+    if hours:
+        return int(hours)
+    for key in ("demand_mw", "curtailed_mw", "dispatch_program_mw"):
+        if key in tables:
+            return len(tables[key])
+    return None
+
+
+def span_text(hours: int | None) -> str:
+    """The span in words for "over the ...": "365-day span", "14-day span", "36-hour span"."""
+    if hours is None:
+        return "scenario's span"
+    if hours % HOURS_PER_DAY == 0:
+        return f"{hours // HOURS_PER_DAY:,}-day span"
+    return f"{hours:,}-hour span"
+
+
+def halving_date(tables: Tables) -> pd.Timestamp | None:
+    """The next halving's estimated date, from the horizon (``horizon_meta``); None
+    when the results have no multi-year horizon."""
+    meta = tables.get("horizon_meta")
+    if meta is not None and "halving_date" in meta and len(meta):
+        return pd.Timestamp(str(meta["halving_date"].iloc[0]))
+    return None
+
+
+def halving_year(tables: Tables) -> int | None:
+    """The year of the next halving: the horizon's date, else the first year of the risk
+    draws whose mean block subsidy is below the first year's; None when neither shows one."""
+    date = halving_date(tables)
+    if date is not None:
+        return int(date.year)
+    draws = tables.get("risk_draws")
+    if draws is None or "subsidy_btc" not in draws or "year" not in draws or not len(draws):
+        return None
+    subsidy = draws.groupby("year")["subsidy_btc"].mean().sort_index()
+    lower = subsidy.index[subsidy < subsidy.iloc[0] * (1 - 1e-9)]
+    return int(lower[0]) if len(lower) else None
 
 
 def _tariff(tables: Tables) -> float | None:
@@ -352,7 +443,8 @@ def curtailment_duration(tables: Tables, summary: dict[str, Any] | None = None) 
     )
     # Zoom on the curtailed hours; the zero tail stays reachable by zooming out.
     fig.update_xaxes(
-        title_text=f"Hours of the year, ranked ({nonzero:,} of {len(ordered):,} curtailed)",
+        title_text=f"Hours of the {span_text(len(ordered))}, ranked "
+        f"({nonzero:,} of {len(ordered):,} curtailed)",
         range=[0, max(24, int(nonzero * 1.25))],
     )
     fig.update_yaxes(title_text="Curtailed load, whole program (MW)", rangemode="tozero")
@@ -421,13 +513,16 @@ def event_length_histogram(tables: Tables, summary: dict[str, Any] | None = None
         counts = events.pivot_table(
             index="length_h", columns="applicant", values="curtailed_mwh", aggfunc="count"
         ).reindex(lengths, fill_value=0)
-        for i, applicant in enumerate(counts.columns):
+        colours = applicant_colours(tables, counts.columns)
+        order = [a for a in colours if a in counts.columns]
+        for applicant in order:
             fig.add_trace(
                 go.Bar(
                     x=lengths,
                     y=counts[applicant].fillna(0),
                     name=_pretty(applicant),
-                    marker_color=(ZONE_COLOURS + FALLBACK_COLOURS)[i % 12],
+                    meta=applicant,
+                    marker_color=colours[applicant],
                     hovertemplate=f"{_pretty(applicant)}<br>%{{x}} h events: %{{y}}<extra></extra>",
                 )
             )
@@ -683,8 +778,8 @@ def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> g
     )
     x = [*starts, end]
     fig = go.Figure()
-    palette = ZONE_COLOURS + FALLBACK_COLOURS
-    for i, applicant in enumerate(miners):
+    colours = applicant_colours(tables, values.columns)
+    for applicant in miners:
         y = values[applicant].round(2).tolist()
         fig.add_trace(
             go.Scatter(
@@ -693,7 +788,8 @@ def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> g
                 mode="lines",
                 line_shape="hv",
                 name=_pretty(applicant),
-                line={"color": palette[i % len(palette)], "width": 2},
+                meta=applicant,
+                line={"color": colours[str(applicant)], "width": 2},
                 hovertemplate=f"{_pretty(applicant)}<br>from %{{x|%d %b %Y}}: "
                 "%{y:,.1f} USD/MWh<extra></extra>",
             )
@@ -706,9 +802,8 @@ def miner_break_even(tables: Tables, summary: dict[str, Any] | None = None) -> g
             annotation_text=f"tariff {tariff:,.1f} USD/MWh",
             annotation_position="top right",
         )
-    meta = tables.get("horizon_meta")
-    if meta is not None and "halving_date" in meta and len(meta):
-        halving = pd.Timestamp(str(meta["halving_date"].iloc[0]))
+    halving = halving_date(tables)
+    if halving is not None:
         fig.add_shape(
             type="line",
             x0=halving,
@@ -800,7 +895,10 @@ def revenue_waterfall(tables: Tables, summary: dict[str, Any]) -> go.Figure:
     share = recovered / charges if charges else float("nan")
     fig.update_layout(barmode="overlay", bargap=0.35)
     fig.update_xaxes(title_text="", categoryorder="array", categoryarray=labels)
-    fig.update_yaxes(title_text="Million USD per year", zeroline=True)
+    fig.update_yaxes(
+        title_text=f"Million USD over the {span_text(span_hours(tables, summary))}",
+        zeroline=True,
+    )
     fig = _layout(
         fig,
         f"State revenue waterfall: margin covers {share:.0%} of capacity charges (million USD)",
@@ -811,8 +909,6 @@ def revenue_waterfall(tables: Tables, summary: dict[str, Any]) -> go.Figure:
 
 # ---------------------------------------------------------------- risk (Monte Carlo)
 
-# The halving expected in 2028 changes miners' revenue most; the histogram shows that year.
-RISK_HALVING_YEAR = 2028
 RISK_BAND_COLOUR = "31,78,121"  # rgb of the fan chart's accent, as used in rgba()
 RISK_YEAR_COLOURS: list[str] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728"]
 
@@ -867,7 +963,7 @@ def risk_fan(
     Shaded P10-P90 band, a darker P25-P75 band and the P50 (median) line with markers,
     over the draws that solved. ``unit`` is the plotted unit (e.g. "million USD", "h",
     "USD/PH/day"); metrics ending in ``_share`` (stored 0-1) are plotted in %. For
-    ``margin_musd`` the program plants' capacity charges (million USD per year, from
+    ``margin_musd`` the program plants' capacity charges (million USD over the span, from
     ``summary["headline"]["capacity_charges_musd"]``) are drawn as a dashed line.
     """
     scale = _risk_scale(metric)
@@ -935,13 +1031,15 @@ def risk_fan(
     return _layout(fig, f"{title}: P10–P90 of the draws by year ({unit})")
 
 
-def _risk_histogram_years(years: list[int]) -> list[int]:
-    """First year, the first year at or after the 2028 halving (if any), and last year."""
+def _risk_histogram_years(years: list[int], halving: int | None = None) -> list[int]:
+    """First year, the first year at or after the ``halving`` year (if any), and last year.
+
+    The halving changes miners' revenue most, so the year it falls in is shown."""
     ordered = sorted(set(years))
     if not ordered:
         return []
     picked = [ordered[0]]
-    after = [y for y in ordered if y >= RISK_HALVING_YEAR]
+    after = [y for y in ordered if halving is not None and y >= halving]
     if after:
         picked.append(after[0])
     picked.append(ordered[-1])
@@ -953,13 +1051,14 @@ def risk_histogram(
 ) -> go.Figure:
     """Overlaid histograms of one risk metric for a few years, with each year's P50.
 
-    The years are the first, the first at or after the 2028 halving, and the last. Bars
+    The years are the first, the first at or after the next halving (:func:`halving_year`:
+    the horizon's date, else the year the drawn block subsidy drops), and the last. Bars
     are the share of that year's solved draws (%) in common bins of ``unit``; metrics
     ending in ``_share`` are plotted in %. A dotted line marks each year's median.
     """
     scale = _risk_scale(metric)
     values = _risk_values(tables, metric)
-    years = _risk_histogram_years([int(y) for y in values["year"]])
+    years = _risk_histogram_years([int(y) for y in values["year"]], halving_year(tables))
     shown = values[values["year"].isin(years)]
     data = shown[metric].to_numpy(dtype=float) * scale
     fig = go.Figure()
@@ -1001,16 +1100,17 @@ def risk_viability(tables: Tables, summary: dict[str, Any] | None = None) -> go.
         index="year", columns="applicant", values="viable_share", aggfunc="mean"
     ).sort_index()
     years = [int(y) for y in grid.index]
-    palette = ZONE_COLOURS + FALLBACK_COLOURS
+    colours = applicant_colours(tables, grid.columns)
     fig = go.Figure()
-    for i, applicant in enumerate(grid.columns):
+    for applicant in [a for a in colours if a in grid.columns]:
         fig.add_trace(
             go.Scatter(
                 x=years,
                 y=(grid[applicant] * 100.0).round(2),
                 mode="lines+markers",
                 name=_pretty(applicant),
-                line={"color": palette[i % len(palette)], "width": 2},
+                meta=applicant,
+                line={"color": colours[applicant], "width": 2},
                 hovertemplate=f"{_pretty(applicant)}<br>%{{x}}: viable in %{{y:.1f}}% of draws"
                 "<extra></extra>",
             )

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,8 @@ h2 { font-size: 1.35rem; margin-top: 2.2em; border-bottom: 2px solid var(--accen
 h3 { font-size: 1.08rem; margin: 1.6em 0 0.3em; }
 p.meta, p.caption, p.note { color: var(--muted); }
 p.caption { margin: 0 0 0.4em; max-width: 60em; }
+p.lead { font-weight: 600; max-width: 60em; }
+table.sources td { font-size: 0.85rem; max-width: 40em; }
 p.note { font-style: italic; }
 .banner { background: #fff4d6; border: 1px solid #e6b800; border-left: 6px solid #e6b800;
   padding: 10px 14px; margin: 14px 0; border-radius: 4px; }
@@ -189,9 +192,62 @@ def _one(decimals: int) -> Callable[[Any], str]:
     return lambda v: fmt_number(v, decimals)
 
 
-def headline_html(summary: dict[str, Any]) -> str:
-    """The headline table: each value from summary["headline"] with its unit."""
+def _whole_or_one(value: Any) -> str:
+    """A whole number without decimals (hours, exact zeros), anything else with one."""
+    if _is_number(value) and float(value).is_integer():
+        return fmt_number(value, 0)
+    return fmt_number(value, 1)
+
+
+# ---------------------------------------------------------------- words from the results
+
+
+def _span(tables: Tables, summary: dict[str, Any]) -> str:
+    """The scenario's span for "over the ...": "365-day span", "14-day span"."""
+    return figures.span_text(figures.span_hours(tables, summary))
+
+
+def _names(items: Iterable[Any]) -> str:
+    """ "a", "a and b", "a, b and c" from identifiers (underscores as spaces)."""
+    words = [figures._pretty(str(i)) for i in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _plants_phrase(tables: Tables) -> str:
+    """ "the 3 program plants (a, b and c)", "the program plant a", or "the program plants"."""
+    plants = figures.program_plants(tables)
+    if not plants:
+        return "the program plants"
+    if len(plants) == 1:
+        return f"the program plant {_names(plants)}"
+    return f"the {len(plants)} program plants ({_names(plants)})"
+
+
+def _tariff_phrase(tables: Tables) -> str:
+    """What the dashed tariff line of the price plots is (flat or the lowest hourly one)."""
+    tariff = tables.get("tariff_usd_per_mwh")
+    if tariff is not None and tariff.shape[1] and len(tariff):
+        values = tariff.iloc[:, 0].to_numpy(dtype=float)
+        if np.ptp(values) <= 1e-9:
+            return f"the flat program tariff ({fmt_number(values[0], 1)} USD/MWh)"
+    if "horizon_meta" in tables:
+        return "the program's lowest hourly tariff"
+    return "the program's mean tariff"
+
+
+def headline_html(summary: dict[str, Any], tables: Tables | None = None) -> str:
+    """The headline table: each value from summary["headline"] with its unit, after a
+    line saying over which span energy, money and emissions are summed."""
     head = summary.get("headline", {}) or {}
+    scenario = summary.get("scenario", {}) or {}
+    span = _span(tables or {}, summary)
+    start = f" from {scenario['start_local']}" if scenario.get("start_local") else ""
+    intro = (
+        f"Energy, money, emissions and curtailment are totals over the {span}{start}; "
+        "capacities are MW allocated."
+    )
     currency = str(summary.get("scenario", {}).get("currency") or "local")
     rows: list[tuple[str, str, str]] = []  # (label, value, unit); value "" marks a group
 
@@ -233,6 +289,7 @@ def headline_html(summary: dict[str, Any]) -> str:
                 f"<td>{_esc(unit)}</td></tr>"
             )
     return (
+        f'<p class="caption">{_esc(intro)}</p>'
         '<div class="tablewrap"><table class="headline"><thead><tr><th>Headline</th>'
         f"<th>Value</th><th>Unit</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
@@ -318,6 +375,79 @@ def _link_flow_caption(tables: Tables) -> str:
     return text
 
 
+def _monthly_energy_caption(tables: Tables, summary: dict[str, Any]) -> str:
+    """Which technology's output the program raises most, from ``monthly_energy_gwh``."""
+    data = tables["monthly_energy_gwh"]
+    by_case = data.pivot_table(
+        index="technology", columns="case", values="energy_gwh", aggfunc="sum", fill_value=0.0
+    )
+    text = "Stacked monthly generation by technology without (left) and with (right) the program"
+    if not {"baseline", "program"} <= set(by_case.columns):
+        return text + "."
+    change = (by_case["program"] - by_case["baseline"]).sort_values(ascending=False)
+    total = float(change.sum())
+    span = _span(tables, summary)
+    if total <= 0 or change.iloc[0] <= 0:
+        change_gwh = fmt_number(total, 0)
+        return f"{text}; over the {span} the program changes generation by {change_gwh} GWh."
+    top = str(change.index[0])
+    return (
+        f"{text}. Over the {span} the program adds {fmt_number(total, 0)} GWh of "
+        f"generation; the largest rise is {figures._pretty(top)} output "
+        f"(+{fmt_number(float(change.iloc[0]), 0)} GWh, "
+        f"{fmt_share(float(change.iloc[0]) / total)} of the rise)."
+    )
+
+
+def _plant_utilisation_caption(tables: Tables) -> str:
+    """The plants shown in the utilisation chart, from the ``plants`` table."""
+    plants = tables["plants"]
+    suffix = figures.FLEET_SUFFIX
+    fleets = [str(p)[: -len(suffix)].strip() for p in plants.index if str(p).endswith(suffix)]
+    also = f" and of the {_names(fleets)} fleet as a whole" if fleets else ""
+    return (
+        f"Capacity factor of {_plants_phrase(tables)}{also}, before (light) and after "
+        "(dark) the program; higher bars mean idle capacity being put to work."
+    )
+
+
+def _revenue_caption(tables: Tables, summary: dict[str, Any]) -> str:
+    return (
+        "Tariff revenue less the incremental fuel bill gives the margin, set against the "
+        f"capacity charges the state already owes {_plants_phrase(tables)} for the same "
+        "span: the red part is what the program leaves unrecovered (million USD over the "
+        f"{_span(tables, summary)})."
+    )
+
+
+def _break_even_caption(tables: Tables) -> str:
+    """The miners' break-even caption: the halving date and the data centers left off."""
+    tables["horizon_values_usd_per_mwh"]  # a KeyError leaves the plot out
+    text = (
+        "Value of one MWh to each Bitcoin miner per contract period (hashprice path) "
+        "against the tariff; a miner is viable while its line stays above the dashed tariff."
+    )
+    halving = figures.halving_date(tables)
+    if halving is not None:
+        text += f" The dotted line marks the next halving (estimated {halving:%d %b %Y})."
+    values = tables.get("values")
+    if values is not None and {"kind", "value_usd_per_mwh"} <= set(values.columns):
+        ai = values[values["kind"].astype(str).str.startswith("ai")]
+        if len(ai):
+            low, high = ai["value_usd_per_mwh"].min(), ai["value_usd_per_mwh"].max()
+            worth = (
+                f"{fmt_number(low, 0)} USD/MWh"
+                if high - low < 0.5
+                else f"{fmt_number(low, 0)}\u2013{fmt_number(high, 0)} USD/MWh"
+            )
+            tariff = figures._tariff(tables)
+            against = f" against a tariff of {fmt_number(tariff, 1)} USD/MWh" if tariff else ""
+            text += (
+                f" AI data centers ({_names(ai.index)}: {worth}{against}) are left off the chart."
+            )
+    return text
+
+
 def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Sections (anchor, heading, html) holding all the plots."""
     tz = str(summary.get("scenario", {}).get("timezone") or "UTC")
@@ -350,8 +480,7 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "monthly_energy",
             "Monthly generation by technology",
-            "Stacked monthly generation by technology without (left) and with (right) the "
-            "program; the difference is mostly extra imported-coal output serving new loads.",
+            lambda: _monthly_energy_caption(tables, summary),
             lambda: figures.monthly_energy(tables, summary),
             "monthly energy table",
         ),
@@ -365,18 +494,18 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "plant_utilisation",
             "Plant utilisation",
-            "Capacity factor of each program plant and of the imported-coal fleet as a whole, "
-            "before (light) and after (dark) the program; higher bars mean idle capacity "
-            "being put to work.",
+            lambda: _plant_utilisation_caption(tables),
             lambda: figures.plant_utilisation(tables, summary),
             "plants table",
         ),
         _plot_block(
             "zonal_prices",
             "Zonal prices",
-            "Daily mean marginal price per zone, baseline dotted and program solid, with the "
-            "flat program tariff dashed; where prices sit above the tariff the program "
-            "sells below system marginal cost.",
+            lambda: (
+                "Daily mean marginal price per zone, baseline dotted and program solid, with "
+                f"{_tariff_phrase(tables)} dashed; where prices sit above the tariff the "
+                "program sells below system marginal cost."
+            ),
             lambda: figures.zonal_prices(tables, summary),
             "price tables",
         ),
@@ -405,8 +534,9 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "curtailment_duration",
             "Curtailment duration curve",
-            "Hourly curtailed load of the whole program, sorted from the largest hour down"
-            "; the width of the curve is the number of hours in which loads were cut.",
+            f"Hourly curtailed load of the whole program over the {_span(tables, summary)}, "
+            "sorted from the largest hour down; the width of the curve is the number of "
+            "hours in which loads were cut.",
             lambda: figures.curtailment_duration(tables, summary),
             "curtailment data",
         ),
@@ -436,19 +566,14 @@ def _figures_html(tables: Tables, summary: dict[str, Any]) -> list[tuple[str, st
         _plot_block(
             "revenue_waterfall",
             "State revenue waterfall",
-            "Tariff revenue less the incremental fuel bill gives the margin, set against the "
-            "capacity charges the state already owes the program plants: the red part is "
-            "what the program leaves unrecovered (million USD per year).",
+            lambda: _revenue_caption(tables, summary),
             lambda: figures.revenue_waterfall(tables, summary),
             "balance figures",
         ),
         _plot_block(
             "miner_break_even",
             "Miner break-even over time",
-            "Value of one MWh to each Bitcoin miner by year (hashprice path) against the "
-            "tariff; a miner is viable while its line stays above the dashed tariff. The "
-            "dotted line marks the next halving. AI data centers value power far above the "
-            "tariff and are left off the chart.",
+            lambda: _break_even_caption(tables),
             lambda: figures.miner_break_even(tables, summary),
             "no market horizon in this scenario",
         ),
@@ -466,29 +591,32 @@ PRICE_MODELS: dict[str, str] = {
 RISK_FAILURES_SHOWN = 50
 
 # (metric, plotted title, plotted unit, caption) of the fan charts, in report order.
+# A caption's {span} and {plants} are filled from the results (_span, _plants_phrase).
 RISK_FANS: list[tuple[str, str, str, str]] = [
     (
         "margin_musd",
         "State margin over fuel",
         "million USD",
-        "The state's yearly margin (tariff revenue less incremental fuel) across the "
-        "draws: the light band holds 80% of the draws (P10-P90), the dark band the middle "
-        "half (P25-P75), the line the median. The dashed line is the capacity charges the "
-        "state already owes the program plants.",
+        "The state's margin (tariff revenue less incremental fuel) in each year across the "
+        "draws, a draw-year being the grid over the {span} under that year's market: the "
+        "light band holds 80% of the draws (P10-P90), the dark band the middle half "
+        "(P25-P75), the line the median. The dashed line is the capacity charges the state "
+        "already owes {plants} for the {span}.",
     ),
     (
         "charge_recovered_share",
         "Capacity charges recovered",
         "%",
-        "Share of the three program plants' capacity charges that the margin recovers, "
-        "by year across the draws (P10-P90 light, P25-P75 dark, median line).",
+        "Share of the capacity charges of {plants} that the margin recovers, by year "
+        "across the draws (P10-P90 light, P25-P75 dark, median line).",
     ),
     (
         "curtailment_hours",
         "Hours with curtailment",
         "h",
-        "Hours a year in which the grid curtails at least one allocated applicant, across "
-        "the draws; it moves with demand, hydrology and which miners still draw power.",
+        "Hours of the {span} in which the grid curtails at least one allocated applicant, "
+        "by year across the draws; it moves with demand, hydrology and which miners still "
+        "draw power.",
     ),
     (
         "hashprice_usd_per_ph_day",
@@ -626,12 +754,20 @@ def _risk_failures_html(tables: Tables) -> str:
 def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
     """The Risk section's body: how it was run, the plots, percentiles and failures."""
     parts = [_risk_intro(tables, summary)]
+    words = {"span": _span(tables, summary), "plants": _plants_phrase(tables)}
+    halving = figures.halving_year(tables)
+    date = figures.halving_date(tables)
+    if halving is None:
+        years = "the first and the last year (no halving in the years drawn)"
+    else:
+        when = f"estimated {date:%d %b %Y}" if date is not None else f"in {halving}"
+        years = f"the first year, the first year at or after the halving ({when}) and the last"
     for metric, title, unit, caption in RISK_FANS:
         parts.append(
             _plot_block(
                 f"risk_fan_{metric}",
                 title,
-                caption,
+                caption.format(**words),
                 lambda m=metric, t=title, u=unit: figures.risk_fan(tables, m, t, u, summary),
                 f"no {metric} in the risk draws",
             )
@@ -641,9 +777,8 @@ def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
                 _plot_block(
                     "risk_histogram_margin_musd",
                     "Margin distribution",
-                    "Distribution of the state's margin over the draws in the first year, "
-                    "the first year after the 2028 halving and the last year; dotted lines "
-                    "mark each year's median.",
+                    f"Distribution of the state's margin over the draws in {years}; "
+                    "dotted lines mark each year's median.",
                     lambda: figures.risk_histogram(
                         tables, "margin_musd", "State margin over fuel", "million USD", summary
                     ),
@@ -670,6 +805,8 @@ def _risk_html(tables: Tables, summary: dict[str, Any]) -> str:
 
 def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     currency = str(summary.get("scenario", {}).get("currency") or "local")
+    span = _span(tables, summary)
+    hours = figures.span_hours(tables, summary)
     out: list[str] = []
 
     def section(title: str, key: str, caption: str, render: Callable[[pd.DataFrame], str]) -> None:
@@ -710,8 +847,9 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     section(
         "State balance by plant",
         "balance",
-        "Annual revenue, fuel, margin and capacity charges per program plant, the rest of "
-        "the system's redispatch, and the total. Money in million USD unless noted.",
+        f"Revenue, fuel, margin and capacity charges over the {span} for each of "
+        f"{_plants_phrase(tables)}, the rest of the system's redispatch, and the total. "
+        "Money in million USD unless noted.",
         lambda f: table_html(
             f,
             index_label="plant",
@@ -746,9 +884,11 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     section(
         "Applicant accounts",
         "applicant_accounts",
-        "Each applicant's own year: value of the power to it, revenue, costs and net "
-        "result (million USD), investment and simple payback ('never' when the net "
-        "result is not positive).",
+        f"Each applicant's accounts over the {span}: value of the power to it, revenue, "
+        "costs and net result (million USD), investment and simple payback in years: "
+        "investment over the net result annualised"
+        + (f" (\u00d7 8,760 h / {hours:,} h)" if hours else "")
+        + " ('never' when the net result is not positive).",
         lambda f: table_html(
             f,
             index_label="applicant",
@@ -897,7 +1037,14 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             "The contract term cut at every review and contract year: the cap in force "
             "(the first-year cap in year one), the period's mean market, how many "
             "applicants draw and what is allocated, and what the state earns in the "
-            "period (the representative grid year scaled by the period's days).",
+            f"period: the results of the {span} scaled by the period's days / 365"
+            + (
+                ""
+                if hours in (8760, 8784)
+                else f", which takes the {span} for a year: this span is "
+                f"{fmt_number(hours / 8760, 3)} of a year"
+            )
+            + ".",
             lambda f: table_html(
                 f, index_label="start", headers=horizon_headers, formats=horizon_formats
             ),
@@ -921,11 +1068,234 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
     return "".join(out)
 
 
+# ---------------------------------------------------------------- system table
+
+SHED_TOL_GWH = 1e-6  # 1 kWh: below this, shedding is solver noise
+SYSTEM_ITEMS: dict[str, tuple[str, str]] = {  # item of the ``system`` table -> label, unit
+    "program_served_gwh": ("Program load served", "GWh"),
+    "generation_gwh": ("Generation", "GWh"),
+    "generation_cost_musd": ("Generation cost", "million USD"),
+    "start_up_cost_musd": ("Start-up cost", "million USD"),
+    "co2_kt": ("CO2 emitted", "kt CO2"),
+}
+
+
+def system_table(tables: Tables) -> pd.DataFrame:
+    """National demand, load shed (in all and per zone) and the ``system`` table's totals,
+    without (baseline) and with (program) the program, over the span.
+
+    Index: the row's label; columns unit, baseline, program, change. Demand and shedding
+    are sums of the hourly ``demand_mw`` and ``shed_{case}_mw`` tables (one hour's MW is
+    its MWh); the other rows are the ``system`` table's. Raises ``KeyError`` when the
+    hourly demand or shedding tables are missing.
+    """
+    demand = tables["demand_mw"]
+    shed = {case: tables[f"shed_{case}_mw"] for case in ("baseline", "program")}
+    national = float(demand.to_numpy().sum()) / 1e3
+    rows: dict[str, dict[str, Any]] = {}
+
+    def add(label: str, unit: str, baseline: float, program: float) -> None:
+        rows[label] = {
+            "unit": unit,
+            "baseline": baseline,
+            "program": program,
+            "change": program - baseline,
+        }
+
+    total = {c: float(f.to_numpy().sum()) / 1e3 for c, f in shed.items()}
+    add("National demand", "GWh", national, national)
+    add(
+        "National demand served",
+        "GWh",
+        national - total["baseline"],
+        national - total["program"],
+    )
+    add("Load shed, all zones", "GWh", total["baseline"], total["program"])
+    zones = list(dict.fromkeys([*demand.columns, *shed["baseline"], *shed["program"]]))
+    for zone in zones:
+        by_case = {c: float(f[zone].sum()) / 1e3 if zone in f else 0.0 for c, f in shed.items()}
+        add(f"Load shed, {zone}", "GWh", by_case["baseline"], by_case["program"])
+    hours = {c: int((f.sum(axis=1) > SHED_TOL_GWH * 1e3).sum()) for c, f in shed.items()}
+    add("Hours with load shed", "h", hours["baseline"], hours["program"])
+    system = tables.get("system")
+    if system is not None and {"baseline", "program"} <= set(system.columns):
+        for item, (label, unit) in SYSTEM_ITEMS.items():
+            if item in system.index:
+                add(
+                    label,
+                    unit,
+                    float(system.loc[item, "baseline"]),
+                    float(system.loc[item, "program"]),
+                )
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "item"
+    return frame
+
+
+def shedding_sentence(table: pd.DataFrame, span: str) -> str:
+    """Whether load shedding rises with the program, read from :func:`system_table`."""
+    shed = table[table.index.str.startswith("Load shed, ")]
+    zones = shed.drop(index="Load shed, all zones", errors="ignore")
+    rises = zones[zones["change"] > SHED_TOL_GWH]
+    before = float(table.loc["Load shed, all zones", "baseline"])
+    after = float(table.loc["Load shed, all zones", "program"])
+    amounts = (
+        f"{fmt_number(before, 1)} GWh of national demand shed without it and "
+        f"{fmt_number(after, 1)} GWh with it over the {span}"
+    )
+    if rises.empty and after <= before + SHED_TOL_GWH:
+        return (
+            f"Load shedding does not rise with the program in any zone: {amounts}. "
+            "National demand is served before any program load."
+        )
+    where = ", ".join(
+        f"{label[len('Load shed, ') :]} +{fmt_number(row['change'], 1)} GWh"
+        for label, row in rises.iterrows()
+    )
+    return f"Load shedding rises with the program ({where}): {amounts}."
+
+
+def _system_html(tables: Tables, summary: dict[str, Any]) -> str:
+    """The system table, with its sentence on shedding, or a note when data are missing."""
+    try:
+        table = system_table(tables)
+    except KeyError as error:
+        return (
+            f'<p class="note">Not shown: these results have no hourly demand or shedding '
+            f"table (missing {_esc(error)}).</p>"
+        )
+    span = _span(tables, summary)
+    caption = (
+        f"National demand and how much of it is served, without (baseline) and with the "
+        f"program, over the {span}; load shed per zone; then the program load served and "
+        "the system's generation, cost and emissions."
+    )
+    formats = {"baseline": _whole_or_one, "program": _whole_or_one, "change": _whole_or_one}
+    return (
+        f'<p class="lead">{_esc(shedding_sentence(table, span))}</p>'
+        f'<p class="caption">{_esc(caption)}</p>'
+        + table_html(table, formats=formats, index_label="", css_class="data system")
+    )
+
+
+# ---------------------------------------------------------------- sources
+
+_ID_CHARS = r"A-Za-z0-9._\-"
+_ID = re.compile(rf"^[A-Za-z0-9][{_ID_CHARS}]*$")
+
+
+def cited_sources(
+    provenance: pd.DataFrame | None, references: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """The sources the scenario's inputs cite, as a table: id, title, publisher, date, url.
+
+    A reference id counts as cited when it stands as a word in the provenance table's
+    ``source`` or ``notes`` (ids are cited in both). Rows follow the reference list's
+    order; ids in a ``source`` cell that the list lacks follow, marked as such.
+    """
+    columns = ["title", "publisher", "date", "url"]
+    if provenance is None or provenance.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="id"))
+    cells = [
+        str(v)
+        for col in ("source", "notes")
+        if col in provenance
+        for v in provenance[col].fillna("")
+    ]
+    text = "\n".join(cells)
+    rows: dict[str, dict[str, str]] = {}
+    for key, ref in references.items():
+        if re.search(rf"(?<![{_ID_CHARS}]){re.escape(key)}(?![A-Za-z0-9_\-])", text):
+            ref = {str(k).lower(): str(v) for k, v in ref.items()}
+            rows[key] = {c: ref.get(c, "") for c in columns}
+    if "source" in provenance:
+        for cell in provenance["source"].fillna(""):
+            parts = [x.strip() for x in str(cell).split(";") if x.strip()]
+            if all(_ID.match(x) for x in parts):
+                for key in parts:
+                    if key not in rows:
+                        rows[key] = {
+                            "title": "(not in the scenario's reference list)",
+                            "publisher": "",
+                            "date": "",
+                            "url": "",
+                        }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    frame.index.name = "id"
+    return frame
+
+
+def _sources_html(tables: Tables, references: Mapping[str, Mapping[str, Any]], origin: str) -> str:
+    """The table of cited sources (a URL column only when some source has one);
+    ``origin`` says where the reference list comes from."""
+    frame = cited_sources(tables.get("provenance"), references)
+    if frame.empty:
+        return '<p class="note">The scenario cites no source of its reference list.</p>'
+    show_url = bool((frame["url"] != "").any())
+    head = ["id", "title", "publisher", "date"] + (["URL"] if show_url else [])
+    rows = []
+    for key, row in frame.iterrows():
+        cells = [f"<td><code>{_esc(key)}</code></td>"]
+        cells += [f"<td>{_esc(row[c])}</td>" for c in ("title", "publisher", "date")]
+        if show_url:
+            url = str(row["url"])
+            link = (
+                f'<a href="{_esc(url)}">{_esc(url)}</a>'
+                if url.startswith(("http://", "https://"))
+                else _esc(url)
+            )
+            cells.append(f"<td>{link}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    caption = (
+        f"The {len(frame)} sources the scenario's inputs cite (their ids appear in the "
+        f"provenance table below), with title, publisher and date from {origin}."
+    )
+    return (
+        f'<p class="caption">{_esc(caption)}</p><div class="tablewrap">'
+        f'<table class="sources"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+SCENARIO_REFERENCES = "the scenario's reference list"
+DEFAULT_REFERENCES = (
+    "the reference list packaged with megawatt (the default data's sources.yaml), as "
+    "these results do not carry the scenario's own"
+)
+
+
+def _references(tables: Tables) -> tuple[dict[str, dict[str, str]], str]:
+    """The reference list when the caller passes none, and where it comes from: a saved
+    ``sources`` table (column or index id), else the packaged default's ``sources.yaml``."""
+    saved = tables.get("sources")
+    if saved is not None and not saved.empty:
+        frame = saved.set_index("id") if "id" in saved else saved
+        refs = {
+            str(k): {str(c): "" if pd.isna(v) else str(v) for c, v in row.items()}
+            for k, row in frame.iterrows()
+        }
+        return refs, SCENARIO_REFERENCES
+    from megawatt.data.provenance import sources
+
+    return sources(), DEFAULT_REFERENCES
+
+
 # ---------------------------------------------------------------- page
 
 
-def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml: str) -> str:
-    """Return the whole report as one self-contained HTML string (plotly.js inlined)."""
+def render_report(
+    tables: dict[str, pd.DataFrame],
+    summary: dict,
+    scenario_yaml: str,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """Return the whole report as one self-contained HTML string (plotly.js inlined).
+
+    ``sources`` is the scenario's reference list (id -> title, publisher, date, url), as
+    :func:`megawatt.data.provenance.sources` reads it from the scenario's
+    ``sources.yaml``; the appendix lists the ones the provenance table cites. Without
+    it, a saved ``sources`` table or else the packaged default's list is used.
+    """
     scenario = summary.get("scenario", {}) or {}
     name = str(scenario.get("name") or "scenario")
     description = str(scenario.get("description") or "")
@@ -954,12 +1324,19 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
         )
 
     plot_sections = _figures_html(tables, summary)
-    sections: list[tuple[str, str, str]] = [("headline", "Headline", headline_html(summary))]
+    sections: list[tuple[str, str, str]] = [
+        ("headline", "Headline", headline_html(summary, tables)),
+        ("demand", "National demand and load shedding", _system_html(tables, summary)),
+    ]
     sections += plot_sections
     if "risk_draws" in tables:
         sections.append(("risk", "Risk", _risk_html(tables, summary)))
     sections.append(("tables", "Result tables", _tables_html(tables, summary)))
 
+    if sources is not None:
+        references, origin = dict(sources), SCENARIO_REFERENCES
+    else:
+        references, origin = _references(tables)
     provenance = tables.get("provenance")
     if provenance is None or provenance.empty:
         prov_html = '<p class="note">No provenance table for this scenario.</p>'
@@ -968,6 +1345,8 @@ def render_report(tables: dict[str, pd.DataFrame], summary: dict, scenario_yaml:
     appendix = (
         "<h3>Scenario file</h3>"
         f"<pre>{_esc(scenario_yaml)}</pre>"
+        "<h3>Sources</h3>"
+        f"{_sources_html(tables, references, origin)}"
         "<h3>Provenance of inputs</h3>"
         '<p class="caption">Where each input figure comes from. Basis: R = reported, '
         "E = estimated.</p>"
