@@ -91,3 +91,20 @@ def test_workbook_sheets_have_frozen_headers_formats_and_local_time(written: Pat
     assert balance.cell(row=2, column=share).number_format == "0.0%"
     money = header.index("revenue_usd") + 1
     assert balance.cell(row=2, column=money).number_format == "#,##0.00"
+
+
+def test_report_tables_use_the_schema_headers(written: Path) -> None:
+    """The HTML report labels an exported table's columns as the schema does (the CLI
+    reads the same function): one label and unit per column everywhere."""
+    from megawatt.accounts import schema
+
+    page = (written / "report.html").read_text(encoding="utf-8")
+    for table, column in (
+        ("allocations", "allocated_mw"),
+        ("allocations", "curtailed_hours"),
+        ("caps", "value_usd_per_mw"),
+        ("applicant_accounts", "value_usd_per_mwh"),
+    ):
+        assert f"<th>{schema.header(table, column)}</th>" in page, (table, column)
+    # a column stored in USD and shown in millions says so
+    assert "<th>margin M$</th>" in page

@@ -367,8 +367,12 @@ def test_appendix_lists_the_cited_sources(small, monkeypatch) -> None:
     assert '<a href="https://example.org/grid-2024">' in cells["grid-2024"]
     assert "not in the scenario&#x27;s reference list" in cells["unlisted-id"]
     assert "<th>URL</th>" in table and "the scenario&#x27;s reference list." in appendix
-    # Without a list, the packaged default's is used, and the caption says so.
-    fallback = _section(html.render_report(tables, summary, ""), "appendix")
+    # The results carry the scenario's own list (the saved sources table) ...
+    saved = _section(html.render_report(tables, summary, ""), "appendix")
+    assert "East-West grid statistics 2024" in saved and "scenario&#x27;s reference list" in saved
+    # ... without it, the packaged default's is used, and the caption says so.
+    bare = {k: v for k, v in tables.items() if k != "sources"}
+    fallback = _section(html.render_report(bare, summary, ""), "appendix")
     assert "the reference list packaged with megawatt" in fallback
     assert "grid-2024" in fallback  # still cited, now marked as not in the list
     frame = html.cited_sources(tables["provenance"], references)

@@ -8,12 +8,18 @@ import pandas as pd
 
 from megawatt.accounts import schema
 from megawatt.accounts.tables import result_tables
+from megawatt.data.provenance import provenance_table
+from megawatt.report.build import sources_table
+from megawatt.scenario.origin import origin_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_exported_column_is_in_the_schema(default_outcome) -> None:
+    sc = default_outcome.result.scenario
     tables = result_tables(default_outcome)
+    tables["provenance"] = provenance_table(sc, origin_of(sc).base_dir)
+    tables["sources"] = sources_table(origin_of(sc).base_dir)
     missing = [m for name, frame in tables.items() for m in schema.undocumented(name, frame)]
     assert not missing, f"add to src/megawatt/accounts/results.csv: {missing}"
 

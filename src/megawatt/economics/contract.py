@@ -19,7 +19,7 @@ on incremental use, semi-annual reviews"; NEPRA's Rs 22.98/kWh for 3 years):
   cap in force changes there.
 
 A period's figures are the representative grid year's (the plan's hours) scaled by
-the period's days / 365: the grid does not change across the term in this view.
+the period's days over the span's days: the grid does not change across the term.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ LP is solved for the period's cap and values: an applicant whose value is below 
 tariff in an hour does not draw in it, so a miner priced out by the halving leaves at
 the next review. Periods whose LP would be the same (same cap, same tariff levels
 cleared, same priority order) share one solve. A period's figures are the
-representative grid year's scaled by its days / 365; demand growth and new plants
+scenario span's scaled by its days over the span's days (a year-long span: days / 365);
+demand growth and new plants
 are not in this view.
 """
 
@@ -25,7 +26,7 @@ import pandas as pd
 
 from megawatt.accounts.balance import BalanceSheet, balance_sheet, case_figures
 from megawatt.economics import bitcoin
-from megawatt.economics.contract import DAYS_PER_YEAR, contract_periods, period_of, term_market
+from megawatt.economics.contract import contract_periods, period_of, term_market
 from megawatt.economics.valuation import miner_fleet
 from megawatt.optimize.inputs import application_order, lp_keys, tariff_usd_per_mwh
 from megawatt.optimize.solve import PlanResult
@@ -144,6 +145,7 @@ def horizon(
             sheet or balance_sheet(result, values)
         )
     }
+    span_days = sc.hours / 24.0  # the solved span stands for every day of a period
     rows = []
     for (start, row), period_values in zip(
         periods.set_index("start").iterrows(), value_table.to_numpy(), strict=True
@@ -160,7 +162,7 @@ def horizon(
                     result, values, dict(zip(names, period_values, strict=True)), row.cap_share
                 )
             )
-        share = row.days / DAYS_PER_YEAR
+        share = row.days / span_days
         figures = solved[k]
         rows.append(
             {

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
+
 from megawatt import __version__
 from megawatt.accounts.tables import headline, result_tables
-from megawatt.data.provenance import provenance_table
+from megawatt.data.provenance import provenance_table, sources
 from megawatt.report import export
 from megawatt.scenario.io import dump
 from megawatt.scenario.origin import origin_of
@@ -49,6 +51,22 @@ def summary_of(outcome, tables: dict) -> dict:
     }
 
 
+def sources_table(directory: Path) -> pd.DataFrame:
+    """The reference list the scenario's rows cite: its own ``sources.yaml`` beside its
+    files, else the packaged default's (id, title, publisher, date and any url)."""
+    directory = Path(directory)
+    refs = sources(directory if (directory / "sources.yaml").is_file() else None)
+    frame = pd.DataFrame.from_dict(refs, orient="index")
+    frame.index.name = "id"
+    columns = [
+        "title",
+        "publisher",
+        "date",
+        *[c for c in frame if c not in ("title", "publisher", "date")],
+    ]
+    return frame.reindex(columns=columns)
+
+
 def write_outcome(outcome, out: Path, risk=None) -> dict:
     """Write everything for ``outcome`` into ``out`` (atomically); return the summary.
 
@@ -62,6 +80,7 @@ def write_outcome(outcome, out: Path, risk=None) -> dict:
     sc = outcome.result.scenario
     # A scenario's provenance: its rows' sources and notes, read beside its own files.
     tables["provenance"] = provenance_table(sc, origin_of(sc).base_dir)
+    tables["sources"] = sources_table(origin_of(sc).base_dir)
     if risk is not None:
         tables.update(risk.tables())
     summary = summary_of(outcome, tables)

@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
+from megawatt.accounts import schema
 from megawatt.report import figures
 
 Tables = dict[str, pd.DataFrame]
@@ -131,10 +132,18 @@ def table_html(
     index_label: str | None = None,
     css_class: str = "data",
     total_rows: Iterable[str] = ("total",),
+    table: str | None = None,
 ) -> str:
-    """Render a DataFrame as an escaped HTML table with formatted numbers."""
+    """Render a DataFrame as an escaped HTML table with formatted numbers.
+
+    ``table``, an exported table's name: column headers come from the results schema
+    (:func:`megawatt.accounts.schema.header`, the same labels as the CLI and the
+    workbook), with the unit a scaling formatter shows (``_musd`` -> M$); ``headers``
+    overrides them."""
     formats = formats or {}
-    headers = headers or {}
+    headers = {
+        str(c): _schema_header(table, str(c), formats.get(str(c))) for c in frame if table
+    } | (headers or {})
     # A default 0..n-1 index carries no information; a named one (e.g. year) does.
     show_index = frame.index.name is not None or not (
         isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
@@ -172,6 +181,14 @@ def table_html(
     )
 
 
+def _schema_header(table: str, column: str, formatter: Callable[[Any], str] | None) -> str:
+    entry = schema.find(table, column)
+    scaled = _SCALED_UNIT.get(formatter) if formatter is not None else None
+    if entry is not None and entry.role != "each" and entry.label and scaled:
+        return f"{entry.label} {scaled}"
+    return schema.header(table, column)
+
+
 def _musd(value: Any) -> str:
     return fmt_number(float(value) / 1e6, 1) if _is_number(value) else fmt_number(value)
 
@@ -186,6 +203,10 @@ def _bn(value: Any) -> str:
 
 def _kt(value: Any) -> str:
     return fmt_number(float(value) / 1e3, 0) if _is_number(value) else fmt_number(value)
+
+
+#: The unit a scaling formatter shows (the schema's unit is the stored one).
+_SCALED_UNIT: dict[Callable[[Any], str], str] = {_musd: "M$", _kt: "kt", _gwh_from_mwh: "GWh"}
 
 
 def _one(decimals: int) -> Callable[[Any], str]:
@@ -825,15 +846,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
         lambda f: table_html(
             f,
             index_label="applicant",
-            headers={
-                "requested_mw": "requested MW",
-                "allocated_mw": "allocated MW",
-                "served_gwh": "served GWh",
-                "curtailed_gwh": "curtailed GWh",
-                "backup_gwh": "backup GWh",
-                "curtailed_hours": "curtailed hours",
-                "mean_event_h": "mean event h",
-            },
+            table="allocations",
             formats={
                 "requested_mw": _one(0),
                 "allocated_mw": _one(0),
@@ -853,19 +866,8 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
         lambda f: table_html(
             f,
             index_label="plant",
-            headers={
-                "revenue_usd": "revenue M$",
-                "revenue_local": f"revenue bn {currency}",
-                "incremental_fuel_usd": "incremental fuel M$",
-                "margin_usd": "margin M$",
-                "capacity_charge_usd": "capacity charge M$",
-                "imported_fuel_usd": "imported fuel M$",
-                "fx_net_usd": "net FX M$",
-                "incremental_co2_t": "incremental CO2 kt",
-                "capacity_factor_baseline": "CF before",
-                "capacity_factor_program": "CF after",
-                "charge_recovered_share": "charges recovered",
-            },
+            table="balance",
+            headers={"revenue_local": f"revenue bn {currency}"},
             formats={
                 "revenue_usd": _musd,
                 "revenue_local": _bn,
@@ -892,20 +894,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
         lambda f: table_html(
             f,
             index_label="applicant",
-            headers={
-                "allocated_mw": "allocated MW",
-                "served_mwh": "served GWh",
-                "value_usd_per_mwh": "value USD/MWh",
-                "revenue_usd": "revenue M$",
-                "energy_cost_usd": "energy cost M$",
-                "backup_cost_usd": "backup cost M$",
-                "opex_usd": "opex M$",
-                "net_usd": "net M$",
-                "capex_usd": "capex M$",
-                "payback_years": "payback years",
-                "btc_mined": "BTC mined",
-                "uptime_achieved": "uptime",
-            },
+            table="applicant_accounts",
             formats={
                 "allocated_mw": _one(0),
                 "served_mwh": _gwh_from_mwh,
@@ -932,11 +921,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
         lambda f: table_html(
             f,
             index_label="cap",
-            headers={
-                "limit_mw": "limit MW",
-                "allocated_mw": "allocated MW",
-                "value_usd_per_mw": "value of 1 MW more, USD/MW",
-            },
+            table="caps",
             formats={"limit_mw": _one(0), "allocated_mw": _one(0), "value_usd_per_mw": _one(0)},
         ),
     )
@@ -950,14 +935,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
         lambda f: table_html(
             f.reset_index(level="case"),
             index_label="link",
-            headers={
-                "forward_gwh": "forward GWh",
-                "reverse_gwh": "reverse GWh",
-                "congested_hours": "congested hours",
-                "value_usd_per_mw": "value of 1 MW more, USD/MW",
-                "forward_limit_mw": "forward limit MW",
-                "reverse_limit_mw": "reverse limit MW",
-            },
+            table="links",
             formats={
                 "forward_gwh": _one(0),
                 "reverse_gwh": _one(0),
@@ -987,14 +965,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             lambda f: table_html(
                 f.reset_index(level="case"),
                 index_label="zone",
-                headers={
-                    "requirement_mw": "requirement MW",
-                    "priced_hours": "priced hours",
-                    "mean_price_usd_per_mw_h": "mean price USD/MW-h",
-                    "from_generators_mwh": "from generators MW-h",
-                    "from_program_mwh": "from program loads MW-h",
-                    "program_value_usd": "program loads' value M$",
-                },
+                table="reserve",
                 formats={
                     "requirement_mw": _one(0),
                     "mean_price_usd_per_mw_h": _one(2),
@@ -1037,14 +1008,8 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             "The contract term cut at every review and contract year: the cap in force "
             "(the first-year cap in year one), the period's mean market, how many "
             "applicants draw and what is allocated, and what the state earns in the "
-            f"period: the results of the {span} scaled by the period's days / 365"
-            + (
-                ""
-                if hours in (8760, 8784)
-                else f", which takes the {span} for a year: this span is "
-                f"{fmt_number(hours / 8760, 3)} of a year"
-            )
-            + ".",
+            f"period: the results of the {span} scaled by the period's days over the "
+            "span's days" + ".",
             lambda f: table_html(
                 f, index_label="start", headers=horizon_headers, formats=horizon_formats
             ),
