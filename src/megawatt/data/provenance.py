@@ -116,12 +116,16 @@ def provenance_table(scenario: Scenario, directory: Path | None = None) -> pd.Da
         )
     for item, figures, text in [
         *extra,
-        ("exchange rate", f"{scenario.currency.local_per_usd:g} PKR/USD", scenario.currency.source),
+        (
+            "exchange rate",
+            f"{scenario.currency.local_per_usd:g} {scenario.currency.code}/USD",
+            scenario.currency.source,
+        ),
         ("demand shape and zone shares", str(scenario.demand.zone_shares), scenario.demand.source),
         ("program", f"cap {scenario.program.cap_mw:g} MW", scenario.program.source),
         (
             "tariff",
-            f"{scenario.program.tariff.local_per_kwh:g} PKR/kWh",
+            f"{scenario.program.tariff.local_per_kwh:g} {scenario.currency.code}/kWh",
             scenario.program.tariff.source,
         ),
         ("market", f"BTC ${scenario.market.btc_price_usd:,.0f}", scenario.market.source),
