@@ -8,6 +8,7 @@ and column (the header is line 1), the value as written and what is allowed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import stat
@@ -187,15 +188,22 @@ def numeric_column(
 def parse_iso_timestamps(
     path: Path, cells: list[tuple[int, str]], column: str, timezone: str
 ) -> pd.DatetimeIndex:
-    """ISO 8601 times to UTC; a time without an offset is local time of ``timezone``."""
+    """ISO 8601 times to UTC; a time without an offset is local time of ``timezone``.
+
+    Daylight-saving changes, for times without an offset: a time in the spring gap
+    (clocks skip it) is an error naming the line; a time in the autumn fold (it happens
+    twice) is the first occurrence (daylight time), and the row right after holding the
+    same time is the second (standard time). Times with an offset are never ambiguous.
+    """
     tz = zoneinfo.ZoneInfo(timezone)
     out = []
+    previous: pd.Timestamp | None = None
     for line_no, cell in cells:
         try:
             stamp = pd.Timestamp(str(cell))
             if pd.isna(stamp):
                 raise ValueError
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise input_error(
                 path,
                 at(line_no, column),
@@ -203,9 +211,36 @@ def parse_iso_timestamps(
                 cell,
             ) from None
         if stamp.tzinfo is None:
-            stamp = stamp.tz_localize(tz)
+            naive = stamp
+            stamp = localize(path, line_no, column, cell, stamp, tz, second=stamp == previous)
+            previous = naive
+        else:
+            previous = None
         out.append(stamp.tz_convert("UTC"))
     return pd.DatetimeIndex(out)
+
+
+def localize(
+    path: Path | str,
+    line_no: int,
+    column: str,
+    cell: object,
+    stamp: pd.Timestamp,
+    tz: zoneinfo.ZoneInfo,
+    second: bool = False,
+) -> pd.Timestamp:
+    """A naive local time in ``tz``: an error in a DST gap; in a fold the first
+    occurrence, or the second if ``second``."""
+    wall = stamp.to_pydatetime()
+    local = wall.replace(tzinfo=tz, fold=1 if second else 0)
+    if local.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != wall:
+        raise input_error(
+            path,
+            at(line_no, column),
+            f"does not exist in {tz.key}: clocks skip this hour (daylight-saving gap)",
+            cell,
+        )
+    return pd.Timestamp(local)
 
 
 def check_span(
