@@ -94,7 +94,9 @@ def _show(value: object) -> str:
     """A bounded preview of ``value``: never formats more than a few hundred characters
     of it (a value expanded from YAML aliases or a huge cell cannot blow up a message)."""
     if isinstance(value, str):
-        text = repr(value[: PREVIEW_CHARS + 1])
+        if len(value) > PREVIEW_CHARS:
+            return repr(value[:PREVIEW_CHARS]) + "…"
+        text = repr(value)
     elif isinstance(value, (list, tuple, dict, set, frozenset)):
         text = _REPR.repr(value)
     elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:

@@ -32,6 +32,9 @@ def resolve(base_dir: Path, name: str | Path) -> Path:
     to the directory of the scenario file (the working directory for a scenario
     built in Python).
     """
+    if "\0" in str(name):  # the OS cannot open it; every later stat() would raise
+        shown = str(name).replace("\0", "\\0")
+        raise input_error(shown, "", "not a valid file name (contains a NUL byte)")
     path = Path(name)
     return path if path.is_absolute() else Path(base_dir) / path
 
@@ -55,7 +58,8 @@ def check_file(path: Path, limit: int = MAX_CSV_BYTES) -> None:
     except FileNotFoundError:
         raise input_error(path, "", "file not found") from None
     except ValueError:  # a NUL byte in the name
-        raise input_error(path, "", "not a valid file name (contains a NUL byte)") from None
+        shown = str(path).replace("\0", "\\0")
+        raise input_error(shown, "", "not a valid file name (contains a NUL byte)") from None
     except OSError as exc:
         raise input_error(path, "", f"cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):

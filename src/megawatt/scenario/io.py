@@ -92,7 +92,7 @@ def price_history(scenario: Scenario) -> pd.Series | None:
     origin = origin_of(scenario)
     path = origin.resolve(risk.price_history)
     if not path.exists():
-        raise InputError(origin.label, "risk.price_history", "file not found", str(path))
+        raise InputError(origin.label, "risk.price_history", "file not found", str(path), True)
     history = read_price_history(path)
     if len(history) <= risk.block_days:
         raise InputError(
