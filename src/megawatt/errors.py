@@ -8,6 +8,7 @@ library raises it so that notebook users get the same message.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,31 @@ def at(line: int, column: str | None = None) -> str:
     return f"line {line}, column {column}" if column else f"line {line}"
 
 
+#: Longest preview of an offending value in a message; longer ones end in "…".
+PREVIEW_CHARS = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = PREVIEW_CHARS
+_REPR.maxother = PREVIEW_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_REPR.maxlong = 40
+
+
 def _show(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A bounded preview of ``value``: never formats more than a few hundred characters
+    of it (a value expanded from YAML aliases or a huge cell cannot blow up a message)."""
+    if isinstance(value, str):
+        if len(value) > PREVIEW_CHARS:
+            return repr(value[:PREVIEW_CHARS]) + "…"
+        text = repr(value)
+    elif isinstance(value, (list, tuple, dict, set, frozenset)):
+        text = _REPR.repr(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        text = f"a whole number of {value.bit_length()} bits"
+    else:
+        try:
+            text = str(value)
+        except Exception:
+            text = f"a {type(value).__name__}"
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"

@@ -245,6 +245,26 @@ def _monthly(
     return out
 
 
+#: Columns of the applicant accounts (also when there are no applicants).
+APPLICANT_COLUMNS = [
+    "applicant",
+    "kind",
+    "allocated_mw",
+    "served_mwh",
+    "value_usd_per_mwh",
+    "revenue_usd",
+    "energy_cost_usd",
+    "backup_cost_usd",
+    "opex_usd",
+    "net_usd",
+    "capex_usd",
+    "payback_years",
+    "jobs",
+    "btc_mined",
+    "uptime_achieved",
+]
+
+
 def _applicant_accounts(
     sc: Scenario, prog: DispatchResult, values: pd.DataFrame, years: float
 ) -> pd.DataFrame:
@@ -286,7 +306,7 @@ def _applicant_accounts(
                 else np.nan,
             }
         )
-    return pd.DataFrame(rows).set_index("applicant")
+    return pd.DataFrame(rows, columns=APPLICANT_COLUMNS).set_index("applicant")
 
 
 #: The figures of a balance sheet that the multi-year view and the risk runs report.

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from megawatt.errors import at, input_error
+from megawatt.io.common import check_file
 
 ASIC_COLUMNS = ("hashrate_th_s", "power_w", "efficiency_j_per_th", "price_usd")
 GPU_COLUMNS = ("gpu_power_w", "server_overhead_w", "system_price_usd_per_gpu")
@@ -25,6 +26,7 @@ EFFICIENCY_TOLERANCE = 0.03
 
 def _read(path: Path, numeric: tuple[str, ...]) -> tuple[pd.DataFrame, pd.Series]:
     """The table (index: CSV line) and its models, columns checked."""
+    check_file(path)
     try:
         table = pd.read_csv(path, skip_blank_lines=False)
     except FileNotFoundError:

@@ -136,7 +136,8 @@ def application_order(scenario: Scenario, names: list[str]) -> np.ndarray:
     """Indices into ``names`` (applicant names) by application date, then name: the
     tie-break after value in :func:`lp_keys`."""
     dates = {a.name: a.application_date for a in scenario.applicants}
-    return np.array(sorted(range(len(names)), key=lambda i: (dates[names[i]], names[i])))
+    order = sorted(range(len(names)), key=lambda i: (dates[names[i]], names[i]))
+    return np.array(order, dtype=int)
 
 
 def lp_keys(values: np.ndarray, levels: np.ndarray, by_date: np.ndarray) -> np.ndarray:

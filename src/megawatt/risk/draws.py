@@ -31,7 +31,7 @@ import pandas as pd
 from megawatt.economics.bitcoin import HALVING_INTERVAL, SECONDS_PER_DAY, hashprice
 from megawatt.economics.contract import contract_periods, term_market
 from megawatt.errors import InputError
-from megawatt.io import read_price_history
+from megawatt.scenario import io as scenario_io
 from megawatt.scenario.model import Risk, Scenario
 from megawatt.scenario.origin import origin_of
 
@@ -42,22 +42,7 @@ OWN_HYDRO = "scenario"
 
 def price_history(scenario: Scenario) -> pd.Series | None:
     """The scenario's price history for the bootstrap (None for GBM)."""
-    risk = scenario.risk
-    if risk.price_model != "bootstrap" or not risk.price_history:
-        return None
-    origin = origin_of(scenario)
-    path = origin.resolve(risk.price_history)
-    if not path.is_file():
-        raise InputError(origin.label, "risk.price_history", "file not found", str(path))
-    history = read_price_history(path)
-    if len(history) <= risk.block_days:
-        raise InputError(
-            str(path),
-            "",
-            f"needs more days than risk.block_days ({risk.block_days})",
-            len(history),
-        )
-    return history
+    return scenario_io.price_history(scenario)
 
 
 def check_inputs(scenario: Scenario) -> tuple[list, pd.Series | None]:

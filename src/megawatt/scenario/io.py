@@ -15,11 +15,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from megawatt.errors import InputError
-from megawatt.io import read_applicants, read_generators, read_scenario_yaml
+from megawatt.io import (
+    read_applicants,
+    read_generators,
+    read_price_history,
+    read_scenario_yaml,
+)
 from megawatt.io.tables import PROVENANCE_COLUMNS
 from megawatt.scenario.model import (
     Applicant,
@@ -31,7 +37,16 @@ from megawatt.scenario.model import (
 from megawatt.scenario.origin import Origin, RowOrigin, locate, origin_of
 from megawatt.scenario.series import timeseries
 
-__all__ = ["Origin", "RowOrigin", "dump", "load", "origin_of", "validate", "write_csv_table"]
+__all__ = [
+    "Origin",
+    "RowOrigin",
+    "dump",
+    "load",
+    "origin_of",
+    "price_history",
+    "validate",
+    "write_csv_table",
+]
 
 
 def load(path: str | Path) -> Scenario:
@@ -59,7 +74,35 @@ def load(path: str | Path) -> Scenario:
             raw[key] = [item for _, item in items]
     scenario = validate(raw, origin)
     timeseries(scenario)  # read and check the series now, not halfway through a run
+    price_history(scenario)  # and the bootstrap's prices, which risk reads
     return scenario
+
+
+def price_history(scenario: Scenario) -> pd.Series | None:
+    """The daily prices of ``risk.price_history`` for the bootstrap (None for GBM).
+
+    Raises
+    ------
+    InputError
+        A missing or bad file, or fewer days than ``risk.block_days``.
+    """
+    risk = scenario.risk
+    if risk.price_model != "bootstrap" or not risk.price_history:
+        return None
+    origin = origin_of(scenario)
+    path = origin.resolve(risk.price_history)
+    if not path.exists():
+        raise InputError(origin.label, "risk.price_history", "file not found", str(path), True)
+    history = read_price_history(path)
+    if len(history) <= risk.block_days:
+        raise InputError(
+            str(path),
+            "",
+            f"needs more days than risk.block_days ({risk.block_days})",
+            len(history),
+            True,
+        )
+    return history
 
 
 def validate(raw: dict[str, Any], origin: Origin | None = None) -> Scenario:

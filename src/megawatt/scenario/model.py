@@ -15,6 +15,7 @@ market prices in USD, with one explicit exchange rate per scenario.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from typing import Annotated, Any, Literal
@@ -39,7 +40,11 @@ def _unit(unit: str) -> dict[str, Any]:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=True)
+    # allow_inf_nan=False: inf, .inf, 1e999 and nan are rejected in every float field
+    # (YAML values and CSV cells alike), wherever a finite number is meant.
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, validate_assignment=True, allow_inf_nan=False
+    )
 
 
 class Provenance(_Model):
@@ -341,6 +346,10 @@ class Applicant(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Applicant:
         if self.asic_mix:
+            models = [share.model for share in self.asic_mix]
+            twice = next((m for i, m in enumerate(models) if m in models[:i]), None)
+            if twice is not None:
+                raise ValueError(f"asic_mix lists ASIC model {twice!r} twice; give it one share")
             total = sum(share.share for share in self.asic_mix)
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(f"asic_mix shares must sum to 1 (they sum to {total:g})")
@@ -890,10 +899,9 @@ class Scenario(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, name: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r} (use an IANA name)") from None
+        if len(name) > 64 or name not in _time_zones():
+            shown = name if len(name) <= 40 else name[:39] + "…"
+            raise ValueError(f"unknown time zone {shown!r} (use an IANA name, e.g. Asia/Karachi)")
         return name
 
     @field_validator("start")
@@ -908,6 +916,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         # Cross-references are checked here so every message can name the list item.
+        _start_exists(self.start, self.timezone)
         zones = {z.name for z in self.zones}
         _no_duplicates("zones", [z.name for z in self.zones])
         _no_duplicates("links", [x.name for x in self.links])
@@ -940,6 +949,8 @@ class Scenario(_Model):
                 "risk.price_history", None, "price_model bootstrap needs a price_history CSV"
             )
         _no_duplicates("risk.hydro_years", [h.name for h in self.risk.hydro_years])
+        _catalogue_models(self.applicants)
+        _committed_within_caps(self)
         for i, app in enumerate(self.applicants):
             _known(f"applicants[{i}].zone", app.zone, zones, "zone")
             if app.plant is not None:
@@ -976,6 +987,79 @@ def _known(path: str, value: str, allowed: set[str], what: str) -> None:
     if value not in allowed:
         listed = ", ".join(sorted(allowed)) if len(allowed) <= 12 else f"{len(allowed)} names"
         raise ReferenceProblem(path, value, f"unknown {what}; allowed: {listed}")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def _start_exists(start: dt.datetime, timezone: str) -> None:
+    """A start in a daylight-saving gap is an error; in a fold it is the first occurrence
+    (pandas' ``ambiguous=True``: daylight time), as :func:`series.snapshots` takes it."""
+    tz = zoneinfo.ZoneInfo(timezone)
+    local = start.replace(tzinfo=tz, fold=0)
+    back = local.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+    if back != start:
+        raise ReferenceProblem(
+            "start",
+            start.isoformat(timespec="minutes"),
+            f"does not exist in {timezone}: clocks skip this hour (daylight-saving gap); "
+            "choose another start",
+        )
+
+
+@functools.cache
+def _catalogues() -> tuple[frozenset[str], frozenset[str]]:
+    from megawatt.economics.ai import load_gpu_catalogue
+    from megawatt.economics.bitcoin import load_asic_catalogue
+
+    return frozenset(load_asic_catalogue().index), frozenset(load_gpu_catalogue().index)
+
+
+def _catalogue_models(applicants: list[Applicant]) -> None:
+    """ASIC and GPU models must be in the packaged catalogues the economics use."""
+    if not any(a.asic_mix or a.gpu_model for a in applicants):
+        return
+    asics, gpus = _catalogues()
+    for i, app in enumerate(applicants):
+        for j, share in enumerate(app.asic_mix):
+            _known(f"applicants[{i}].asic_mix[{j}].model", share.model, set(asics), "ASIC model")
+        if app.gpu_model is not None:
+            _known(f"applicants[{i}].gpu_model", app.gpu_model, set(gpus), "GPU model")
+
+
+def _committed_within_caps(scenario: Scenario) -> None:
+    """Committed MW must fit the program cap and each zone and plant cap, or the program
+    case has no solution (first_year_cap_share scales commitments and caps alike)."""
+    program = scenario.program
+    committed = [(i, a) for i, a in enumerate(scenario.applicants) if a.committed_mw]
+    if not committed:
+        return
+    groups: list[tuple[str, float, list[tuple[int, Applicant]]]] = [
+        ("program.cap_mw", program.cap_mw, committed)
+    ]
+    for zone, cap in program.zone_caps_mw.items():
+        groups.append(
+            (f"program.zone_caps_mw.{zone}", cap, [(i, a) for i, a in committed if a.zone == zone])
+        )
+    for plant, cap in program.plant_caps_mw.items():
+        groups.append(
+            (
+                f"program.plant_caps_mw.{plant}",
+                cap,
+                [(i, a) for i, a in committed if a.plant == plant],
+            )
+        )
+    for path, cap, apps in groups:
+        total = sum(a.committed_mw or 0.0 for _, a in apps)
+        if apps and total > cap + 1e-9:
+            i, _ = apps[-1]
+            raise ReferenceProblem(
+                f"applicants[{i}].committed_mw",
+                apps[-1][1].committed_mw,
+                f"committed MW add up to {total:g}, above {path} = {cap:g}",
+            )
 
 
 def _no_duplicates(path: str, names: list[str]) -> None:

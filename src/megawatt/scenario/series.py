@@ -28,7 +28,7 @@ import pandas as pd
 from megawatt.errors import InputError, input_error
 from megawatt.grid.demand import DailyShape, hourly_profile_from_monthly
 from megawatt.io import read_hourly_demand, read_monthly_demand, read_ntdc, read_profiles
-from megawatt.io.common import check_span
+from megawatt.io.common import check_span, localize
 from megawatt.scenario.model import Scenario
 from megawatt.scenario.origin import Origin, locate, origin_of
 
@@ -59,7 +59,9 @@ class Timeseries:
 def snapshots(scenario: Scenario) -> pd.DatetimeIndex:
     """Hour-beginning UTC timestamps of the scenario's span."""
     tz = zoneinfo.ZoneInfo(scenario.timezone)
-    start = pd.Timestamp(scenario.start).tz_localize(tz).tz_convert("UTC")
+    # A start in a fold is its first occurrence (daylight time); one in a gap is
+    # rejected when the scenario is validated.
+    start = pd.Timestamp(scenario.start).tz_localize(tz, ambiguous=True).tz_convert("UTC")
     return pd.date_range(start, periods=scenario.hours, freq="h", name="snapshot")
 
 
@@ -200,15 +202,18 @@ def _ntdc_national(path: Path, index: pd.DatetimeIndex, timezone: str) -> np.nda
     """NTDC load [MW] on the scenario's hours (its local times in ``timezone``)."""
     frame = read_ntdc(path)
     lines = frame["line"].tolist()
-    try:
-        stamps = frame.index.tz_localize(zoneinfo.ZoneInfo(timezone)).tz_convert("UTC")
-    except ValueError:  # an ambiguous or non-existent local time
-        raise input_error(
-            path,
-            f"line {lines[0]}",
-            f"hours must be valid local times in {timezone} (a daylight-saving change?)",
-        ) from None
-    check_span(path, stamps, lines, index, frame.attrs.get("date_column", "DATE"))
+    tz = zoneinfo.ZoneInfo(timezone)
+    column = frame.attrs.get("date_column", "DATE")
+    # NTDC's HOUR has no second 1:00 for an autumn fold: a time in a fold is its first
+    # occurrence (the missing second one then shows as a gap); one in a spring gap is an
+    # error naming the line.
+    stamps = pd.DatetimeIndex(
+        [
+            localize(path, line, column, str(stamp), stamp, tz).tz_convert("UTC")
+            for line, stamp in zip(lines, frame.index, strict=True)
+        ]
+    )
+    check_span(path, stamps, lines, index, column)
     return frame["load_mw"].to_numpy()
 
 
