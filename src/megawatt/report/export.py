@@ -427,9 +427,8 @@ def read_results(directory: Path) -> tuple[dict[str, pd.DataFrame], dict]:
     except OSError as exc:
         raise InputError(str(summary_path), "", f"cannot read: {exc.strerror}") from None
     if not isinstance(summary, dict):
-        shown = json.dumps(summary)
         raise input_error(
-            str(summary_path), "", "must be a JSON object (a megawatt summary)", shown
+            str(summary_path), "", "must be a JSON object (a megawatt summary)", summary
         )
     names = summary.get("tables", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -458,7 +457,9 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
             [str(n) if n is not None else f"level_{i}" for i, n in enumerate(out.index.names)]
         )
     for col in out.columns:
-        if out[col].dtype == object:
+        # an empty table's columns stay untyped (as str they would read back as text
+        # and break arithmetic in the re-rendered report)
+        if out[col].dtype == object and len(out):
             out[col] = out[col].astype(str)
     return out
 
