@@ -175,10 +175,12 @@ def probe_scheduler(address: str, timeout: float | None = None) -> None:
     try:
         sock = socket.create_connection((host, int(port_text)), timeout=timeout)
     except TimeoutError:
-        raise _scheduler_error(address, f"no answer to connect within {wait}") from None
+        raise _scheduler_error(
+            address, f"cannot reach a Dask scheduler there (no answer to connect within {wait})"
+        ) from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise _scheduler_error(address, f"cannot connect ({reason})") from None
+        raise _scheduler_error(address, f"cannot reach a Dask scheduler there ({reason})") from None
     with sock:
         sock.settimeout(timeout)
         head = b""
@@ -190,7 +192,9 @@ def probe_scheduler(address: str, timeout: float | None = None) -> None:
                 head += chunk
         except TimeoutError:
             raise _scheduler_error(
-                address, f"connected, but no Dask handshake within {wait} (not a Dask scheduler?)"
+                address,
+                "cannot reach a Dask scheduler there "
+                f"(connected, but no Dask handshake within {wait})",
             ) from None
         except OSError as exc:
             raise _scheduler_error(address, f"connection failed ({exc.strerror})") from None
