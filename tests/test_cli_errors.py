@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -285,3 +291,244 @@ def test_no_traceback_from_real_entry_point(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "must be a YAML mapping" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+# --- options checked before solving; one line, exit 2 (issue 12) ---
+
+
+def _one_line_error(result, expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "--solver", "bogus"], "--solver: must be one of choose, simplex, ipm"),
+        (["risk", "--seed", "-1"], "--seed: must be from 0 to 4294967295 (got '-1')"),
+        (["risk", "--draws", "0"], "--draws: must be from 1 to 10000000 (got '0')"),
+        (["risk", "--draws", "many"], "--draws: must be a valid integer"),
+        (["risk", "--volatility", "9"], "--volatility: must be from 0 to 5 (got '9')"),
+        (["plan", "--bogus"], "No such option: --bogus (see megawatt plan --help)"),
+        (["bogus"], "No such command 'bogus'"),
+        (["headroom", "--mapping", "weekly"], "--mapping: must be one of duke, monthly, annual"),
+    ],
+    ids=["solver", "seed", "draws", "draws-text", "volatility", "option", "command", "mapping"],
+)
+def test_bad_options_one_line(args: list[str], expected: str) -> None:
+    _one_line_error(runner.invoke(app, args, prog_name="megawatt"), expected)
+
+
+def test_bad_option_from_real_entry_point() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "megawatt", "risk", "--seed", "-1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --seed: must be from 0 to 4294967295 (got '-1')"
+
+
+@pytest.mark.parametrize("command", ["plan", "risk"])
+def test_out_refusals_before_solving(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_solving(*args: object, **kwargs: object) -> None:
+        raise AssertionError("solved before checking --out")
+
+    monkeypatch.setattr("megawatt.planning.run_plan", no_solving)
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    sc = tmp_path / "sc"
+    sc.mkdir()
+    (sc / "scenario.yaml").write_text("name: x\n")
+    cases = [
+        ([command, "--out", "."], "--out: is the current directory or contains it"),
+        ([command, "--out", ".."], "--out: is the current directory or contains it"),
+        ([command, "--out", str(mine)], "not empty and not a megawatt output"),
+        ([command, str(sc / "scenario.yaml"), "--out", str(sc)], "holds the scenario"),
+        ([command, str(sc / "scenario.yaml"), "--out", str(tmp_path)], "current directory"),
+    ]
+    for args, expected in cases:
+        _one_line_error(runner.invoke(app, args), expected)
+    assert (mine / "notes.txt").read_text() == "keep"
+
+
+# --- megawatt report DIR on damaged results ---
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from factories import small_scenario
+    from megawatt.planning import run_plan
+    from megawatt.report.build import write_outcome
+
+    tmp = tmp_path_factory.mktemp("results")
+    sc = small_scenario(
+        tmp,
+        {"A": [50.0, 80.0, 120.0, 60.0]},
+        [{"name": "g", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.01}],
+        [
+            {
+                "name": "m",
+                "kind": "btc_miner",
+                "zone": "A",
+                "requested_mw": 70,
+                "value_usd_per_mwh": 45.0,
+            }
+        ],
+    )
+    write_outcome(run_plan(sc, with_horizon=False), tmp / "out")
+    return tmp / "out"
+
+
+@pytest.fixture
+def results(small_results: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "out"
+    shutil.copytree(small_results, copy)
+    return copy
+
+
+def _damage_summary_list(d: Path) -> None:
+    (d / "summary.json").write_text("[]")
+
+
+def _damage_summary_bytes(d: Path) -> None:
+    (d / "summary.json").write_bytes(b'{"tables": ["\xff\xfe"]}')
+
+
+def _damage_parquet(d: Path) -> None:
+    path = d / "data" / "balance.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _damage_scenario(d: Path) -> None:
+    (d / "scenario" / "scenario.yaml").write_bytes(b"name: caf\xe9\n")
+
+
+def _damage_report_dir(d: Path) -> None:
+    (d / "report.html").unlink()
+    (d / "report.html").mkdir()
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (_damage_summary_list, "summary.json: must be a JSON object (a megawatt summary) (got [])"),
+        (_damage_summary_bytes, "summary.json: byte 13: is not UTF-8 text"),
+        (_damage_parquet, "balance.parquet: not a readable Parquet file"),
+        (_damage_scenario, "scenario.yaml: byte 9: is not UTF-8 text"),
+        (_damage_report_dir, "report.html: is a directory"),
+    ],
+    ids=[
+        "summary-list",
+        "summary-not-utf8",
+        "parquet-truncated",
+        "scenario-not-utf8",
+        "report-dir",
+    ],
+)
+def test_report_on_damaged_results(results: Path, damage, expected: str) -> None:
+    damage(results)
+    before = {p.name for p in results.iterdir()}
+    html = results / "report.html"
+    old = html.read_bytes() if html.is_file() else None
+    _one_line_error(runner.invoke(app, ["report", str(results)]), expected)
+    assert {p.name for p in results.iterdir()} == before  # no temporary file left
+    assert (html.read_bytes() if html.is_file() else None) == old
+
+
+def test_report_cannot_write(results: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only folder (simulated: the tests may run as root, who may write anyway)."""
+    old = (results / "report.html").read_bytes()
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_text", denied)
+    _one_line_error(
+        runner.invoke(app, ["report", str(results)]), "report.html: cannot write: Permission denied"
+    )
+    assert (results / "report.html").read_bytes() == old
+    assert not list(results.glob(".report.html.*"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_report_read_only_folder(results: Path) -> None:
+    os.chmod(results, 0o555)
+    try:
+        _one_line_error(runner.invoke(app, ["report", str(results)]), "Permission denied")
+    finally:
+        os.chmod(results, 0o755)
+
+
+def test_report_rerenders_intact_results(results: Path) -> None:
+    result = runner.invoke(app, ["report", str(results)])
+    assert result.exit_code == 0, result.output
+
+
+# --- risk --scheduler at something that is not a Dask scheduler ---
+
+
+@pytest.fixture
+def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("megawatt.risk.runner.SCHEDULER_TIMEOUT_S", 0.5)
+
+
+def test_scheduler_that_never_answers(short_timeout: None, tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # never accepts: the kernel completes the connect, nobody talks
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        start = time.monotonic()
+        result = runner.invoke(app, ["risk", "--scheduler", address, "--out", str(tmp_path / "o")])
+    _one_line_error(
+        result,
+        f"--scheduler: {address}: cannot reach a Dask scheduler there "
+        "(connected, but no Dask handshake within 0.5 s)",
+    )
+    assert time.monotonic() - start < 60
+
+
+def test_scheduler_that_speaks_http(short_timeout: None, tmp_path: Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                time.sleep(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        result = runner.invoke(app, ["risk", "--scheduler", address, "--out", str(tmp_path / "o")])
+    finally:
+        listener.close()
+        thread.join(5)
+    _one_line_error(result, f"--scheduler: {address}: answers HTTP, not the Dask protocol")
+
+
+def test_scheduler_refused_and_malformed() -> None:
+    from megawatt.errors import InputError
+    from megawatt.risk.runner import probe_scheduler
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, not listening: refused
+    with pytest.raises(
+        InputError, match=r"cannot reach a Dask scheduler there \(Connection refused\)"
+    ):
+        probe_scheduler(f"127.0.0.1:{port}", timeout=1)
+    with pytest.raises(InputError, match="must be tcp://HOST:PORT"):
+        probe_scheduler("tcp://host:port")

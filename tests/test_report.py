@@ -169,6 +169,7 @@ def test_existing_report_replaced_only_when_complete(
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.html").write_text("previous report")
+    (out / "summary.json").write_text('{"megawatt_version": "0"}')  # an earlier output
 
     def broken(*args: object) -> str:
         raise RuntimeError("renderer failed halfway")

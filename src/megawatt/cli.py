@@ -1,19 +1,26 @@
 """The ``megawatt`` command line: thin wrappers that parse, call the library, print.
 
-Every command turns an :class:`~megawatt.errors.InputError` into one line on stderr
-and exit status 2, never a traceback.
+Every command checks its options before solving anything, and turns an
+:class:`~megawatt.errors.InputError` or a bad option (click's usage errors: out of
+range, unknown option, ...) into one line on stderr and exit status 2, never a
+traceback. SIGTERM is handled like Ctrl-C, so a half-written ``--out`` is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from megawatt import scenario as scenario_lib
 from megawatt.errors import InfeasibleError, InputError
@@ -31,8 +38,90 @@ from megawatt.report.console import (
     stages,
 )
 
+# click's exception classes, from the copy of click typer uses (its own since 0.24)
+UsageError = typer.BadParameter.__bases__[0]
+ClickException = UsageError.__bases__[0]
+
+#: HiGHS solver choices of ``--solver``.
+SOLVERS = ("choose", "simplex", "ipm")
+
+
+def _usage_line(exc: Exception) -> str:
+    """One line for a usage error: ``--draws: must be from 1 to 10000000 (got 0)``."""
+    message = str(getattr(exc, "message", exc)).strip().rstrip(".")
+    param = getattr(exc, "param", None)
+    if param is None:
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "megawatt"
+        return f"{message} (see {command} --help)"
+    opts = getattr(param, "opts", None)
+    hint = opts[0] if param.param_type_name == "option" and opts else param.human_readable_name
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if (low is not None or high is not None) and re.search(r"greater|less", message):
+        if low is not None and high is not None:
+            message = f"must be from {low} to {high}"
+        else:
+            message = f"must be >= {low}" if low is not None else f"must be <= {high}"
+    else:
+        message = re.sub(r"^Input should be", "must be", message)
+    errors = getattr(exc.__cause__, "errors", None)  # typer checks values with pydantic
+    if callable(errors):
+        with contextlib.suppress(Exception):
+            message += f" (got {errors()[0]['input']!r})"
+    return f"{hint}: {message}"
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While the CLI runs, SIGTERM raises KeyboardInterrupt, as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Group(TyperGroup):
+    """The app's click group: usage errors in one line (exit 2), SIGTERM as Ctrl-C."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        with _sigterm_as_interrupt():
+            try:
+                code = super().main(args, prog_name, complete_var, False, **extra)
+            except UsageError as exc:
+                if type(exc).__name__ == "NoArgsIsHelpError":
+                    sys.exit(exc.exit_code)  # the help is already printed
+                line = _usage_line(exc)
+                err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+                sys.exit(2)
+            except ClickException as exc:
+                exc.show()
+                sys.exit(exc.exit_code)
+            except typer.Abort:
+                err_console.print("Aborted.", highlight=False)
+                sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="megawatt",
+    cls=_Group,
     help="Plan and run a national program selling surplus electricity to Bitcoin miners "
     "and AI data centers.",
     no_args_is_help=True,
@@ -43,6 +132,11 @@ scenario_app = typer.Typer(help="Validate, show and create scenarios.", no_args_
 app.add_typer(scenario_app, name="scenario")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+FORCE_HELP = "Replace --out even if it is a non-empty folder that is not a megawatt output."
+
+#: Largest ``--seed`` (numpy seeds are whole numbers >= 0).
+MAX_SEED = 2**32 - 1
 
 ScenarioArg = Annotated[
     Path | None,
@@ -121,6 +215,7 @@ def plan(
     details: Annotated[
         bool, typer.Option(help="Also print the detailed tables (allocation, balance, ...).")
     ] = True,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """Plan the program for a scenario (default: Pakistan FY2025) and write the report.
 
@@ -134,7 +229,9 @@ def plan(
     from megawatt.report.build import write_outcome
     from megawatt.report.export import check_out_dir
 
-    check_out_dir(out)
+    if solver not in SOLVERS:
+        raise InputError(None, "--solver", f"must be one of {', '.join(SOLVERS)}", solver, True)
+    check_out_dir(out, force=force, scenario=file)
     with stages() as progress:
         task = progress.add_task("loading scenario", total=len(STAGES) + 2)
         sc = scenario_lib.load_or_default(file)
@@ -147,7 +244,7 @@ def plan(
 
         outcome = run_plan(sc, solver=solver, on_stage=on_stage)
         progress.update(task, completed=len(STAGES) + 1, description=f"writing {out}")
-        summary = write_outcome(outcome, out)
+        summary = write_outcome(outcome, out, force=force)
         progress.update(task, completed=len(STAGES) + 2, description="done")
     if details:
         print_plan(outcome.result, outcome.changes)
@@ -164,7 +261,9 @@ def plan(
 def risk(
     file: ScenarioArg = None,
     draws: Annotated[int, typer.Option(min=1, max=10_000_000, help="Monte Carlo draws.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Random seed (same seed, same result).")
+    ] = 0,
     volatility: Annotated[
         float | None,
         typer.Option(min=0, max=5, help="BTC price volatility per sqrt(year) [scenario: risk]."),
@@ -197,11 +296,15 @@ def risk(
     ] = min(os.cpu_count() or 1, 8),
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Address of a Dask scheduler (tcp://host:8786) to run the LP cases on."),
+        typer.Option(
+            help="Address of a Dask scheduler (tcp://host:8786) to run the LP cases on; "
+            "gives up after 5 s to connect and 5 s for its answer."
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", help="Directory for report.html (with a Risk section), data/.")
     ] = Path("megawatt-out"),
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """Monte Carlo over the market (BTC price, hashrate, fees, halving date) and the grid
     (demand growth, hydro year) for every year of the market path.
@@ -220,7 +323,7 @@ def risk(
     from megawatt.risk.montecarlo import Progress, run_risk
     from megawatt.risk.runner import make_runner
 
-    check_out_dir(out)
+    check_out_dir(out, force=force, scenario=file)
     sc = scenario_lib.load_or_default(file)
     changes: dict[str, Any] = {}
     if volatility is not None:
@@ -260,7 +363,7 @@ def risk(
 
         result = run_risk(outcome.result, draws, seed, runner=runner, on_progress=on_progress)
         writing = progress.add_task(f"writing {out}", total=1)
-        write_outcome(outcome, out, risk=result)
+        write_outcome(outcome, out, risk=result, force=force)
         progress.update(writing, completed=1)
     print_risk(result)
     console.print(f"[green]wrote[/] {out / 'report.html'} and {out / 'data'}/risk_*")

@@ -7,7 +7,9 @@ saved tables without solving anything.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,7 @@ import pandas as pd
 from megawatt import __version__
 from megawatt.accounts.tables import headline, result_tables
 from megawatt.data.provenance import provenance_table, sources
+from megawatt.errors import InputError
 from megawatt.report import export
 from megawatt.scenario.io import dump
 from megawatt.scenario.origin import origin_of
@@ -67,17 +70,20 @@ def sources_table(directory: Path) -> pd.DataFrame:
     return frame.reindex(columns=columns)
 
 
-def write_outcome(outcome, out: Path, risk=None) -> dict:
+def write_outcome(outcome, out: Path, risk=None, force: bool = False) -> dict:
     """Write everything for ``outcome`` into ``out`` (atomically); return the summary.
 
     ``risk``, a :class:`megawatt.risk.montecarlo.RiskResult`, adds its ``risk_*`` tables
-    and ``summary["risk"]``, and the report's Risk section.
+    and ``summary["risk"]``, and the report's Risk section. ``out`` is checked as
+    :func:`megawatt.report.export.check_out_dir` says (a non-empty folder that is not a
+    megawatt output is replaced only with ``force``).
     """
     from megawatt.report.html import render_report
 
-    export.check_out_dir(Path(out))
-    tables = result_tables(outcome)
     sc = outcome.result.scenario
+    scenario_file = origin_of(sc).path
+    export.check_out_dir(Path(out), force=force, scenario=scenario_file)
+    tables = result_tables(outcome)
     # A scenario's provenance: its rows' sources and notes, read beside its own files.
     tables["provenance"] = provenance_table(sc, origin_of(sc).base_dir)
     tables["sources"] = sources_table(origin_of(sc).base_dir)
@@ -96,20 +102,45 @@ def write_outcome(outcome, out: Path, risk=None) -> dict:
             encoding="utf-8",
         )
 
-    export.write_atomically(Path(out), fill)
+    export.write_atomically(Path(out), fill, force=force, scenario=scenario_file)
     return summary
 
 
 def rerender(directory: Path) -> Path:
-    """Rebuild ``report.html`` in a results directory from its saved tables."""
+    """Rebuild ``report.html`` in a results directory from its saved tables.
+
+    Bad saved files (a summary that is not a JSON object or not UTF-8, a truncated
+    Parquet file, a scenario that is not UTF-8) and a report that cannot be written
+    (``report.html`` a folder, a read-only directory) raise :class:`InputError`; the
+    old ``report.html`` is then left as it was and no temporary file remains.
+    """
     from megawatt.report.html import render_report
 
     directory = Path(directory)
     tables, summary = export.read_results(directory)
     scenario_yaml = directory / "scenario" / "scenario.yaml"
-    text = scenario_yaml.read_text(encoding="utf-8") if scenario_yaml.is_file() else ""
+    try:
+        text = scenario_yaml.read_text(encoding="utf-8") if scenario_yaml.is_file() else ""
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            str(scenario_yaml), f"byte {exc.start}", "is not UTF-8 text (re-run megawatt plan)"
+        ) from None
+    except OSError as exc:
+        raise InputError(str(scenario_yaml), "", f"cannot read: {exc.strerror}") from None
+    target = directory / export.REPORT
+    if target.is_dir():
+        raise InputError(str(target), "", "is a directory; remove it or rename it")
     html = render_report(tables, summary, text)
-    tmp = directory / (export.REPORT + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(directory / export.REPORT)
-    return directory / export.REPORT
+    tmp = directory / f".{export.REPORT}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise InputError(str(target), "", f"cannot write: {exc.strerror}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return target

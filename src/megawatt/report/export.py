@@ -9,39 +9,95 @@ Layout of ``--out DIR`` (default ``./megawatt-out``)::
     data/NAME.parquet    ... and as Parquet (types and index kept)
     scenario/            the scenario as editable files (re-run or re-render)
 
-Everything is first written into a temporary sibling directory; only when all of it
-is complete does it replace ``DIR`` (the old one is moved aside, then deleted), so an
-existing report is never half-overwritten. ``megawatt report DIR`` re-renders the
-HTML from ``data/`` and ``summary.json`` without solving anything.
+Everything is first written into a temporary sibling directory
+``.DIR.new-PID-XXXX``; only when all of it is complete does it replace ``DIR`` (on
+Linux in one atomic exchange; elsewhere the old one is first moved aside to
+``.DIR.old-PID-XXXX``), then the old one is deleted, so an existing report is never
+half-overwritten. SIGINT and SIGTERM are held off during the swap. Siblings left by a
+killed run (their PID gone) are removed by the next run, and a moved-aside ``DIR``
+is put back. A symlinked ``DIR`` stays a symlink: its target is replaced.
+
+``DIR`` is refused (before anything is solved, see :func:`check_out_dir`) when it is
+the current directory or one of its ancestors, the scenario's folder or one above
+it, or a non-empty folder that is not a megawatt output (``summary.json`` with a
+``megawatt_version``), unless ``force``. ``megawatt report DIR`` re-renders the HTML
+from ``data/`` and ``summary.json`` without solving anything.
+
+Test hook: ``MEGAWATT_TEST_PAUSE_BEFORE_SWAP=SECONDS`` makes :func:`write_atomically`
+sleep that long once the new directory is complete and before the swap, so that
+tests can interrupt a run at a known point (``tests/test_interrupt.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import errno
 import json
 import os
+import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from megawatt.accounts import schema
-from megawatt.errors import InputError
+from megawatt.errors import InputError, input_error
 
 SUMMARY = "summary.json"
 DATA = "data"
 REPORT = "report.html"
 WORKBOOK = "results.xlsx"
 
+#: Environment variable of the test hook (seconds to sleep before the swap).
+PAUSE_BEFORE_SWAP = "MEGAWATT_TEST_PAUSE_BEFORE_SWAP"
 
-def check_out_dir(out: Path) -> Path:
-    """Fail early, with a clear message, if ``out`` cannot hold the results."""
+
+def is_megawatt_output(directory: Path) -> bool:
+    """Whether ``directory`` holds a result written by megawatt (its summary.json has
+    a ``megawatt_version``)."""
+    try:
+        summary = json.loads((Path(directory) / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and "megawatt_version" in summary
+
+
+def check_out_dir(out: Path, force: bool = False, scenario: Path | None = None) -> Path:
+    """Fail early, with a clear message, if ``out`` cannot or must not hold the results.
+
+    Refused always: a file, the current directory or one of its ancestors, and the
+    folder of the ``scenario`` file or one above it (replacing ``out`` deletes what
+    was in it). Refused unless ``force``: a non-empty folder that is not a megawatt
+    output. Stale temporary siblings of earlier killed runs are cleaned up here.
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(str(out), "--out", "exists and is a file; give a directory")
-    parent = out.resolve().parent
+    real = out.resolve()
+    cwd = Path.cwd().resolve()
+    if real == cwd or real in cwd.parents:
+        raise InputError(
+            str(out),
+            "--out",
+            "is the current directory or contains it; it would be replaced: give a new "
+            "folder or an earlier megawatt output",
+        )
+    if scenario is not None:
+        folder = Path(scenario).resolve().parent
+        if real == folder or real in folder.parents:
+            raise InputError(
+                str(out),
+                "--out",
+                f"holds the scenario {scenario}; it would be replaced: give another folder",
+            )
+    parent = real.parent
     probe = parent
     while not probe.exists():
         probe = probe.parent
@@ -49,40 +105,188 @@ def check_out_dir(out: Path) -> Path:
         raise InputError(str(out), "--out", f"{probe} is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(str(out), "--out", f"cannot write in {probe} (permission denied)")
-    if out.exists() and not os.access(out, os.W_OK | os.X_OK):
+    if out.exists() and not os.access(real, os.W_OK | os.X_OK):
         raise InputError(str(out), "--out", "is not writable (permission denied)")
+    if parent.is_dir():
+        clean_stale(real)
+    if out.is_dir() and not force and not is_megawatt_output(real) and _non_empty(real):
+        raise InputError(
+            str(out),
+            "--out",
+            "is not empty and not a megawatt output (no summary.json with megawatt_version); "
+            "it would be replaced: use --force to replace it",
+        )
     return out
 
 
-def write_atomically(out: Path, fill: Callable[[Path], None]) -> Path:
-    """Call ``fill(tmpdir)`` and, once it returns, make ``tmpdir`` become ``out``."""
-    out = check_out_dir(Path(out))
-    parent = out.resolve().parent
+def _non_empty(directory: Path) -> bool:
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+        with os.scandir(directory) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return True
+
+
+_STALE = re.compile(r"\.(?P<name>.+)\.(?P<kind>new|old)-(?P<pid>\d+)-[^/]*")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except OSError:
+        return True
+    return True
+
+
+def clean_stale(out: Path) -> list[Path]:
+    """Remove ``.OUT.new-PID-*`` and ``.OUT.old-PID-*`` siblings whose process is gone.
+
+    If ``out`` itself is missing (a run killed between the two renames of a swap
+    without atomic exchange), the newest stale ``.OUT.old-*`` is put back first.
+    Returns what was removed. Siblings of a live process are left alone.
+    """
+    out = Path(out)
+    parent = out.parent
+    stale: list[tuple[str, Path]] = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return []
+    for path in entries:
+        match = _STALE.fullmatch(path.name)
+        if match is None or match["name"] != out.name or not path.is_dir():
+            continue
+        if path.is_symlink() or _alive(int(match["pid"])):
+            continue
+        stale.append((match["kind"], path))
+    if not out.exists() and not out.is_symlink():
+        olds = [p for kind, p in stale if kind == "old"]
+        if olds:
+            newest = max(olds, key=lambda p: p.stat().st_mtime)
+            with contextlib.suppress(OSError):
+                newest.rename(out)
+                stale = [(k, p) for k, p in stale if p != newest]
+    removed = []
+    for _, path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no portable way to read it without setting it
+    os.umask(mask)
+    return mask
+
+
+def _mkdtemp(out: Path, kind: str) -> Path:
+    """A sibling ``.OUT.KIND-PID-XXXX`` of ``out`` with the user's umask (not 0700)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{kind}-{os.getpid()}-", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap ``a`` and ``b`` atomically (Linux renameat2); False where not supported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM off (delivered on exit) while renaming."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _swap(tmp: Path, out: Path) -> Path | None:
+    """Make ``tmp`` become ``out``; return where the previous ``out`` now is, if any."""
+    with _signals_held():
+        if out.exists():
+            if _exchange(tmp, out):
+                return tmp
+            old = _mkdtemp(out, "old")
+            old.rmdir()
+            out.rename(old)
+            try:
+                tmp.rename(out)
+            except OSError:
+                old.rename(out)  # put the previous results back
+                raise
+            return old
+        tmp.rename(out)
+        return None
+
+
+def write_atomically(
+    out: Path, fill: Callable[[Path], None], force: bool = False, scenario: Path | None = None
+) -> Path:
+    """Call ``fill(tmpdir)`` and, once it returns, make ``tmpdir`` become ``out``.
+
+    ``out`` is checked first (:func:`check_out_dir`, with ``force`` and ``scenario``).
+    A symlink ``out`` keeps pointing where it did: its target is replaced.
+    """
+    out = check_out_dir(Path(out), force=force, scenario=scenario)
+    target = out.resolve()  # the real folder: a symlink stays a link to it
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _mkdtemp(target, "new")
     except OSError as exc:
         raise InputError(str(out), "--out", f"cannot write there: {exc.strerror}") from None
     try:
         fill(tmp)
+        pause = os.environ.get(PAUSE_BEFORE_SWAP)
+        if pause:
+            time.sleep(float(pause))
+        old = _swap(tmp, target)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise InputError(str(out), "--out", f"cannot write there: {exc.strerror}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    try:
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            old.rmdir()
-            out.rename(old)
-        tmp.rename(out)
-    except OSError as exc:
-        if old is not None and not out.exists():
-            old.rename(out)  # put the previous results back
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise InputError(str(out), "--out", f"cannot replace it: {exc.strerror}") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
@@ -205,7 +409,11 @@ def write_summary(directory: Path, summary: dict) -> None:
 
 
 def read_results(directory: Path) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Tables and summary of a results directory written by ``write_tables``."""
+    """Tables and summary of a results directory written by ``write_tables``.
+
+    Anything that is not what megawatt wrote (a summary that is not a JSON object or
+    not UTF-8, a table missing or not a readable Parquet file) is an InputError.
+    """
     directory = Path(directory)
     summary_path = directory / SUMMARY
     if not summary_path.is_file():
@@ -214,12 +422,29 @@ def read_results(directory: Path) -> tuple[dict[str, pd.DataFrame], dict]:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(str(summary_path), f"line {exc.lineno}", "invalid JSON") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(summary_path), f"byte {exc.start}", "is not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(str(summary_path), "", f"cannot read: {exc.strerror}") from None
+    if not isinstance(summary, dict):
+        raise input_error(
+            str(summary_path), "", "must be a JSON object (a megawatt summary)", summary
+        )
+    names = summary.get("tables", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError(str(summary_path), "tables", "must be a list of table names")
     tables = {}
-    for name in summary.get("tables", []):
+    for name in names:
         path = directory / DATA / f"{name}.parquet"
         if not path.is_file():
             raise InputError(str(path), "", "missing: the results directory is incomplete")
-        tables[name] = pd.read_parquet(path)
+        try:
+            tables[name] = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:  # pyarrow's errors are both kinds
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(
+                str(path), "", f"not a readable Parquet file ({problem}); re-run megawatt plan"
+            ) from None
     return tables, summary
 
 
@@ -232,7 +457,9 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
             [str(n) if n is not None else f"level_{i}" for i, n in enumerate(out.index.names)]
         )
     for col in out.columns:
-        if out[col].dtype == object:
+        # an empty table's columns stay untyped (as str they would read back as text
+        # and break arithmetic in the re-rendered report)
+        if out[col].dtype == object and len(out):
             out[col] = out[col].astype(str)
     return out
 

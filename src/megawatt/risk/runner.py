@@ -13,8 +13,22 @@ completion order.
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+#: Seconds ``--scheduler`` waits to connect, and then again for the scheduler's
+#: handshake, before giving up with one line (a Dask scheduler answers at once).
+SCHEDULER_TIMEOUT_S = 5.0
+
+#: Largest first message a Dask scheduler's handshake may announce [bytes]; it is a
+#: few hundred. Something else (an HTTP server: "HTTP/1.1" read as a length is 3.6e18)
+#: would make Dask allocate that much memory.
+MAX_HANDSHAKE_BYTES = 1 << 20
+
+#: Dask's default scheduler port, used when ``--scheduler`` gives none.
+DEFAULT_SCHEDULER_PORT = 8786
 
 
 class _Lazy:
@@ -76,8 +90,9 @@ class DaskRunner:
 
         self.cluster = None
         if address:
+            probe_scheduler(address)
             try:
-                self.client = Client(address, timeout="10s")
+                self.client = Client(address, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 from megawatt.errors import InputError
 
@@ -124,6 +139,78 @@ class DaskRunner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _scheduler_error(address: str, problem: str):
+    from megawatt.errors import InputError
+
+    return InputError("--scheduler", address, problem)
+
+
+def probe_scheduler(address: str, timeout: float | None = None) -> None:
+    """Check that a Dask scheduler answers at ``address`` before Dask connects to it.
+
+    Dask's client waits without limit at a listener that accepts but never answers,
+    and reads an HTTP reply's first 8 bytes as a message length (gigabytes of memory);
+    this probe gives up after ``timeout`` seconds (default
+    :data:`SCHEDULER_TIMEOUT_S`) to connect and as long again for the
+    scheduler's handshake (whose announced length must be small), with an InputError.
+    Only ``tcp://`` addresses (and bare ``host:port``) are probed; other Dask schemes
+    (``tls://``, ``ucx://``, ...) go to Dask as they are.
+    """
+    if timeout is None:
+        timeout = SCHEDULER_TIMEOUT_S
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return
+    host, colon, port_text = rest.rstrip("/").rpartition(":")
+    if not colon:
+        host, port_text = rest.rstrip("/"), str(DEFAULT_SCHEDULER_PORT)
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise _scheduler_error(address, "must be tcp://HOST:PORT (port 1-65535)")
+    wait = f"{timeout:g} s"
+    try:
+        sock = socket.create_connection((host, int(port_text)), timeout=timeout)
+    except TimeoutError:
+        raise _scheduler_error(
+            address, f"cannot reach a Dask scheduler there (no answer to connect within {wait})"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _scheduler_error(address, f"cannot reach a Dask scheduler there ({reason})") from None
+    with sock:
+        sock.settimeout(timeout)
+        head = b""
+        try:
+            while len(head) < 8:
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except TimeoutError:
+            raise _scheduler_error(
+                address,
+                "cannot reach a Dask scheduler there "
+                f"(connected, but no Dask handshake within {wait})",
+            ) from None
+        except OSError as exc:
+            raise _scheduler_error(address, f"connection failed ({exc.strerror})") from None
+    if head.startswith(b"HTTP"[: len(head)]) and head:
+        raise _scheduler_error(
+            address,
+            "answers HTTP, not the Dask protocol (a dashboard? the scheduler listens on "
+            f"port {DEFAULT_SCHEDULER_PORT} by default)",
+        )
+    if len(head) < 8:
+        raise _scheduler_error(address, "closed the connection without a Dask handshake")
+    (length,) = struct.unpack("<Q", head)
+    if not 0 < length <= MAX_HANDSHAKE_BYTES:
+        raise _scheduler_error(
+            address, f"does not speak the Dask protocol (announces a {length:,}-byte message)"
+        )
 
 
 def make_runner(scheduler: str | None = None, workers: int = 1) -> SerialRunner | DaskRunner:
