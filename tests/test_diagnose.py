@@ -1,7 +1,10 @@
-"""Infeasible and failed solves explain themselves: family, object, first hours."""
+"""Plans explain themselves: an infeasible or failed solve names the family, the object
+and the first hours; a plan that sheds national demand or allocates nothing says so, and
+why, in its headline."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import highspy
@@ -9,11 +12,12 @@ import numpy as np
 import pytest
 
 from factories import small_scenario
+from megawatt.accounts.tables import headline, result_tables
 from megawatt.errors import InfeasibleError, InputError
 from megawatt.optimize import solve_inputs
 from megawatt.optimize.diagnose import diagnose, input_magnitudes
 from megawatt.optimize.inputs import build_inputs
-from megawatt.planning import plan
+from megawatt.planning import plan, run_plan
 
 GEN = {"name": "g1", "zone": "South", "p_nom_mw": 5000, "fuel_cost_local_per_kwh": 0.010}
 
@@ -164,3 +168,75 @@ def test_solver_error_names_the_largest_inputs(tmp_path: Path) -> None:
     assert "inputs far outside a power system's range" in message
     assert "capacity: generator g2 p_nom_mw [MW] = 1e+12" in message
     assert input_magnitudes(inputs)[0] == ("capacity: generator g2 p_nom_mw [MW]", 1e12)
+
+
+TWO_PLANTS = [
+    {"name": "cheap", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.01},
+    {"name": "dear", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.05},
+]
+MINER = {"name": "m", "kind": "btc_miner", "zone": "A", "requested_mw": 70, "value_usd_per_mwh": 45}
+
+
+def head_of(tmp_path: Path, demand: list[float], tariff: float) -> dict:
+    sc = small_scenario(tmp_path, {"A": demand}, TWO_PLANTS, [MINER], tariff_usd_per_mwh=tariff)
+    return headline(result_tables(run_plan(sc, with_horizon=False)))
+
+
+def test_headline_says_the_grid_sheds_and_nothing_is_sold(tmp_path: Path) -> None:
+    head = head_of(tmp_path, [500, 800, 1200, 600], 30.0)  # 200 MW of plant
+    assert head["shed_gwh_baseline"] == pytest.approx(2.3)
+    assert head["shed_gwh_program"] == pytest.approx(2.3)
+    assert head["allocated_mw"] == pytest.approx(0.0, abs=1e-6)
+    assert head["notes"] == [
+        "The grid sheds 2.3 GWh of national demand before the program (baseline), in 4 "
+        "hours, up to 1,000 MW: the scenario's supply cannot meet its demand; the program "
+        "adds none (shedding capped at the baseline's).",
+        "No applicant is allocated: in the hours the applicants would buy (tariff 30.0 "
+        "USD/MWh), no spare generation costs at or below the tariff (surplus_mw is 0: plants "
+        "that cheap are fully used by national demand, or there are none), so every sale "
+        "would lose money.",
+    ]
+
+
+def test_headline_says_why_a_zero_tariff_sells_nothing(tmp_path: Path) -> None:
+    head = head_of(tmp_path, [50, 80, 120, 60], 0.0)
+    assert head["allocated_mw"] == pytest.approx(0.0, abs=1e-6)
+    assert (head["shed_gwh_baseline"], head["shed_gwh_program"]) == (0.0, 0.0)
+    assert head["notes"] == [
+        "No applicant is allocated: the tariff is 0.0 USD/MWh, so a sale earns the state "
+        "nothing and cannot pay for any fuel; the plan sells nothing (raise the tariff)."
+    ]
+
+
+def test_headline_says_every_value_is_below_the_tariff(tmp_path: Path) -> None:
+    head = head_of(tmp_path, [50, 80, 120, 60], 50.0)
+    assert head["notes"] == [
+        "No applicant is allocated: every applicant's value per MWh is below the tariff in "
+        "every hour (highest value 45.0 USD/MWh, m; lowest tariff 50.0 USD/MWh), so none "
+        "would buy: lower the tariff."
+    ]
+
+
+def test_headline_of_a_plain_plan_has_no_notes(tmp_path: Path) -> None:
+    head = head_of(tmp_path, [50, 80, 120, 60], 30.0)
+    assert head["allocated_mw"] == pytest.approx(50.0)
+    assert head["notes"] == []
+
+
+def test_cli_prints_the_notes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+    from megawatt.scenario import dump
+
+    sc = small_scenario(tmp_path, {"A": [50, 80]}, TWO_PLANTS, [MINER], tariff_usd_per_mwh=0.0)
+    path = dump(sc, tmp_path / "files")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["plan", str(path), "--out", str(out), "--no-details"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "national demand shed │ 0 GWh before the program, 0 GWh with it" in text
+    assert "Note: No applicant is allocated: the tariff is 0.0 USD/MWh" in text
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["headline"]
+    assert summary["notes"][0].startswith("No applicant is allocated: the tariff is 0.0")
+    assert summary["shed_gwh_baseline"] == 0.0
