@@ -290,8 +290,14 @@ def _assembler_for(
         asm.entries(ramp.index(), p_ix[ramped, 1:], 1.0)
         asm.entries(ramp.index(), p_ix[ramped, :-1], -1.0)
         if elastic:  # p[t] - p[t-1] - up <= R and p[t] - p[t-1] + down >= -R
-            lay.cols["ramp_up_slack"] = asm.cols(ramp.shape, ELASTIC_PENALTY, 0.0, np.inf)
-            lay.cols["ramp_down_slack"] = asm.cols(ramp.shape, ELASTIC_PENALTY, 0.0, np.inf)
+            # Bounded by what the bounds alone force (a floor above the last hour's
+            # availability plus R, or the reverse), so the slack cannot stand in for
+            # another family's shortfall: it names only floors that outrun the ramp.
+            p_lo, p_hi = inputs.p_min_mw[ramped], inputs.p_max_mw[ramped]
+            need_up = np.clip(p_lo[:, 1:] - p_hi[:, :-1] - limit, 0.0, None)
+            need_down = np.clip(p_lo[:, :-1] - p_hi[:, 1:] - limit, 0.0, None)
+            lay.cols["ramp_up_slack"] = asm.cols(ramp.shape, ELASTIC_PENALTY, 0.0, need_up)
+            lay.cols["ramp_down_slack"] = asm.cols(ramp.shape, ELASTIC_PENALTY, 0.0, need_down)
             asm.entries(ramp.index(), lay.cols["ramp_up_slack"].index(), -1.0)
             asm.entries(ramp.index(), lay.cols["ramp_down_slack"].index(), 1.0)
 
@@ -322,8 +328,11 @@ def _assembler_for(
         lay.rows["monthly_energy"] = rows
         for k, (g, mask, _) in enumerate(caps):
             asm.entries(rows.start + k, p_ix[g, mask], 1.0)
-        if elastic:  # water beyond the month's: floors that need more than there is
-            lay.cols["monthly_energy_slack"] = asm.cols((len(caps),), ELASTIC_PENALTY, 0.0, np.inf)
+        if elastic:  # water beyond the month's: only what the hourly floors need beyond it
+            need = np.array(
+                [max(float(inputs.p_min_mw[g, mask].sum()) - cap, 0.0) for g, mask, cap in caps]
+            )
+            lay.cols["monthly_energy_slack"] = asm.cols((len(caps),), ELASTIC_PENALTY, 0.0, need)
             asm.entries(rows.index(), lay.cols["monthly_energy_slack"].index(), -1.0)
 
     if A:
@@ -484,6 +493,7 @@ def _program_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic:
     for k, (_, members, _) in enumerate(caps):
         if members.size:
             asm.entries(rows.start + k, x_ix[members], 1.0)
-    if elastic:  # allocation beyond a cap: committed MW above it
-        lay.cols["cap_slack"] = asm.cols((len(caps),), ELASTIC_PENALTY, 0.0, np.inf)
+    if elastic:  # allocation beyond a cap: only the committed MW above it
+        over = [max(float(inputs.committed_mw[m].sum()) - cap, 0.0) for _, m, cap in caps]
+        lay.cols["cap_slack"] = asm.cols((len(caps),), ELASTIC_PENALTY, 0.0, np.array(over))
         asm.entries(rows.index(), lay.cols["cap_slack"].index(), -1.0)
