@@ -51,3 +51,14 @@ def test_headroom_bad_input(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["headroom", "--mapping", "weekly", "--no-dispatch"])
     assert result.exit_code == 2 and "must be one of duke, monthly, annual" in result.output
+
+
+def test_headroom_refuses_absurd_load(tmp_path: Path) -> None:
+    load = tmp_path / "load.csv"
+    rows = ["timestamp,load_mw"] + [f"2023-01-01T{h:02d}:00,1e15" for h in range(24)]
+    load.write_text("\n".join(rows) + "\n")
+    result = runner.invoke(app, ["headroom", str(load), "--no-dispatch"])
+    assert result.exit_code == 2
+    assert "load.csv: line 2, column load_mw: must be <= 1e+07 MW (got '1e15')" in (
+        result.output.replace("\n", "")
+    )

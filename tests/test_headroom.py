@@ -475,3 +475,22 @@ def test_read_csv_errors(tmp_path: Path, text: str, message: str) -> None:
 def test_read_csv_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="file not found"):
         read_load_csv(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("scale", [1e15, 1e18, 1e300])
+def test_huge_loads_end(scale: float) -> None:
+    """A 0.1 MW tolerance below the float spacing of L once hung the bisection."""
+    import time
+
+    hours = pd.date_range("2023-01-01", periods=8760, freq="h")
+    load = pd.Series(scale, index=hours)
+    load.iloc[4000:4010] = 1.5 * scale  # ten hours at the annual peak
+    start = time.perf_counter()
+    table = headroom_table(load, targets=[0.01], mapping="annual")
+    assert time.perf_counter() - start < 5.0
+    # the same answer as at 100 MW, times the scale (to float precision)
+    small = headroom_table(load / scale * 100.0, targets=[0.01], mapping="annual", tol_mw=1e-9)
+    assert table.new_load_mw.iloc[0] == pytest.approx(
+        small.new_load_mw.iloc[0] * scale / 100.0, rel=1e-9
+    )
+    assert table.curtailment_rate.iloc[0] <= 0.01 * (1 + 1e-9)

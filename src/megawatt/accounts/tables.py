@@ -129,8 +129,10 @@ def _monthly_energy(sc, base, prog, technology: pd.Series) -> pd.DataFrame:
 
 def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
     """Headline figures, computed from the tables only (so they can be checked): the
-    allocation, curtailment (:mod:`megawatt.accounts.events`) and the balance sheet's
-    totals (:func:`megawatt.accounts.balance.sheet_figures`)."""
+    allocation, curtailment (:mod:`megawatt.accounts.events`), the balance sheet's
+    totals (:func:`megawatt.accounts.balance.sheet_figures`), national demand shed
+    without and with the program [GWh], and ``notes``: plain sentences on what a reader
+    would otherwise miss (:func:`headline_notes`)."""
     alloc = tables["allocations"]
     curtailed = tables["curtailed_mw"]
     events = tables["curtailment_events"]
@@ -150,4 +152,99 @@ def headline(tables: dict[str, pd.DataFrame]) -> dict[str, object]:
         "curtailment_events": len(events),
         "events_longest_h": int(events.length_h.max()) if len(events) else 0,
         **sheet,
+        "shed_gwh_baseline": float(tables["system"].loc["shed_gwh", "baseline"]),
+        "shed_gwh_program": float(tables["system"].loc["shed_gwh", "program"]),
+        "notes": headline_notes(tables),
     }
+
+
+#: Below this a total counts as nothing: shed energy [GWh] (1 MWh), allocation [MW].
+NOTHING_GWH = 1e-3
+NOTHING_MW = 1e-3
+
+
+def headline_notes(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Sentences for the headline, from the tables: national demand shed (before and
+    with the program, and why) and, when no applicant is allocated, why not."""
+    notes = []
+    system = tables["system"]
+    shed_base = float(system.loc["shed_gwh", "baseline"])
+    shed_prog = float(system.loc["shed_gwh", "program"])
+    if shed_base > NOTHING_GWH:
+        shed = tables["shed_baseline_mw"].sum(axis=1)
+        hours = int((shed > NOTHING_MW).sum())
+        added = (
+            "the program adds none (shedding capped at the baseline's)"
+            if shed_prog - shed_base <= NOTHING_GWH
+            else f"the program case sheds {_gwh(shed_prog - shed_base)} GWh more"
+        )
+        notes.append(
+            f"The grid sheds {_gwh(shed_base)} GWh of national demand before the program "
+            f"(baseline), in {hours:,} hour{'s' if hours != 1 else ''}, up to "
+            f"{shed.max():,.0f} MW: the scenario's supply cannot meet its demand; {added}."
+        )
+    elif shed_prog > NOTHING_GWH:
+        notes.append(
+            f"The program case sheds {_gwh(shed_prog)} GWh of national demand that the "
+            "baseline serves."
+        )
+    why = _why_nothing_allocated(tables)
+    if why:
+        notes.append(why)
+    return notes
+
+
+def _gwh(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.1f}"
+
+
+def _why_nothing_allocated(tables: dict[str, pd.DataFrame]) -> str | None:
+    """Why no applicant got any MW (None if some did), found in the values, the
+    tariff, the caps and the surplus below the tariff."""
+    alloc = tables["allocations"]
+    if float(alloc.allocated_mw.sum()) > NOTHING_MW:
+        return None
+    head = "No applicant is allocated"
+    if alloc.empty:
+        return f"{head}: the scenario has no applicants."
+    tariff = tables["tariff_usd_per_mwh"].iloc[:, 0].to_numpy()
+    low, high = float(tariff.min()), float(tariff.max())
+    tariff_text = (
+        f"tariff {low:,.1f} USD/MWh"
+        if np.isclose(low, high)
+        else f"tariff {low:,.1f}-{high:,.1f} USD/MWh"
+    )
+    caps = tables["caps"]
+    if "program" in caps.index and float(caps.loc["program", "limit_mw"]) <= NOTHING_MW:
+        return f"{head}: the program cap is 0 MW."
+    values = tables["values"].value_usd_per_mwh.reindex(alloc.index)
+    best = values.idxmax()
+    if float(values.max()) < low:
+        return (
+            f"{head}: every applicant's value per MWh is below the tariff in every hour "
+            f"(highest value {values.max():,.1f} USD/MWh, {best}; lowest {tariff_text}), "
+            "so none would buy: lower the tariff."
+        )
+    if high <= 0.0:
+        return (
+            f"{head}: the tariff is {high:,.1f} USD/MWh, so a sale earns the state "
+            "nothing and cannot pay for any fuel; the plan sells nothing (raise the tariff)."
+        )
+    drawing = values.to_numpy()[:, None] >= tariff[None, :]  # [A, T]: hours each would buy
+    surplus = tables["surplus_mw"].sum(axis=1).to_numpy()
+    useful = surplus[drawing.any(axis=0)]
+    if not useful.size or float(useful.max()) <= NOTHING_MW:
+        return (
+            f"{head}: in the hours the applicants would buy ({tariff_text}), no spare "
+            "generation costs at or below the tariff (surplus_mw is 0: plants that cheap are "
+            "fully used by national demand, or there are none), so every sale would lose "
+            "money."
+        )
+    requested = alloc.requested_mw
+    return (
+        f"{head} although {int((values.to_numpy() >= low).sum())} of {len(alloc)} "
+        f"applicants value power at or above the {tariff_text} and up to "
+        f"{useful.max():,.0f} MW of surplus costs no more: the surplus cannot reach them "
+        f"(transmission), or their committed, firm or uptime terms ({requested.sum():,.0f} "
+        "MW requested) cannot be met from it."
+    )

@@ -50,6 +50,10 @@ MAPPINGS = ("duke", "monthly", "annual")
 #: Curtailment rates of the published study [-]: 0.25 %, 0.5 %, 1 % and 5 %.
 DEFAULT_TARGETS = (0.0025, 0.005, 0.01, 0.05)
 
+#: Most bisection steps: from U to the float spacing of U takes ~53 halvings, so more
+#: only happens where ``tol_mw`` is below that spacing (a load of 1e15 MW and more).
+MAX_BISECTIONS = 200
+
 #: An hour counts as curtailed when the curtailment exceeds this [MW] (1 W), so that
 #: rounding in ``load + L - threshold`` does not create spurious curtailed hours.
 CURTAILED_EPS_MW = 1e-6
@@ -381,7 +385,8 @@ def headroom_mw(
     Returns
     -------
     float
-        Headroom L [MW], at most ``tol_mw`` below the exact value; its curtailment rate
+        Headroom L [MW], at most ``tol_mw`` below the exact value (or the float spacing
+        of L, where that is larger: loads of 1e15 MW and more); its curtailment rate
         never exceeds the target. 0.0 when even a vanishing load exceeds the target, i.e.
         when the load is at or above its threshold in more than ``target_rate`` of the
         hours (:func:`headroom_table` says so in its ``note`` column).
@@ -440,8 +445,14 @@ def _solve(margin: np.ndarray, target: float, tol: float) -> float:
     # Where the rate is flat at exactly the target (a plateau), rounding can put it a
     # hair above; compare with a relative tolerance so the plateau counts as feasible.
     limit = target * (1.0 + 1e-12)
-    while high - low > tol:
+    # Bounded: where tol is below the float spacing of L (huge loads), the midpoint
+    # stops moving; the answer is then as exact as a float can say.
+    for _ in range(MAX_BISECTIONS):
+        if high - low <= tol:
+            break
         middle = 0.5 * (low + high)
+        if not low < middle < high:
+            break
         if _rate(margin, middle) <= limit:
             low = middle
         else:

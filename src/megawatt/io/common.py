@@ -20,6 +20,10 @@ import pandas as pd
 
 from megawatt.errors import at, input_error
 
+#: Largest system load a load file may give [MW]: 10 TW, above the world's installed
+#: capacity; a larger figure is a unit or typing error (1e15 MW hung the headroom).
+MAX_LOAD_MW = 1e7
+
 #: A CSV read as text: (columns, [(line number, {column: stripped cell})]).
 Rows = tuple[list[str], list[tuple[int, dict[str, str]]]]
 

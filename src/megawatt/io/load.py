@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from megawatt.errors import at, input_error
-from megawatt.io.common import numeric_column, read_csv_rows
+from megawatt.io.common import MAX_LOAD_MW, numeric_column, read_csv_rows
 from megawatt.io.ntdc import ntdc_columns, ntdc_rows
 
 _ONE_HOUR = pd.Timedelta(hours=1)
@@ -35,7 +35,8 @@ def read_load_csv(path: str | Path) -> pd.Series:
     ------
     InputError
         Naming the file, line and column: an unreadable file or unknown header, a cell
-        that is not a number, a negative load, a bad timestamp, date or hour, a timestamp
+        that is not a number, a negative load or one above ``MAX_LOAD_MW`` (10 TW: a
+        unit or typing error), a bad timestamp, date or hour, a timestamp
         that is not on the hour, a duplicate hour, or a gap (NTDC: or a row out of order).
     """
     path = Path(path)
@@ -59,7 +60,7 @@ def read_load_csv(path: str | Path) -> pd.Series:
     cells = pd.Series([r[time_col] for _, r in rows], dtype=object)
     stamps = _parse_timestamps(path, cells, lines, time_col)
     load = numeric_column(
-        path, load_col, [r[load_col] for _, r in rows], lines, (0.0, None), unit="MW"
+        path, load_col, [r[load_col] for _, r in rows], lines, (0.0, MAX_LOAD_MW), unit="MW"
     )
     order = np.argsort(stamps.asi8, kind="stable")
     stamps, ordered_lines = stamps[order], np.asarray(lines)[order]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from megawatt.errors import at, input_error
-from megawatt.io.common import numeric_column, read_csv_rows
+from megawatt.io.common import MAX_LOAD_MW, numeric_column, read_csv_rows
 
 #: Date formats tried for the whole DATE column; the one that parses most cells wins
 #: (no per-cell guessing, so 01/07/2024 and 07/01/2024 cannot both be read).
@@ -83,7 +83,7 @@ def ntdc_rows(
         k = int(np.argmax(bad))
         raise input_error(path, at(lines[k], hour_col), HOUR_PROBLEM, hour_cells[k])
     load = numeric_column(
-        path, load_col, [r[load_col] for _, r in rows], lines, (0.0, None), unit="MW"
+        path, load_col, [r[load_col] for _, r in rows], lines, (0.0, MAX_LOAD_MW), unit="MW"
     )
     stamps = pd.DatetimeIndex(days + pd.to_timedelta(hours - 1, unit="h"), name="timestamp")
     _check_hours(path, stamps, lines)

@@ -36,8 +36,9 @@ duals of the balance rows (HiGHS: d objective / d demand).
 
 In *elastic* mode the families that can make a scenario infeasible get penalised
 slack columns (spill of must-run power, take-or-pay shortfall, firm and uptime
-shortfall, extra shedding); :mod:`megawatt.optimize.diagnose` reads them to say which
-constraint failed, where and when.
+shortfall, extra shedding, reserve shortfall, ramp excess, water beyond a month's cap,
+allocation beyond a program, zone or plant cap); :mod:`megawatt.optimize.diagnose`
+reads them to say which constraint failed, where and when.
 """
 
 from __future__ import annotations
@@ -288,6 +289,17 @@ def _assembler_for(
         lay.row_items["ramp"] = ramped
         asm.entries(ramp.index(), p_ix[ramped, 1:], 1.0)
         asm.entries(ramp.index(), p_ix[ramped, :-1], -1.0)
+        if elastic:  # p[t] - p[t-1] - up <= R and p[t] - p[t-1] + down >= -R
+            # Bounded by what the bounds alone force (a floor above the last hour's
+            # availability plus R, or the reverse), so the slack cannot stand in for
+            # another family's shortfall: it names only floors that outrun the ramp.
+            p_lo, p_hi = inputs.p_min_mw[ramped], inputs.p_max_mw[ramped]
+            need_up = np.clip(p_lo[:, 1:] - p_hi[:, :-1] - limit, 0.0, None)
+            need_down = np.clip(p_lo[:, :-1] - p_hi[:, 1:] - limit, 0.0, None)
+            lay.cols["ramp_up_slack"] = asm.cols(ramp.shape, ELASTIC_PENALTY, 0.0, need_up)
+            lay.cols["ramp_down_slack"] = asm.cols(ramp.shape, ELASTIC_PENALTY, 0.0, need_down)
+            asm.entries(ramp.index(), lay.cols["ramp_up_slack"].index(), -1.0)
+            asm.entries(ramp.index(), lay.cols["ramp_down_slack"].index(), 1.0)
 
     # --- identical generators share output pro rata: p[g]/p_nom[g] = p[g0]/p_nom[g0]
     pairs = [(grp[0], g) for grp in inputs.pro_rata_groups for g in grp[1:]]
@@ -316,6 +328,12 @@ def _assembler_for(
         lay.rows["monthly_energy"] = rows
         for k, (g, mask, _) in enumerate(caps):
             asm.entries(rows.start + k, p_ix[g, mask], 1.0)
+        if elastic:  # water beyond the month's: only what the hourly floors need beyond it
+            need = np.array(
+                [max(float(inputs.p_min_mw[g, mask].sum()) - cap, 0.0) for g, mask, cap in caps]
+            )
+            lay.cols["monthly_energy_slack"] = asm.cols((len(caps),), ELASTIC_PENALTY, 0.0, need)
+            asm.entries(rows.index(), lay.cols["monthly_energy_slack"].index(), -1.0)
 
     if A:
         _program_rows(asm, lay, inputs, elastic)
@@ -400,6 +418,19 @@ def _reserve_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic:
         asm.entries(ix, lay.cols["reserve_slack"].index(), 1.0)
 
 
+def cap_groups(inputs: HourlyInputs) -> list[tuple[str, np.ndarray, float]]:
+    """The program cap, then the zone and plant caps: (name, applicant indices, MW), in
+    the order of the LP's cap rows (names ``program``, ``zone NAME``, ``plant NAME``)."""
+    A = len(inputs.applicants)
+    caps: list[tuple[str, np.ndarray, float]] = [("program", np.arange(A), inputs.cap_mw)]
+    for z, cap in sorted(inputs.zone_caps_mw.items()):
+        caps.append((f"zone {inputs.zones[z]}", np.flatnonzero(inputs.applicant_zone == z), cap))
+    plants = np.array([p or "" for p in inputs.applicant_plant])
+    for plant, cap in sorted(inputs.plant_caps_mw.items()):
+        caps.append((f"plant {plant}", np.flatnonzero(plants == plant), cap))
+    return caps
+
+
 def _program_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic: bool) -> None:
     T = inputs.hours
     A = len(inputs.applicants)
@@ -455,15 +486,14 @@ def _program_rows(asm: _Assembler, lay: LpLayout, inputs: HourlyInputs, elastic:
             asm.entries(ix, lay.cols["uptime_slack"].index(), 1.0)
 
     # program cap, per-zone and per-plant caps
-    caps: list[tuple[str, np.ndarray, float]] = [("program", np.arange(A), inputs.cap_mw)]
-    for z, cap in sorted(inputs.zone_caps_mw.items()):
-        caps.append((f"zone {inputs.zones[z]}", np.flatnonzero(inputs.applicant_zone == z), cap))
-    plants = np.array([p or "" for p in inputs.applicant_plant])
-    for plant, cap in sorted(inputs.plant_caps_mw.items()):
-        caps.append((f"plant {plant}", np.flatnonzero(plants == plant), cap))
+    caps = cap_groups(inputs)
     rows = asm.rows((len(caps),), -np.inf, np.array([c[2] for c in caps]))
     lay.rows["caps"] = rows
     lay.row_items["caps"] = np.array([c[0] for c in caps], dtype=object)
     for k, (_, members, _) in enumerate(caps):
         if members.size:
             asm.entries(rows.start + k, x_ix[members], 1.0)
+    if elastic:  # allocation beyond a cap: only the committed MW above it
+        over = [max(float(inputs.committed_mw[m].sum()) - cap, 0.0) for _, m, cap in caps]
+        lay.cols["cap_slack"] = asm.cols((len(caps),), ELASTIC_PENALTY, 0.0, np.array(over))
+        asm.entries(rows.index(), lay.cols["cap_slack"].index(), -1.0)

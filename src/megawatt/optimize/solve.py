@@ -231,7 +231,13 @@ def solve_inputs(
     InfeasibleError
         With a plain message naming the failing constraint family, zone or applicant
         and the first hours involved.
+    InputError
+        For a NaN, an infinity or an absurdly large number among the inputs
+        (:func:`megawatt.optimize.diagnose.check_magnitudes`), before HiGHS sees it.
     """
+    from megawatt.optimize.diagnose import check_magnitudes, diagnose
+
+    check_magnitudes(inputs)
     t0 = time.perf_counter()
     lp, layout = build_lp(inputs)
     t1 = time.perf_counter()
@@ -243,8 +249,6 @@ def solve_inputs(
     t2 = time.perf_counter()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
-        from megawatt.optimize.diagnose import diagnose
-
         raise InfeasibleError(diagnose(inputs, status, h.modelStatusToString(status)))
     result = extract(inputs, h, layout)
     t3 = time.perf_counter()

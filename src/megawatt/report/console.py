@@ -95,6 +95,11 @@ def print_headline(sc: scenario_lib.Scenario, head: dict[str, Any]) -> None:
             f"{head['charge_recovered_share']:.0%} recovered",
         ),
         ("net foreign exchange", f"{head['fx_net_musd']:,.0f} M$"),
+        (
+            "national demand shed",
+            f"{head['shed_gwh_baseline']:,.0f} GWh before the program, "
+            f"{head['shed_gwh_program']:,.0f} GWh with it",
+        ),
         ("CO2", f"+{head['incremental_co2_kt']:,.0f} kt"),
         ("jobs, investment", f"{head['jobs']:,.0f} direct jobs, {head['investment_musd']:,.0f} M$"),
     ]
@@ -104,6 +109,8 @@ def print_headline(sc: scenario_lib.Scenario, head: dict[str, Any]) -> None:
     for item, value in rows:
         table.add_row(item, value)
     console.print(table)
+    for note in head.get("notes", []):
+        console.print(f"Note: {note}", highlight=False)
 
 
 def headroom_view(table: pd.DataFrame) -> pd.DataFrame:

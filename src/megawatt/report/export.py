@@ -338,6 +338,8 @@ def _headline_sheet(book: pd.ExcelWriter, headline: dict) -> None:
     for key, value in headline.items():
         if isinstance(value, dict):
             rows += [(f"{key}: {k}", v) for k, v in value.items()]
+        elif isinstance(value, list):  # notes: one sentence a row
+            rows += [(f"{key} {i + 1}", v) for i, v in enumerate(value)]
         else:
             rows.append((key, value))
     frame = pd.DataFrame(rows, columns=["figure", "value"])
