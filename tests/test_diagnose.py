@@ -17,7 +17,7 @@ from megawatt.errors import InfeasibleError, InputError
 from megawatt.optimize import solve_inputs
 from megawatt.optimize.diagnose import diagnose, input_magnitudes
 from megawatt.optimize.inputs import build_inputs
-from megawatt.planning import plan, run_plan
+from megawatt.planning import run_plan
 
 GEN = {"name": "g1", "zone": "South", "p_nom_mw": 5000, "fuel_cost_local_per_kwh": 0.010}
 
@@ -35,16 +35,23 @@ def firm_ai(name: str, committed: float, **kw) -> dict:
     }
 
 
-def test_committed_above_program_cap(tmp_path: Path) -> None:
-    sc = small_scenario(
-        tmp_path,
-        {"South": [100, 100, 100]},
-        [GEN],
-        [firm_ai("ai1", 1300), firm_ai("ai2", 1000)],
-        cap_mw=2000,
+def _program_inputs(sc):
+    """The program case's LP inputs of a valid scenario (caps edited below it: validation
+    refuses committed MW above a cap, so the LP meets one only from code or a bug)."""
+    return build_inputs(
+        sc, with_program=True, applicant_values={a.name: 1000 for a in sc.applicants}
     )
+
+
+def test_committed_above_program_cap(tmp_path: Path) -> None:
+    apps = [firm_ai("ai1", 1300), firm_ai("ai2", 1000)]
+    with pytest.raises(InputError, match=r"committed MW add up to 2300, above program\.cap_mw"):
+        small_scenario(tmp_path, {"South": [100, 100, 100]}, [GEN], apps, cap_mw=2000)
+    sc = small_scenario(tmp_path, {"South": [100, 100, 100]}, [GEN], apps, cap_mw=2500)
+    inputs = _program_inputs(sc)
+    inputs.cap_mw = 2000.0
     with pytest.raises(InfeasibleError) as err:
-        plan(sc)
+        solve_inputs(inputs)
     assert str(err.value) == (
         "infeasible: program cap: committed 2,300 MW of firm load (ai1 1,300, ai2 1,000) > "
         "cap 2,000 MW: lower applicants' committed_mw or raise program.cap_mw"
@@ -57,11 +64,14 @@ def test_committed_above_zone_and_plant_caps(tmp_path: Path) -> None:
         {"South": [100, 100, 100]},
         [GEN],
         [firm_ai("ai1", 1300, plant="g1")],
-        zone_caps_mw={"South": 1200},
-        plant_caps_mw={"g1": 1000},
+        zone_caps_mw={"South": 1500},
+        plant_caps_mw={"g1": 1500},
     )
+    inputs = _program_inputs(sc)
+    inputs.zone_caps_mw = {0: 1200.0}
+    inputs.plant_caps_mw = {"g1": 1000.0}
     with pytest.raises(InfeasibleError) as err:
-        plan(sc)
+        solve_inputs(inputs)
     message = str(err.value)
     assert "zone cap South: committed 1,300 MW of firm load (ai1 1,300) > cap 1,200 MW" in message
     assert "raise program.zone_caps_mw.South" in message
@@ -240,3 +250,7 @@ def test_cli_prints_the_notes(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["headline"]
     assert summary["notes"][0].startswith("No applicant is allocated: the tariff is 0.0")
     assert summary["shed_gwh_baseline"] == 0.0
+    # the report's headline shows the shedding rows and the notes too
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "National demand shed before the program" in page
+    assert '<ul class="notes"><li>No applicant is allocated: the tariff is 0.0' in page

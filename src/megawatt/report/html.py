@@ -276,6 +276,9 @@ def headline_html(summary: dict[str, Any], tables: Tables | None = None) -> str:
         if key in head and head[key] is not None:
             rows.append((label, fmt(head[key]), unit))
 
+    rows.append(("National demand first", "", ""))
+    add("National demand shed before the program", "shed_gwh_baseline", "GWh", _one(1))
+    add("National demand shed with the program", "shed_gwh_program", "GWh", _one(1))
     rows.append(("Allocation", "", ""))
     add("Capacity allocated", "allocated_mw", "MW", _one(0))
     for kind, mw in (head.get("allocated_mw_by_kind") or {}).items():
@@ -309,8 +312,14 @@ def headline_html(summary: dict[str, Any], tables: Tables | None = None) -> str:
                 f'<tr><td>{_esc(label)}</td><td class="num">{_esc(value)}</td>'
                 f"<td>{_esc(unit)}</td></tr>"
             )
+    notes = head.get("notes") or []
+    notes_html = (
+        '<ul class="notes">' + "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul>"
+        if notes
+        else ""
+    )
     return (
-        f'<p class="caption">{_esc(intro)}</p>'
+        f'<p class="caption">{_esc(intro)}</p>{notes_html}'
         '<div class="tablewrap"><table class="headline"><thead><tr><th>Headline</th>'
         f"<th>Value</th><th>Unit</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
