@@ -105,6 +105,10 @@ def check_out_dir(out: Path, force: bool = False, scenario: Path | None = None) 
         raise InputError(str(out), "--out", f"{probe} is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(str(out), "--out", f"cannot write in {probe} (permission denied)")
+    try:  # permission bits do not bind root, nor show a read-only mount or /proc: try it
+        os.rmdir(tempfile.mkdtemp(prefix=".megawatt-probe-", dir=probe))
+    except OSError as exc:
+        raise InputError(str(out), "--out", f"cannot write in {probe}: {exc.strerror}") from None
     if out.exists() and not os.access(real, os.W_OK | os.X_OK):
         raise InputError(str(out), "--out", "is not writable (permission denied)")
     if parent.is_dir():
