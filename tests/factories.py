@@ -61,3 +61,22 @@ def small_scenario(
         },
     }
     return scenario_lib.validate(raw, Origin(path=None, base_dir=tmp_path))
+
+
+def one_miner(tmp_path: Path) -> scenario_lib.Scenario:
+    """Four hours, one zone, one 100 MW plant and a 70 MW miner valuing power at 45
+    USD/MWh: plans in a second (CLI, export and interrupt tests)."""
+    return small_scenario(
+        tmp_path,
+        {"A": [50.0, 80.0, 120.0, 60.0]},
+        [{"name": "g", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.01}],
+        [
+            {
+                "name": "m",
+                "kind": "btc_miner",
+                "zone": "A",
+                "requested_mw": 70,
+                "value_usd_per_mwh": 45.0,
+            }
+        ],
+    )

@@ -365,25 +365,12 @@ def test_out_refusals_before_solving(
 
 @pytest.fixture(scope="module")
 def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from factories import small_scenario
+    from factories import one_miner
     from megawatt.planning import run_plan
     from megawatt.report.build import write_outcome
 
     tmp = tmp_path_factory.mktemp("results")
-    sc = small_scenario(
-        tmp,
-        {"A": [50.0, 80.0, 120.0, 60.0]},
-        [{"name": "g", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.01}],
-        [
-            {
-                "name": "m",
-                "kind": "btc_miner",
-                "zone": "A",
-                "requested_mw": 70,
-                "value_usd_per_mwh": 45.0,
-            }
-        ],
-    )
+    sc = one_miner(tmp)
     write_outcome(run_plan(sc, with_horizon=False), tmp / "out")
     return tmp / "out"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from factories import small_scenario
+from factories import one_miner
 from megawatt.planning import run_plan
 from megawatt.report import export
 from megawatt.report.build import write_outcome
@@ -32,20 +32,7 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
     """A scenario on disk, and ``out`` holding a complete earlier result of it."""
     raw = tmp_path / "raw"
     raw.mkdir()
-    sc = small_scenario(
-        raw,
-        {"A": [50.0, 80.0, 120.0, 60.0]},
-        [{"name": "g", "zone": "A", "p_nom_mw": 100, "fuel_cost_local_per_kwh": 0.01}],
-        [
-            {
-                "name": "m",
-                "kind": "btc_miner",
-                "zone": "A",
-                "requested_mw": 70,
-                "value_usd_per_mwh": 45.0,
-            }
-        ],
-    )
+    sc = one_miner(raw)
     scenario = dump(sc, tmp_path / "sc")
     out = tmp_path / "out"
     write_outcome(run_plan(sc, with_horizon=False), out)
