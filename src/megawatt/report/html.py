@@ -762,12 +762,7 @@ def _risk_failures_html(tables: Tables) -> str:
     )
     table = table_html(
         shown,
-        headers={
-            "demand_level": "demand level",
-            "hydro_year": "hydro year",
-            "btc_price_usd": "BTC price USD",
-            "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
-        },
+        table="risk_draws",  # a failure carries its draw's parameters (risk_draws columns)
         formats={
             "draw": _plain_int,
             "year": _plain_int,
@@ -984,20 +979,6 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
                 },
             ),
         )
-    horizon_headers = {
-        "btc_price_usd": "BTC price USD",
-        "network_hashrate_eh_s": "hashrate EH/s",
-        "subsidy_btc": "subsidy BTC",
-        "served_gwh": "served GWh",
-        "revenue_musd": "revenue M$",
-        "margin_musd": "margin M$",
-        "charge_recovered_share": "charges recovered",
-        "hashprice_usd_per_ph_day": "hashprice USD/PH/day",
-        "contract_year": "contract year",
-        "cap_mw": "cap in force MW",
-        "allocated_mw": "allocated MW",
-        "applicants_drawing": "applicants drawing",
-    }
     horizon_formats = {
         "btc_price_usd": _one(0),
         "network_hashrate_eh_s": _one(0),
@@ -1020,7 +1001,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             f"period: the results of the {span} scaled by the period's days over the "
             "span's days" + ".",
             lambda f: table_html(
-                f, index_label="start", headers=horizon_headers, formats=horizon_formats
+                f, index_label="start", formats=horizon_formats, table="horizon_periods"
             ),
         )
     if "horizon_years" in tables:
@@ -1031,7 +1012,7 @@ def _tables_html(tables: Tables, summary: dict[str, Any]) -> str:
             "network hashrate, block subsidy, the cap in force, how many applicants "
             "draw power at most, and what the state earns.",
             lambda f: table_html(
-                f, index_label="year", headers=horizon_headers, formats=horizon_formats
+                f, index_label="year", formats=horizon_formats, table="horizon_years"
             ),
         )
     else:
