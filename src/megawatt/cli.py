@@ -458,6 +458,108 @@ def headroom(
     )
 
 
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL, e.g. postgresql+psycopg://user@host/db; default "
+        "$MEGAWATT_DATABASE_URL, else the SQLite file ./megawatt.db.",
+        show_default=False,
+    ),
+]
+
+ops_app = typer.Typer(
+    help="Operations database: migrations, caps (the service is `megawatt serve`).",
+    no_args_is_help=True,
+)
+app.add_typer(ops_app, name="ops")
+
+
+def ops_errors(func: F) -> F:
+    """Database and service errors as one line on stderr, exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from megawatt.ops.problems import Problem
+
+        try:
+            return func(*args, **kwargs)
+        except Problem as exc:
+            err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except (ArgumentError, SQLAlchemyError) as exc:
+            line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            err_console.print(
+                f"[bold red]error:[/] database: {line}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@ops_app.callback()
+def ops_main(ctx: typer.Context, db: DbOption = None) -> None:
+    """Operations database commands; --db selects the database."""
+    ctx.obj = {"db": db}
+
+
+@ops_app.command("migrate")
+@ops_errors
+def ops_migrate(ctx: typer.Context) -> None:
+    """Create the schema, or upgrade it to the newest migration."""
+    from megawatt.ops import db
+
+    url = db.database_url(ctx.obj["db"])
+    db.migrate(url)
+    console.print(f"schema at revision {db.current_revision(url)} ({db.redact(url)})")
+
+
+@ops_app.command("seed-caps")
+@user_errors
+@ops_errors
+def ops_seed_caps(ctx: typer.Context, file: ScenarioArg = None) -> None:
+    """Write the program, zone and plant caps of a scenario into the caps table."""
+    from megawatt.ops import db
+    from megawatt.ops.seed import seed_caps
+
+    sc = scenario_lib.load_or_default(file)
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            caps = seed_caps(session, sc, actor="cli")
+            for cap in caps:
+                console.print(f"{cap.scope:8} {cap.name:24} {cap.cap_kw / 1000:>10.3f} MW")
+    finally:
+        engine.dispose()
+
+
+@app.command("serve")
+@user_errors
+@ops_errors
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
+) -> None:
+    """Run the operations service (registry, caps, allocation ledger, audit).
+
+    Not yet authenticated: keep it on loopback or a trusted network."""
+    import uvicorn
+
+    from megawatt.ops import db as ops_db
+    from megawatt.ops.app import create_app
+
+    url = ops_db.database_url(db)
+    revision = ops_db.current_revision(url)
+    if revision is None:
+        raise InputError(
+            None, "--db", f"no schema in {ops_db.redact(url)}: run `megawatt ops migrate` first"
+        )
+    uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -1,0 +1,537 @@
+"""The FastAPI application: registry, caps, allocation ledger, audit.
+
+Every request runs in one transaction (committed when the handler returns, rolled back
+on any error, so nothing is half-written) and every write adds its audit entry in that
+same transaction. Every refused request is an ``application/problem+json`` body
+(RFC 9457) whose ``errors`` name the fields at fault.
+
+Not yet authenticated: the actor recorded in the audit trail is the
+``X-Megawatt-Actor`` header (or ``anonymous``). Do not expose this service beyond a
+trusted network until OAuth2 client credentials land (issue 13 part 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from megawatt.ops import audit, ledger
+from megawatt.ops.db import make_engine, session_factory
+from megawatt.ops.models import (
+    Application,
+    AuditEntry,
+    Base,
+    Cap,
+    Contract,
+    LedgerEntry,
+    Licence,
+    Operator,
+    Site,
+)
+from megawatt.ops.problems import Problem, invalid, not_found
+from megawatt.ops.schemas import (
+    AllocationOut,
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationPatch,
+    AuditOut,
+    CapIn,
+    CapOut,
+    ContractIn,
+    ContractOut,
+    LedgerIn,
+    LedgerOut,
+    LicenceIn,
+    LicenceOut,
+    LicencePatch,
+    OperatorIn,
+    OperatorOut,
+    OperatorPatch,
+    ProblemOut,
+    SiteIn,
+    SiteOut,
+    SitePatch,
+)
+
+PROBLEM = "application/problem+json"
+_problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": _problem_content}
+    for code, text in [
+        (404, "Not found"),
+        (409, "Conflict (cap exceeded, duplicate, licence)"),
+        (422, "Invalid request"),
+    ]
+}
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+Actor = Annotated[str, Header(alias="X-Megawatt-Actor", max_length=200)]
+Id = Annotated[int, Query(ge=1, le=2**31 - 1)]
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(
+        problem.body(str(request.url.path)), status_code=problem.status, media_type=PROBLEM
+    )
+
+
+@contextmanager
+def _tx(request: Request) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+def _get(session: Session, model: type[Base], key: int, field: str = "id") -> Any:
+    row = session.get(model, key)
+    if row is None:
+        raise not_found(model.__tablename__.rstrip("s").replace("_entrie", "_entry"), key, field)
+    return row
+
+
+def _must_exist(session: Session, model: type[Base], key: int | None, field: str) -> None:
+    if key is not None and session.get(model, key) is None:
+        raise invalid(f"{field} {key} does not exist", field, "no such record")
+
+
+def _create(session: Session, actor: str, entity: str, row: Base) -> Any:
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "create", entity, row.id, None, audit.snapshot(row))  # type: ignore[attr-defined]
+    return row
+
+
+def _patch(session: Session, actor: str, entity: str, row: Base, changes: dict[str, Any]) -> Any:
+    before = audit.snapshot(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    session.flush()
+    audit.record(session, actor, "update", entity, row.id, before, audit.snapshot(row))  # type: ignore[attr-defined]
+    return row
+
+
+def _ledger_out(entry: LedgerEntry) -> LedgerOut:
+    return LedgerOut(
+        id=entry.id,
+        site_id=entry.site_id,
+        kind=entry.kind,
+        effective_from=entry.effective_from,
+        delta_mw=ledger.to_mw(entry.delta_kw),
+        level_mw=ledger.to_mw(entry.level_kw),
+        reason=entry.reason,
+        application_id=entry.application_id,
+        recorded_at=entry.recorded_at,
+        recorded_by=entry.recorded_by,
+    )
+
+
+def _application_out(app: Application) -> ApplicationOut:
+    return ApplicationOut(
+        id=app.id,
+        site_id=app.site_id,
+        requested_mw=ledger.to_mw(app.requested_kw),
+        application_date=app.application_date,
+        status=app.status,
+        created_at=app.created_at,
+    )
+
+
+def _page(session: Session, stmt: Any, limit: int, offset: int) -> list[Any]:
+    return list(session.scalars(stmt.limit(limit).offset(offset)).all())
+
+
+def build_router() -> APIRouter:
+    r = APIRouter(responses=ERRORS)
+
+    # -- operators ---------------------------------------------------------------------
+    @r.post("/operators", status_code=201, response_model=OperatorOut, tags=["registry"])
+    def create_operator(body: OperatorIn, request: Request, actor: Actor = "anonymous") -> Any:
+        with _tx(request) as s:
+            return OperatorOut.model_validate(
+                _create(s, actor, "operator", Operator(**body.model_dump()))
+            )
+
+    @r.get("/operators", response_model=list[OperatorOut], tags=["registry"])
+    def list_operators(request: Request, limit: Limit = 100, offset: Offset = 0) -> Any:
+        with _tx(request) as s:
+            rows = _page(s, select(Operator).order_by(Operator.id), limit, offset)
+            return [OperatorOut.model_validate(o) for o in rows]
+
+    @r.get("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
+    def get_operator(operator_id: int, request: Request) -> Any:
+        with _tx(request) as s:
+            return OperatorOut.model_validate(_get(s, Operator, operator_id, "operator_id"))
+
+    @r.patch("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
+    def patch_operator(
+        operator_id: int, body: OperatorPatch, request: Request, actor: Actor = "anonymous"
+    ) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Operator, operator_id, "operator_id")
+            changes = body.model_dump(exclude_unset=True)
+            if "name" in changes and changes["name"] is None:
+                raise invalid("name cannot be null", "name", "required")
+            return OperatorOut.model_validate(_patch(s, actor, "operator", row, changes))
+
+    # -- sites -------------------------------------------------------------------------
+    @r.post("/sites", status_code=201, response_model=SiteOut, tags=["registry"])
+    def create_site(body: SiteIn, request: Request, actor: Actor = "anonymous") -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Operator, body.operator_id, "operator_id")
+            return SiteOut.model_validate(_create(s, actor, "site", Site(**body.model_dump())))
+
+    @r.get("/sites", response_model=list[SiteOut], tags=["registry"])
+    def list_sites(
+        request: Request,
+        operator_id: Annotated[int | None, Query()] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = select(Site).order_by(Site.id)
+            if operator_id is not None:
+                stmt = stmt.where(Site.operator_id == operator_id)
+            return [SiteOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
+    def get_site(site_id: int, request: Request) -> Any:
+        with _tx(request) as s:
+            return SiteOut.model_validate(_get(s, Site, site_id, "site_id"))
+
+    @r.patch("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
+    def patch_site(
+        site_id: int, body: SitePatch, request: Request, actor: Actor = "anonymous"
+    ) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Site, site_id, "site_id")
+            changes = body.model_dump(exclude_unset=True)
+            for required in ("name", "lat", "lon"):
+                if required in changes and changes[required] is None:
+                    raise invalid(f"{required} cannot be null", required, "required")
+            return SiteOut.model_validate(_patch(s, actor, "site", row, changes))
+
+    # -- licences ----------------------------------------------------------------------
+    @r.post("/licences", status_code=201, response_model=LicenceOut, tags=["registry"])
+    def create_licence(body: LicenceIn, request: Request, actor: Actor = "anonymous") -> Any:
+        if body.valid_to is not None and body.valid_to <= body.valid_from:
+            raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            row = _create(s, actor, "licence", Licence(**body.model_dump()))
+            return LicenceOut.model_validate(row)
+
+    @r.get("/licences", response_model=list[LicenceOut], tags=["registry"])
+    def list_licences(
+        request: Request,
+        site_id: Annotated[int | None, Query()] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = select(Licence).order_by(Licence.id)
+            if site_id is not None:
+                stmt = stmt.where(Licence.site_id == site_id)
+            return [LicenceOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
+    def get_licence(licence_id: int, request: Request) -> Any:
+        with _tx(request) as s:
+            return LicenceOut.model_validate(_get(s, Licence, licence_id, "licence_id"))
+
+    @r.patch("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
+    def patch_licence(
+        licence_id: int, body: LicencePatch, request: Request, actor: Actor = "anonymous"
+    ) -> Any:
+        """Suspending or revoking a licence also revokes the site's allocation from now
+        on (a revoke entry in the ledger, same transaction) unless another active
+        licence covers the site."""
+        with _tx(request) as s:
+            row = _get(s, Licence, licence_id, "licence_id")
+            changes = body.model_dump(exclude_unset=True)
+            if "status" in changes and changes["status"] is None:
+                raise invalid("status cannot be null", "status", "required")
+            valid_to = changes.get("valid_to", row.valid_to)
+            if valid_to is not None and valid_to <= row.valid_from:
+                raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
+            _patch(s, actor, "licence", row, changes)
+            now = dt.datetime.now(dt.UTC)
+            if (
+                row.status != "active"
+                and ledger.licensed_at(s, row.site_id, now) is None
+                and ledger.level_kw(s, row.site_id, now) > 0
+            ):
+                ledger.append(
+                    s,
+                    site_id=row.site_id,
+                    kind="revoke",
+                    effective_from=now,
+                    mw=None,
+                    reason=f"licence {row.number} {row.status}",
+                    actor=actor,
+                )
+            return LicenceOut.model_validate(row)
+
+    # -- applications ------------------------------------------------------------------
+    @r.post("/applications", status_code=201, response_model=ApplicationOut, tags=["registry"])
+    def create_application(
+        body: ApplicationIn, request: Request, actor: Actor = "anonymous"
+    ) -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            row = Application(
+                site_id=body.site_id,
+                requested_kw=ledger.to_kw(body.requested_mw, "requested_mw"),
+                application_date=body.application_date,
+                status="pending",
+            )
+            return _application_out(_create(s, actor, "application", row))
+
+    @r.get("/applications", response_model=list[ApplicationOut], tags=["registry"])
+    def list_applications(
+        request: Request,
+        site_id: Annotated[int | None, Query()] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        """Oldest application first (the plan's tie-break), then by id."""
+        with _tx(request) as s:
+            stmt = select(Application).order_by(Application.application_date, Application.id)
+            if site_id is not None:
+                stmt = stmt.where(Application.site_id == site_id)
+            return [_application_out(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
+    def get_application(application_id: int, request: Request) -> Any:
+        with _tx(request) as s:
+            return _application_out(_get(s, Application, application_id, "application_id"))
+
+    @r.patch("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
+    def patch_application(
+        application_id: int, body: ApplicationPatch, request: Request, actor: Actor = "anonymous"
+    ) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Application, application_id, "application_id")
+            return _application_out(
+                _patch(s, actor, "application", row, body.model_dump(exclude_unset=True))
+            )
+
+    # -- contracts ---------------------------------------------------------------------
+    @r.post("/contracts", status_code=201, response_model=ContractOut, tags=["registry"])
+    def create_contract(body: ContractIn, request: Request, actor: Actor = "anonymous") -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            if body.application_id is not None:
+                app = s.get(Application, body.application_id)
+                if app is None or app.site_id != body.site_id:
+                    raise invalid(
+                        "application_id is not an application of this site",
+                        "application_id",
+                        "no such application for this site",
+                    )
+            row = _create(s, actor, "contract", Contract(**body.model_dump()))
+            return ContractOut.model_validate(row)
+
+    @r.get("/contracts", response_model=list[ContractOut], tags=["registry"])
+    def list_contracts(
+        request: Request,
+        site_id: Annotated[int | None, Query()] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = select(Contract).order_by(Contract.id)
+            if site_id is not None:
+                stmt = stmt.where(Contract.site_id == site_id)
+            return [ContractOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/contracts/{contract_id}", response_model=ContractOut, tags=["registry"])
+    def get_contract(contract_id: int, request: Request) -> Any:
+        with _tx(request) as s:
+            return ContractOut.model_validate(_get(s, Contract, contract_id, "contract_id"))
+
+    # -- caps and ledger ---------------------------------------------------------------
+    @r.get("/caps", response_model=list[CapOut], tags=["ledger"])
+    def list_caps(request: Request) -> Any:
+        with _tx(request) as s:
+            caps = s.scalars(select(Cap).order_by(Cap.id)).all()
+            return [
+                CapOut(
+                    id=c.id,
+                    scope=c.scope,
+                    name=c.name,
+                    cap_mw=ledger.to_mw(c.cap_kw),
+                    peak_allocated_mw=ledger.to_mw(ledger.peak_kw(s, c)),
+                )
+                for c in caps
+            ]
+
+    @r.put("/caps/{scope}/{name}", response_model=CapOut, tags=["ledger"])
+    def put_cap(
+        scope: Literal["program", "zone", "plant"],
+        name: str,
+        body: CapIn,
+        request: Request,
+        actor: Actor = "anonymous",
+    ) -> Any:
+        """Create or change a cap; 409 when more is already allocated under it."""
+        with _tx(request) as s:
+            cap = ledger.set_cap(s, scope, name, body.cap_mw, actor)
+            return CapOut(
+                id=cap.id,
+                scope=cap.scope,
+                name=cap.name,
+                cap_mw=ledger.to_mw(cap.cap_kw),
+                peak_allocated_mw=ledger.to_mw(ledger.peak_kw(s, cap)),
+            )
+
+    @r.post("/ledger", status_code=201, response_model=LedgerOut, tags=["ledger"])
+    def append_entry(body: LedgerIn, request: Request, actor: Actor = "anonymous") -> Any:
+        """Append a grant, change or revoke; 409 (problem+json with the cap, what is
+        allocated and what is left) when any cap would be exceeded at any time."""
+        with _tx(request) as s:
+            entry = ledger.append(
+                s,
+                site_id=body.site_id,
+                kind=body.kind,
+                effective_from=body.effective_from,
+                mw=body.mw,
+                reason=body.reason,
+                actor=actor,
+                application_id=body.application_id,
+            )
+            return _ledger_out(entry)
+
+    @r.get("/ledger", response_model=list[LedgerOut], tags=["ledger"])
+    def list_entries(
+        request: Request,
+        site_id: Annotated[int | None, Query()] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = select(LedgerEntry).order_by(LedgerEntry.id)
+            if site_id is not None:
+                stmt = stmt.where(LedgerEntry.site_id == site_id)
+            return [_ledger_out(e) for e in _page(s, stmt, limit, offset)]
+
+    @r.get("/allocations", response_model=list[AllocationOut], tags=["ledger"])
+    def allocations(request: Request, at: Annotated[AwareDatetime | None, Query()] = None) -> Any:
+        """Every site's allocation at ``at`` (default: now)."""
+        when = at or dt.datetime.now(dt.UTC)
+        with _tx(request) as s:
+            out = []
+            for site in s.scalars(select(Site).order_by(Site.id)):
+                kw = ledger.level_kw(s, site.id, when)
+                licensed = ledger.licensed_at(s, site.id, when) is not None
+                out.append(
+                    AllocationOut(site_id=site.id, at=when, mw=ledger.to_mw(kw), licensed=licensed)
+                )
+            return out
+
+    # -- audit -------------------------------------------------------------------------
+    @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
+    def list_audit(
+        request: Request,
+        entity: Annotated[str | None, Query(max_length=50)] = None,
+        entity_id: Annotated[int | None, Query()] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = select(AuditEntry).order_by(AuditEntry.id)
+            if entity is not None:
+                stmt = stmt.where(AuditEntry.entity == entity)
+            if entity_id is not None:
+                stmt = stmt.where(AuditEntry.entity_id == entity_id)
+            return [AuditOut.model_validate(a) for a in _page(s, stmt, limit, offset)]
+
+    return r
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """The service over ``database_url`` (default: $MEGAWATT_DATABASE_URL or
+    ./megawatt.db). The schema must exist: ``megawatt ops --db URL migrate``."""
+    app = FastAPI(
+        title="megawatt operations",
+        version="0.1.0",
+        description="Registry, caps and allocation ledger, audit. NOT yet authenticated.",
+    )
+    engine = make_engine(database_url)
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.include_router(build_router())
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                "message": str(e.get("msg", "invalid")),
+            }
+            for e in exc.errors()
+        ]
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(
+            Problem(422, "Invalid request", f"invalid: {fields}", errors), request
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        field = "path" if exc.status_code in (404, 405) else "request"
+        response = problem_response(
+            Problem(exc.status_code, title, str(exc.detail), [{"field": field, "message": title}]),
+            request,
+        )
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        text = str(exc.orig).lower()
+        field = next((f for f in ("name", "number") if f in text), "body")
+        return problem_response(
+            Problem(
+                409,
+                "Conflict",
+                "the request conflicts with an existing record (duplicate or constraint)",
+                [{"field": field, "message": "already exists or violates a constraint"}],
+            ),
+            request,
+        )
+
+    # Documented problem schema for every error response.
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["ProblemOut"] = (
+            ProblemOut.model_json_schema()
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+__all__ = ["create_app"]
