@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 MW = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3, description="MW (kW steps)")]
 PositiveMW = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
@@ -16,6 +16,16 @@ Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=7, decimal_places=6)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Key = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:  # stored values are UTC; never guess a local zone
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+#: A time in a response: always UTC.
+UTC = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class In(BaseModel):
@@ -54,7 +64,7 @@ class OperatorOut(Out):
     name: str
     registration_number: str | None
     contact_email: str | None
-    created_at: dt.datetime
+    created_at: UTC
 
 
 class SiteIn(In):
@@ -87,7 +97,7 @@ class SiteOut(Out):
     substation: str | None
     lat: float
     lon: float
-    created_at: dt.datetime
+    created_at: UTC
 
 
 class LicenceIn(In):
@@ -107,10 +117,10 @@ class LicenceOut(Out):
     id: int
     site_id: int
     number: str
-    valid_from: dt.datetime
-    valid_to: dt.datetime | None
+    valid_from: UTC
+    valid_to: UTC | None
     status: str
-    created_at: dt.datetime
+    created_at: UTC
 
 
 class ApplicationIn(In):
@@ -129,7 +139,7 @@ class ApplicationOut(Out):
     requested_mw: Decimal
     application_date: dt.date
     status: str
-    created_at: dt.datetime
+    created_at: UTC
 
 
 class ContractIn(In):
@@ -161,7 +171,7 @@ class ContractOut(Out):
     start: dt.date
     term_months: int
     review_months: int
-    created_at: dt.datetime
+    created_at: UTC
 
 
 class LedgerIn(In):
@@ -179,18 +189,18 @@ class LedgerOut(BaseModel):
     id: int
     site_id: int
     kind: str
-    effective_from: dt.datetime
+    effective_from: UTC
     delta_mw: Decimal
     level_mw: Decimal
     reason: str
     application_id: int | None
-    recorded_at: dt.datetime
+    recorded_at: UTC
     recorded_by: str
 
 
 class AllocationOut(BaseModel):
     site_id: int
-    at: dt.datetime
+    at: UTC
     mw: Decimal
     licensed: bool = Field(description="An active licence is valid at `at`.")
 
@@ -209,7 +219,7 @@ class CapOut(BaseModel):
 
 class AuditOut(Out):
     id: int
-    at: dt.datetime
+    at: UTC
     actor: str
     action: str
     entity: str
