@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
@@ -41,6 +41,7 @@ from megawatt.ops.models import (
 )
 from megawatt.ops.problems import Problem, invalid, not_found
 from megawatt.ops.schemas import (
+    MAX_ID,
     AllocationOut,
     ApplicationIn,
     ApplicationOut,
@@ -78,7 +79,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 Actor = Annotated[str, Header(alias="X-Megawatt-Actor", max_length=200)]
-Id = Annotated[int, Query(ge=1, le=2**31 - 1)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
@@ -170,13 +172,13 @@ def build_router() -> APIRouter:
             return [OperatorOut.model_validate(o) for o in rows]
 
     @r.get("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
-    def get_operator(operator_id: int, request: Request) -> Any:
+    def get_operator(operator_id: PathId, request: Request) -> Any:
         with _tx(request) as s:
             return OperatorOut.model_validate(_get(s, Operator, operator_id, "operator_id"))
 
     @r.patch("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
     def patch_operator(
-        operator_id: int, body: OperatorPatch, request: Request, actor: Actor = "anonymous"
+        operator_id: PathId, body: OperatorPatch, request: Request, actor: Actor = "anonymous"
     ) -> Any:
         with _tx(request) as s:
             row = _get(s, Operator, operator_id, "operator_id")
@@ -195,7 +197,7 @@ def build_router() -> APIRouter:
     @r.get("/sites", response_model=list[SiteOut], tags=["registry"])
     def list_sites(
         request: Request,
-        operator_id: Annotated[int | None, Query()] = None,
+        operator_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
@@ -206,13 +208,13 @@ def build_router() -> APIRouter:
             return [SiteOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
-    def get_site(site_id: int, request: Request) -> Any:
+    def get_site(site_id: PathId, request: Request) -> Any:
         with _tx(request) as s:
             return SiteOut.model_validate(_get(s, Site, site_id, "site_id"))
 
     @r.patch("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
     def patch_site(
-        site_id: int, body: SitePatch, request: Request, actor: Actor = "anonymous"
+        site_id: PathId, body: SitePatch, request: Request, actor: Actor = "anonymous"
     ) -> Any:
         with _tx(request) as s:
             row = _get(s, Site, site_id, "site_id")
@@ -235,7 +237,7 @@ def build_router() -> APIRouter:
     @r.get("/licences", response_model=list[LicenceOut], tags=["registry"])
     def list_licences(
         request: Request,
-        site_id: Annotated[int | None, Query()] = None,
+        site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
@@ -246,13 +248,13 @@ def build_router() -> APIRouter:
             return [LicenceOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
-    def get_licence(licence_id: int, request: Request) -> Any:
+    def get_licence(licence_id: PathId, request: Request) -> Any:
         with _tx(request) as s:
             return LicenceOut.model_validate(_get(s, Licence, licence_id, "licence_id"))
 
     @r.patch("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
     def patch_licence(
-        licence_id: int, body: LicencePatch, request: Request, actor: Actor = "anonymous"
+        licence_id: PathId, body: LicencePatch, request: Request, actor: Actor = "anonymous"
     ) -> Any:
         """Suspending or revoking a licence also revokes the site's allocation from now
         on (a revoke entry in the ledger, same transaction) unless another active
@@ -301,7 +303,7 @@ def build_router() -> APIRouter:
     @r.get("/applications", response_model=list[ApplicationOut], tags=["registry"])
     def list_applications(
         request: Request,
-        site_id: Annotated[int | None, Query()] = None,
+        site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
@@ -313,13 +315,13 @@ def build_router() -> APIRouter:
             return [_application_out(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
-    def get_application(application_id: int, request: Request) -> Any:
+    def get_application(application_id: PathId, request: Request) -> Any:
         with _tx(request) as s:
             return _application_out(_get(s, Application, application_id, "application_id"))
 
     @r.patch("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
     def patch_application(
-        application_id: int, body: ApplicationPatch, request: Request, actor: Actor = "anonymous"
+        application_id: PathId, body: ApplicationPatch, request: Request, actor: Actor = "anonymous"
     ) -> Any:
         with _tx(request) as s:
             row = _get(s, Application, application_id, "application_id")
@@ -346,7 +348,7 @@ def build_router() -> APIRouter:
     @r.get("/contracts", response_model=list[ContractOut], tags=["registry"])
     def list_contracts(
         request: Request,
-        site_id: Annotated[int | None, Query()] = None,
+        site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
@@ -357,7 +359,7 @@ def build_router() -> APIRouter:
             return [ContractOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/contracts/{contract_id}", response_model=ContractOut, tags=["registry"])
-    def get_contract(contract_id: int, request: Request) -> Any:
+    def get_contract(contract_id: PathId, request: Request) -> Any:
         with _tx(request) as s:
             return ContractOut.model_validate(_get(s, Contract, contract_id, "contract_id"))
 
@@ -416,7 +418,7 @@ def build_router() -> APIRouter:
     @r.get("/ledger", response_model=list[LedgerOut], tags=["ledger"])
     def list_entries(
         request: Request,
-        site_id: Annotated[int | None, Query()] = None,
+        site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
@@ -445,7 +447,7 @@ def build_router() -> APIRouter:
     def list_audit(
         request: Request,
         entity: Annotated[str | None, Query(max_length=50)] = None,
-        entity_id: Annotated[int | None, Query()] = None,
+        entity_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:

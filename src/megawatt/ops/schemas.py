@@ -16,6 +16,9 @@ Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=7, decimal_places=6)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Key = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+#: A row id (INTEGER on PostgreSQL: 32 bits).
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -68,7 +71,7 @@ class OperatorOut(Out):
 
 
 class SiteIn(In):
-    operator_id: int
+    operator_id: DbId
     name: Name
     kind: Literal["btc_miner", "ai_datacenter"]
     zone: Key
@@ -89,7 +92,7 @@ class SitePatch(In):
 
 class SiteOut(Out):
     id: int
-    operator_id: int
+    operator_id: DbId
     name: str
     kind: str
     zone: str
@@ -101,7 +104,7 @@ class SiteOut(Out):
 
 
 class LicenceIn(In):
-    site_id: int
+    site_id: DbId
     number: Annotated[str, Field(min_length=1, max_length=100, description="PVARA licence no.")]
     valid_from: AwareDatetime
     valid_to: AwareDatetime | None = None
@@ -115,7 +118,7 @@ class LicencePatch(In):
 
 class LicenceOut(Out):
     id: int
-    site_id: int
+    site_id: DbId
     number: str
     valid_from: UTC
     valid_to: UTC | None
@@ -124,7 +127,7 @@ class LicenceOut(Out):
 
 
 class ApplicationIn(In):
-    site_id: int
+    site_id: DbId
     requested_mw: PositiveMW
     application_date: dt.date
 
@@ -135,7 +138,7 @@ class ApplicationPatch(In):
 
 class ApplicationOut(Out):
     id: int
-    site_id: int
+    site_id: DbId
     requested_mw: Decimal
     application_date: dt.date
     status: str
@@ -143,8 +146,8 @@ class ApplicationOut(Out):
 
 
 class ContractIn(In):
-    site_id: int
-    application_id: int | None = None
+    site_id: DbId
+    application_id: DbId | None = None
     tariff_scheme: Literal["flat", "time_of_use"]
     tariff_local_per_kwh: Money
     firm_share: Share
@@ -159,7 +162,7 @@ class ContractIn(In):
 
 class ContractOut(Out):
     id: int
-    site_id: int
+    site_id: DbId
     application_id: int | None
     tariff_scheme: str
     tariff_local_per_kwh: Decimal
@@ -177,17 +180,17 @@ class ContractOut(Out):
 class LedgerIn(In):
     """``grant`` adds ``mw``; ``change`` sets the level to ``mw``; ``revoke`` sets it to 0."""
 
-    site_id: int
+    site_id: DbId
     kind: Literal["grant", "change", "revoke"]
     effective_from: AwareDatetime
     mw: MW | None = None
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
-    application_id: int | None = None
+    application_id: DbId | None = None
 
 
 class LedgerOut(BaseModel):
     id: int
-    site_id: int
+    site_id: DbId
     kind: str
     effective_from: UTC
     delta_mw: Decimal
@@ -199,7 +202,7 @@ class LedgerOut(BaseModel):
 
 
 class AllocationOut(BaseModel):
-    site_id: int
+    site_id: DbId
     at: UTC
     mw: Decimal
     licensed: bool = Field(description="An active licence is valid at `at`.")
