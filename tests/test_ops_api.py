@@ -150,6 +150,8 @@ BAD_REQUESTS = [
     ("post", "/operators", {}, "name"),
     ("post", "/operators", {"name": ""}, "name"),
     ("post", "/operators", {"name": "x", "surprise": 1}, "surprise"),
+    ("post", "/operators", {"name": "\x00"}, "name"),
+    ("get", "/audit?entity=%00", None, "entity"),
     ("post", "/operators", {"name": "x", "contact_email": "nope"}, "contact_email"),
     ("post", "/sites", {"operator_id": 1, "name": "s", "kind": "gold_mine"}, "kind"),
     ("post", "/licences", {"site_id": 1, "number": "L", "valid_from": "2026-01-01T00:00"}, None),

@@ -535,6 +535,65 @@ def ops_seed_caps(ctx: typer.Context, file: ScenarioArg = None) -> None:
         engine.dispose()
 
 
+@ops_app.command("import-plan")
+@user_errors
+@ops_errors
+def ops_import_plan(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Argument(help="A directory written by megawatt plan.")],
+) -> None:
+    """Caps, operators, sites, applications and ledger grants from a plan (idempotent).
+
+    Sites without an active licence at the contract start get no grant: add their
+    licences and import again."""
+    from megawatt.ops import db
+    from megawatt.ops.planio import import_plan
+
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            report = import_plan(session, out_dir, actor="cli:import-plan")
+    finally:
+        engine.dispose()
+    console.print(f"effective from {report.effective_from.isoformat()}")
+    console.print(
+        f"created {len(report.created)} records; granted: {', '.join(report.granted) or '-'}"
+    )
+    console.print(f"unchanged: {', '.join(report.unchanged) or '-'}")
+    if report.unlicensed:
+        console.print(
+            f"no active licence, not granted: {', '.join(report.unlicensed)}", highlight=False
+        )
+
+
+@ops_app.command("export-scenario")
+@user_errors
+@ops_errors
+def ops_export_scenario(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Directory to write the scenario into.")],
+    base: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario to start from (default: Pakistan FY2025)."),
+    ] = None,
+) -> None:
+    """Write a scenario whose applicants are the registry's sites (their allocation now
+    as committed MW) and whose caps are the database's."""
+    import datetime as dt
+
+    from megawatt.ops import db
+    from megawatt.ops.planio import export_scenario
+
+    sc = scenario_lib.load_or_default(base)
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            path = export_scenario(session, sc, directory, dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    console.print(f"wrote {path}")
+
+
 @app.command("serve")
 @user_errors
 @ops_errors

@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -382,7 +382,7 @@ def build_router() -> APIRouter:
     @r.put("/caps/{scope}/{name}", response_model=CapOut, tags=["ledger"])
     def put_cap(
         scope: Literal["program", "zone", "plant"],
-        name: str,
+        name: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
         body: CapIn,
         request: Request,
         actor: Actor = "anonymous",
@@ -446,7 +446,7 @@ def build_router() -> APIRouter:
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
     def list_audit(
         request: Request,
-        entity: Annotated[str | None, Query(max_length=50)] = None,
+        entity: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
         entity_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
@@ -515,6 +515,20 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 "Conflict",
                 "the request conflicts with an existing record (duplicate or constraint)",
                 [{"field": field, "message": "already exists or violates a constraint"}],
+            ),
+            request,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store that validation let through: still the
+        # client's request, never a 500.
+        return problem_response(
+            Problem(
+                422,
+                "Invalid request",
+                "a value cannot be stored: " + str(exc.orig).splitlines()[0],
+                [{"field": "body", "message": "value not storable"}],
             ),
             request,
         )

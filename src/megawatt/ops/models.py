@@ -114,8 +114,8 @@ class Site(Base):
     zone: Mapped[str] = mapped_column(String(100))
     plant: Mapped[str | None] = mapped_column(String(100))
     substation: Mapped[str | None] = mapped_column(String(200))
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 MW = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3, description="MW (kW steps)")]
 PositiveMW = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
@@ -33,6 +33,14 @@ UTC = Annotated[dt.datetime, AfterValidator(_utc)]
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL cannot be stored in PostgreSQL text (nor is it ever meant)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class Out(BaseModel):
@@ -98,8 +106,8 @@ class SiteOut(Out):
     zone: str
     plant: str | None
     substation: str | None
-    lat: float
-    lon: float
+    lat: float | None
+    lon: float | None
     created_at: UTC
 
 

@@ -38,8 +38,8 @@ def upgrade() -> None:
         sa.Column("zone", sa.String(100), nullable=False),
         sa.Column("plant", sa.String(100)),
         sa.Column("substation", sa.String(200)),
-        sa.Column("lat", sa.Float, nullable=False),
-        sa.Column("lon", sa.Float, nullable=False),
+        sa.Column("lat", sa.Float),
+        sa.Column("lon", sa.Float),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.CheckConstraint("kind IN ('btc_miner', 'ai_datacenter')", name="site_kind"),
         sa.CheckConstraint(
