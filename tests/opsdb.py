@@ -69,14 +69,39 @@ def migrated(db_url: str) -> str:
     return db_url
 
 
+def add_client(url: str, client_id: str, role: str, **scope: int) -> str:
+    """Register an OAuth2 client; return its secret."""
+    from megawatt.ops import auth, db
+
+    engine = db.make_engine(url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            return auth.add_client(session, client_id, role, "test", **scope)
+    finally:
+        engine.dispose()
+
+
+def token(http: object, client_id: str, secret: str) -> dict[str, str]:
+    """The Authorization header of a fresh access token."""
+    resp = http.post(  # type: ignore[attr-defined]
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
 @pytest.fixture
 def client(migrated: str) -> Iterator[object]:
-    """An in-process HTTP client of the app over the migrated database."""
+    """An in-process HTTP client of the app over the migrated database, signed in as
+    the program authority (client id ``test-authority``)."""
     from fastapi.testclient import TestClient
 
     from megawatt.ops.app import create_app
 
+    secret = add_client(migrated, "test-authority", "authority")
     app = create_app(migrated)
     with TestClient(app) as c:
+        c.headers.update(token(c, "test-authority", secret))
         yield c
     app.state.engine.dispose()

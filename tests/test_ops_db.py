@@ -22,7 +22,10 @@ TABLES = {
     "caps",
     "ledger_entries",
     "audit_entries",
+    "clients",
+    "signing_keys",
 }
+HEAD = "0002"
 
 
 def _tables(url: str) -> set[str]:
@@ -36,20 +39,23 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert db.current_revision(db_url) is None
     db.migrate(db_url)
-    assert db.current_revision(db_url) == "0001"
+    assert db.current_revision(db_url) == HEAD
     assert _tables(db_url) >= TABLES
+    db.downgrade(db_url, "0001")
+    assert db.current_revision(db_url) == "0001"
+    assert "clients" not in _tables(db_url)
     db.downgrade(db_url)
     assert db.current_revision(db_url) is None
     assert not (_tables(db_url) & TABLES)
     db.migrate(db_url)
-    assert db.current_revision(db_url) == "0001"
+    assert db.current_revision(db_url) == HEAD
     assert _tables(db_url) >= TABLES
 
 
 def test_migrate_is_idempotent(db_url: str) -> None:  # noqa: F811
     db.migrate(db_url)
     db.migrate(db_url)
-    assert db.current_revision(db_url) == "0001"
+    assert db.current_revision(db_url) == HEAD
 
 
 @pytest.mark.parametrize("table", ["audit_entries", "ledger_entries"])

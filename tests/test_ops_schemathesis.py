@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -13,12 +14,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from megawatt.ops.app import create_app
-from opsdb import db_url, migrated  # noqa: F401  (fixtures)
+from opsdb import add_client, db_url, migrated, token  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
 def ops_app(migrated: str):  # noqa: F811
     app = create_app(migrated)
+    secret = add_client(migrated, "fuzzer", "authority")
+    with TestClient(app) as c:
+        app.state.fuzz_headers = token(c, "fuzzer", secret)
     yield app
     app.state.engine.dispose()
 
@@ -48,6 +52,6 @@ def test_api_fuzz(ops_app) -> None:  # type: ignore[no-untyped-def]
         @given(case=operation.as_strategy())
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
         def run(case) -> None:  # type: ignore[no-untyped-def]
-            case.call_and_validate(checks=CHECKS)
+            case.call_and_validate(checks=CHECKS, headers=ops_app.state.fuzz_headers)
 
         run()

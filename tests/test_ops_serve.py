@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from megawatt.cli import app
 from opsdb import db_url, migrated  # noqa: F401  (fixtures)
 
-WHO = {"X-Megawatt-Actor": "test"}
+WHO: dict[str, str] = {}  # filled with the authority's token by the server fixture
 
 
 def _free_port() -> int:
@@ -29,6 +29,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(migrated: str) -> Iterator[str]:  # noqa: F811
+    out = CliRunner().invoke(
+        app, ["ops", "--db", migrated, "client", "add", "racer", "--role", "authority"]
+    )
+    assert out.exit_code == 0, out.output
+    secret = out.output.split("client_secret=")[1].split()[0]
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "megawatt", "serve", "--db", migrated, "--port", str(port)],
@@ -46,6 +51,11 @@ def server(migrated: str) -> Iterator[str]:  # noqa: F811
                 time.sleep(0.1)
         else:
             pytest.fail("megawatt serve did not start")
+        assert httpx.get(f"{base}/sites").status_code == 401
+        form = {"grant_type": "client_credentials", "client_id": "racer", "client_secret": secret}
+        got = httpx.post(f"{base}/oauth/token", data=form)
+        assert got.status_code == 200, got.text
+        WHO["Authorization"] = f"Bearer {got.json()['access_token']}"
         yield base
     finally:
         proc.terminate()
@@ -98,7 +108,7 @@ def test_fifty_http_clients_race_for_the_last_mw(server: str) -> None:
         t.join(timeout=600)
     assert sorted(statuses) == [201] + [409] * 49
     assert all(b["cap"]["name"] == "port_qasim" and b["remaining_mw"] == "0.000" for b in bodies)
-    with httpx.Client(base_url=server) as c:
+    with httpx.Client(base_url=server, headers=WHO) as c:
         caps = {(x["scope"], x["name"]): x for x in c.get("/caps").json()}
         assert caps[("plant", "port_qasim")]["peak_allocated_mw"] == "1245.000"
         assert caps[("plant", "port_qasim")]["cap_mw"] == "1245.000"

@@ -594,6 +594,35 @@ def ops_export_scenario(
     console.print(f"wrote {path}")
 
 
+client_app = typer.Typer(help="OAuth2 clients (client credentials).", no_args_is_help=True)
+ops_app.add_typer(client_app, name="client")
+
+
+@client_app.command("add")
+@user_errors
+@ops_errors
+def ops_client_add(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="The client's id (its name in the audit).")],
+    role: Annotated[str, typer.Option(help="authority, operator or site.")],
+    operator_id: Annotated[int | None, typer.Option(help="The operator (role operator).")] = None,
+    site_id: Annotated[int | None, typer.Option(help="The site (role site).")] = None,
+) -> None:
+    """Register a client and print its secret (shown once; only a hash is stored)."""
+    from megawatt.ops import auth, db
+
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            secret = auth.add_client(
+                session, client_id, role, "cli", operator_id=operator_id, site_id=site_id
+            )
+    finally:
+        engine.dispose()
+    console.print(f"client_id={client_id}", highlight=False)
+    console.print(f"client_secret={secret}", highlight=False)
+
+
 @app.command("serve")
 @user_errors
 @ops_errors
@@ -604,7 +633,8 @@ def serve(
 ) -> None:
     """Run the operations service (registry, caps, allocation ledger, audit).
 
-    Not yet authenticated: keep it on loopback or a trusted network."""
+    Every endpoint needs an OAuth2 access token (megawatt ops client add); it speaks
+    plain HTTP: put TLS in front of it beyond loopback."""
     import uvicorn
 
     from megawatt.ops import db as ops_db

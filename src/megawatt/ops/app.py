@@ -5,28 +5,32 @@ on any error, so nothing is half-written) and every write adds its audit entry i
 same transaction. Every refused request is an ``application/problem+json`` body
 (RFC 9457) whose ``errors`` name the fields at fault.
 
-Not yet authenticated: the actor recorded in the audit trail is the
-``X-Megawatt-Actor`` header (or ``anonymous``). Do not expose this service beyond a
-trusted network until OAuth2 client credentials land (issue 13 part 5).
+Access: OAuth2 client credentials (megawatt.ops.auth). The authority reads and
+writes everything; an operator client reads its own operator's sites and their
+records; a site client reads its own. The audit trail records the client as actor.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, unquote
 
-from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from megawatt.ops import audit, ledger
+from megawatt.ops import audit, auth, ledger
+from megawatt.ops.auth import Principal
 from megawatt.ops.db import make_engine, session_factory
 from megawatt.ops.models import (
     Application,
@@ -70,6 +74,8 @@ _problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOu
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": _problem_content}
     for code, text in [
+        (401, "No, invalid or expired access token"),
+        (403, "The client's role may not do this"),
         (404, "Not found"),
         (409, "Conflict (cap exceeded, duplicate, licence)"),
         (422, "Invalid request"),
@@ -78,15 +84,47 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
-Actor = Annotated[str, Header(alias="X-Megawatt-Actor", max_length=200)]
+
+
+def _principal(request: Request, authorization: str | None) -> Principal:
+    if not request.app.state.auth:
+        return Principal("anonymous", "authority")
+    with _tx(request) as s:
+        return auth.verify(s, authorization)
+
+
+def reader(
+    request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
+) -> Principal:
+    """Any authenticated client (what it sees is scoped by its role)."""
+    return _principal(request, authorization)
+
+
+def writer(
+    request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
+) -> str:
+    """The authority only; the actor name for the audit trail."""
+    who = _principal(request, authorization)
+    if who.role != "authority":
+        raise Problem(
+            403,
+            "Forbidden",
+            f"a {who.role} client cannot do this; only the program authority can",
+            [{"field": "Authorization", "message": "authority role required"}],
+        )
+    return who.actor
+
+
+Actor = Annotated[str, Depends(writer)]
+Who = Annotated[Principal, Depends(reader)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    return JSONResponse(
-        problem.body(str(request.url.path)), status_code=problem.status, media_type=PROBLEM
-    )
+    body = problem.body(str(request.url.path))
+    headers = body.pop("_headers", None)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM, headers=headers)
 
 
 @contextmanager
@@ -101,6 +139,27 @@ def _get(session: Session, model: type[Base], key: int, field: str = "id") -> An
     if row is None:
         raise not_found(model.__tablename__.rstrip("s").replace("_entrie", "_entry"), key, field)
     return row
+
+
+def _visible_sites(s: Session, who: Principal) -> Any:
+    """A subquery of the site ids ``who`` may see, or None for the authority."""
+    if who.role == "authority":
+        return None
+    if who.role == "operator":
+        return select(Site.id).where(Site.operator_id == who.operator_id)
+    return select(Site.id).where(Site.id == who.site_id)
+
+
+def _scoped(stmt: Any, column: Any, s: Session, who: Principal) -> Any:
+    visible = _visible_sites(s, who)
+    return stmt if visible is None else stmt.where(column.in_(visible))
+
+
+def _check_visible(s: Session, who: Principal, site_id: int, entity: str, key: int) -> None:
+    """404 (not 403: existence is not disclosed) for a record outside ``who``'s sites."""
+    visible = _visible_sites(s, who)
+    if visible is not None and site_id not in set(s.scalars(visible)):
+        raise not_found(entity, key, f"{entity}_id")
 
 
 def _must_exist(session: Session, model: type[Base], key: int | None, field: str) -> None:
@@ -157,28 +216,109 @@ def _page(session: Session, stmt: Any, limit: int, offset: int) -> list[Any]:
 def build_router() -> APIRouter:
     r = APIRouter(responses=ERRORS)
 
+    # -- OAuth2 ----------------------------------------------------------------------
+    @r.post(
+        "/oauth/token",
+        tags=["auth"],
+        responses={
+            200: {"description": "An access token"},
+            400: {"description": "Bad grant type or missing field", "content": _problem_content},
+            401: {"description": "Invalid client credentials", "content": _problem_content},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type", "client_id", "client_secret"],
+                            "properties": {
+                                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                                "client_id": {"type": "string"},
+                                "client_secret": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def token(request: Request) -> Any:
+        """OAuth2 client credentials (RFC 6749 4.4): form fields grant_type,
+        client_id, client_secret (or HTTP Basic)."""
+        raw = (await request.body()).decode("utf-8", "replace")
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+                form.setdefault("client_id", unquote(cid))
+                form.setdefault("client_secret", unquote(secret))
+            except ValueError:
+                pass
+        if form.get("grant_type") != "client_credentials":
+            raise Problem(
+                400,
+                "Bad request",
+                "grant_type must be client_credentials",
+                [{"field": "grant_type", "message": "unsupported_grant_type"}],
+                {"error": "unsupported_grant_type"},
+            )
+        missing = [f for f in ("client_id", "client_secret") if not form.get(f)]
+        if missing:
+            raise Problem(
+                400,
+                "Bad request",
+                f"missing {', '.join(missing)}",
+                [{"field": f, "message": "required"} for f in missing],
+                {"error": "invalid_request"},
+            )
+
+        def issue() -> dict[str, object]:
+            with _tx(request) as s:
+                return auth.issue_token(s, form["client_id"], form["client_secret"])
+
+        body = await run_in_threadpool(issue)
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
     # -- operators ---------------------------------------------------------------------
     @r.post("/operators", status_code=201, response_model=OperatorOut, tags=["registry"])
-    def create_operator(body: OperatorIn, request: Request, actor: Actor = "anonymous") -> Any:
+    def create_operator(body: OperatorIn, request: Request, actor: Actor) -> Any:
         with _tx(request) as s:
             return OperatorOut.model_validate(
                 _create(s, actor, "operator", Operator(**body.model_dump()))
             )
 
     @r.get("/operators", response_model=list[OperatorOut], tags=["registry"])
-    def list_operators(request: Request, limit: Limit = 100, offset: Offset = 0) -> Any:
+    def list_operators(request: Request, who: Who, limit: Limit = 100, offset: Offset = 0) -> Any:
         with _tx(request) as s:
-            rows = _page(s, select(Operator).order_by(Operator.id), limit, offset)
+            stmt = select(Operator).order_by(Operator.id)
+            visible = _visible_sites(s, who)
+            if visible is not None:
+                stmt = stmt.where(
+                    Operator.id.in_(select(Site.operator_id).where(Site.id.in_(visible)))
+                )
+            rows = _page(s, stmt, limit, offset)
             return [OperatorOut.model_validate(o) for o in rows]
 
     @r.get("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
-    def get_operator(operator_id: PathId, request: Request) -> Any:
+    def get_operator(operator_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            return OperatorOut.model_validate(_get(s, Operator, operator_id, "operator_id"))
+            row = _get(s, Operator, operator_id, "operator_id")
+            visible = _visible_sites(s, who)
+            if (
+                visible is not None
+                and not s.scalars(
+                    select(Site.id).where(Site.operator_id == operator_id, Site.id.in_(visible))
+                ).first()
+            ):
+                raise not_found("operator", operator_id, "operator_id")
+            return OperatorOut.model_validate(row)
 
     @r.patch("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
     def patch_operator(
-        operator_id: PathId, body: OperatorPatch, request: Request, actor: Actor = "anonymous"
+        operator_id: PathId, body: OperatorPatch, request: Request, actor: Actor
     ) -> Any:
         with _tx(request) as s:
             row = _get(s, Operator, operator_id, "operator_id")
@@ -189,7 +329,7 @@ def build_router() -> APIRouter:
 
     # -- sites -------------------------------------------------------------------------
     @r.post("/sites", status_code=201, response_model=SiteOut, tags=["registry"])
-    def create_site(body: SiteIn, request: Request, actor: Actor = "anonymous") -> Any:
+    def create_site(body: SiteIn, request: Request, actor: Actor) -> Any:
         with _tx(request) as s:
             _must_exist(s, Operator, body.operator_id, "operator_id")
             return SiteOut.model_validate(_create(s, actor, "site", Site(**body.model_dump())))
@@ -197,25 +337,26 @@ def build_router() -> APIRouter:
     @r.get("/sites", response_model=list[SiteOut], tags=["registry"])
     def list_sites(
         request: Request,
+        who: Who,
         operator_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = select(Site).order_by(Site.id)
+            stmt = _scoped(select(Site).order_by(Site.id), Site.id, s, who)
             if operator_id is not None:
                 stmt = stmt.where(Site.operator_id == operator_id)
             return [SiteOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
-    def get_site(site_id: PathId, request: Request) -> Any:
+    def get_site(site_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            return SiteOut.model_validate(_get(s, Site, site_id, "site_id"))
+            row = _get(s, Site, site_id, "site_id")
+            _check_visible(s, who, row.id, "site", site_id)
+            return SiteOut.model_validate(row)
 
     @r.patch("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
-    def patch_site(
-        site_id: PathId, body: SitePatch, request: Request, actor: Actor = "anonymous"
-    ) -> Any:
+    def patch_site(site_id: PathId, body: SitePatch, request: Request, actor: Actor) -> Any:
         with _tx(request) as s:
             row = _get(s, Site, site_id, "site_id")
             changes = body.model_dump(exclude_unset=True)
@@ -226,7 +367,7 @@ def build_router() -> APIRouter:
 
     # -- licences ----------------------------------------------------------------------
     @r.post("/licences", status_code=201, response_model=LicenceOut, tags=["registry"])
-    def create_licence(body: LicenceIn, request: Request, actor: Actor = "anonymous") -> Any:
+    def create_licence(body: LicenceIn, request: Request, actor: Actor) -> Any:
         if body.valid_to is not None and body.valid_to <= body.valid_from:
             raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
         with _tx(request) as s:
@@ -237,24 +378,27 @@ def build_router() -> APIRouter:
     @r.get("/licences", response_model=list[LicenceOut], tags=["registry"])
     def list_licences(
         request: Request,
+        who: Who,
         site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = select(Licence).order_by(Licence.id)
+            stmt = _scoped(select(Licence).order_by(Licence.id), Licence.site_id, s, who)
             if site_id is not None:
                 stmt = stmt.where(Licence.site_id == site_id)
             return [LicenceOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
-    def get_licence(licence_id: PathId, request: Request) -> Any:
+    def get_licence(licence_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            return LicenceOut.model_validate(_get(s, Licence, licence_id, "licence_id"))
+            row = _get(s, Licence, licence_id, "licence_id")
+            _check_visible(s, who, row.site_id, "licence", licence_id)
+            return LicenceOut.model_validate(row)
 
     @r.patch("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
     def patch_licence(
-        licence_id: PathId, body: LicencePatch, request: Request, actor: Actor = "anonymous"
+        licence_id: PathId, body: LicencePatch, request: Request, actor: Actor
     ) -> Any:
         """Suspending or revoking a licence also revokes the site's allocation from now
         on (a revoke entry in the ledger, same transaction) unless another active
@@ -287,9 +431,7 @@ def build_router() -> APIRouter:
 
     # -- applications ------------------------------------------------------------------
     @r.post("/applications", status_code=201, response_model=ApplicationOut, tags=["registry"])
-    def create_application(
-        body: ApplicationIn, request: Request, actor: Actor = "anonymous"
-    ) -> Any:
+    def create_application(body: ApplicationIn, request: Request, actor: Actor) -> Any:
         with _tx(request) as s:
             _must_exist(s, Site, body.site_id, "site_id")
             row = Application(
@@ -303,25 +445,33 @@ def build_router() -> APIRouter:
     @r.get("/applications", response_model=list[ApplicationOut], tags=["registry"])
     def list_applications(
         request: Request,
+        who: Who,
         site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         """Oldest application first (the plan's tie-break), then by id."""
         with _tx(request) as s:
-            stmt = select(Application).order_by(Application.application_date, Application.id)
+            stmt = _scoped(
+                select(Application).order_by(Application.application_date, Application.id),
+                Application.site_id,
+                s,
+                who,
+            )
             if site_id is not None:
                 stmt = stmt.where(Application.site_id == site_id)
             return [_application_out(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
-    def get_application(application_id: PathId, request: Request) -> Any:
+    def get_application(application_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            return _application_out(_get(s, Application, application_id, "application_id"))
+            row = _get(s, Application, application_id, "application_id")
+            _check_visible(s, who, row.site_id, "application", application_id)
+            return _application_out(row)
 
     @r.patch("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
     def patch_application(
-        application_id: PathId, body: ApplicationPatch, request: Request, actor: Actor = "anonymous"
+        application_id: PathId, body: ApplicationPatch, request: Request, actor: Actor
     ) -> Any:
         with _tx(request) as s:
             row = _get(s, Application, application_id, "application_id")
@@ -331,7 +481,7 @@ def build_router() -> APIRouter:
 
     # -- contracts ---------------------------------------------------------------------
     @r.post("/contracts", status_code=201, response_model=ContractOut, tags=["registry"])
-    def create_contract(body: ContractIn, request: Request, actor: Actor = "anonymous") -> Any:
+    def create_contract(body: ContractIn, request: Request, actor: Actor) -> Any:
         with _tx(request) as s:
             _must_exist(s, Site, body.site_id, "site_id")
             if body.application_id is not None:
@@ -348,24 +498,27 @@ def build_router() -> APIRouter:
     @r.get("/contracts", response_model=list[ContractOut], tags=["registry"])
     def list_contracts(
         request: Request,
+        who: Who,
         site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = select(Contract).order_by(Contract.id)
+            stmt = _scoped(select(Contract).order_by(Contract.id), Contract.site_id, s, who)
             if site_id is not None:
                 stmt = stmt.where(Contract.site_id == site_id)
             return [ContractOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
 
     @r.get("/contracts/{contract_id}", response_model=ContractOut, tags=["registry"])
-    def get_contract(contract_id: PathId, request: Request) -> Any:
+    def get_contract(contract_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            return ContractOut.model_validate(_get(s, Contract, contract_id, "contract_id"))
+            row = _get(s, Contract, contract_id, "contract_id")
+            _check_visible(s, who, row.site_id, "contract", contract_id)
+            return ContractOut.model_validate(row)
 
     # -- caps and ledger ---------------------------------------------------------------
     @r.get("/caps", response_model=list[CapOut], tags=["ledger"])
-    def list_caps(request: Request) -> Any:
+    def list_caps(request: Request, who: Who) -> Any:
         with _tx(request) as s:
             caps = s.scalars(select(Cap).order_by(Cap.id)).all()
             return [
@@ -385,7 +538,7 @@ def build_router() -> APIRouter:
         name: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
         body: CapIn,
         request: Request,
-        actor: Actor = "anonymous",
+        actor: Actor,
     ) -> Any:
         """Create or change a cap; 409 when more is already allocated under it."""
         with _tx(request) as s:
@@ -399,7 +552,7 @@ def build_router() -> APIRouter:
             )
 
     @r.post("/ledger", status_code=201, response_model=LedgerOut, tags=["ledger"])
-    def append_entry(body: LedgerIn, request: Request, actor: Actor = "anonymous") -> Any:
+    def append_entry(body: LedgerIn, request: Request, actor: Actor) -> Any:
         """Append a grant, change or revoke; 409 (problem+json with the cap, what is
         allocated and what is left) when any cap would be exceeded at any time."""
         with _tx(request) as s:
@@ -418,23 +571,28 @@ def build_router() -> APIRouter:
     @r.get("/ledger", response_model=list[LedgerOut], tags=["ledger"])
     def list_entries(
         request: Request,
+        who: Who,
         site_id: QueryId = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = select(LedgerEntry).order_by(LedgerEntry.id)
+            stmt = _scoped(
+                select(LedgerEntry).order_by(LedgerEntry.id), LedgerEntry.site_id, s, who
+            )
             if site_id is not None:
                 stmt = stmt.where(LedgerEntry.site_id == site_id)
             return [_ledger_out(e) for e in _page(s, stmt, limit, offset)]
 
     @r.get("/allocations", response_model=list[AllocationOut], tags=["ledger"])
-    def allocations(request: Request, at: Annotated[AwareDatetime | None, Query()] = None) -> Any:
+    def allocations(
+        request: Request, who: Who, at: Annotated[AwareDatetime | None, Query()] = None
+    ) -> Any:
         """Every site's allocation at ``at`` (default: now)."""
         when = at or dt.datetime.now(dt.UTC)
         with _tx(request) as s:
             out = []
-            for site in s.scalars(select(Site).order_by(Site.id)):
+            for site in s.scalars(_scoped(select(Site).order_by(Site.id), Site.id, s, who)):
                 kw = ledger.level_kw(s, site.id, when)
                 licensed = ledger.licensed_at(s, site.id, when) is not None
                 out.append(
@@ -446,6 +604,7 @@ def build_router() -> APIRouter:
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
     def list_audit(
         request: Request,
+        actor: Actor,
         entity: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
         entity_id: QueryId = None,
         limit: Limit = 100,
@@ -462,16 +621,20 @@ def build_router() -> APIRouter:
     return r
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+def create_app(database_url: str | None = None, *, auth_required: bool = True) -> FastAPI:
     """The service over ``database_url`` (default: $MEGAWATT_DATABASE_URL or
-    ./megawatt.db). The schema must exist: ``megawatt ops --db URL migrate``."""
+    ./megawatt.db). The schema must exist: ``megawatt ops --db URL migrate``.
+
+    Every endpoint but /oauth/token needs a Bearer token; ``auth_required=False``
+    (tests of the domain logic only) treats every request as the authority."""
     app = FastAPI(
         title="megawatt operations",
         version="0.1.0",
-        description="Registry, caps and allocation ledger, audit. NOT yet authenticated.",
+        description="Registry, caps and allocation ledger, audit. OAuth2 client credentials.",
     )
     engine = make_engine(database_url)
     app.state.engine = engine
+    app.state.auth = auth_required
     app.state.sessions = session_factory(engine)
     app.include_router(build_router())
 
@@ -540,9 +703,15 @@ def create_app(database_url: str | None = None) -> FastAPI:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
-        schema.setdefault("components", {}).setdefault("schemas", {})["ProblemOut"] = (
-            ProblemOut.model_json_schema()
-        )
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["ProblemOut"] = ProblemOut.model_json_schema()
+        components["securitySchemes"] = {
+            "oauth2": {
+                "type": "oauth2",
+                "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+            }
+        }
+        schema["security"] = [{"oauth2": []}]
         app.openapi_schema = schema
         return schema
 

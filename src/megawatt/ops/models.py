@@ -222,3 +222,27 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class Client(Base):
+    """An OAuth2 client (client credentials): the authority, an operator or a site."""
+
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigningKey(Base):
+    """A key that signs access tokens (HS256); the newest signs, all verify."""
+
+    __tablename__ = "signing_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
