@@ -121,6 +121,11 @@ def test_cli_database_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-
     r = runner.invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
     assert r.exit_code == 2 and "megawatt ops migrate" in r.output, r.output
     url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert runner.invoke(app, ["ops", "--db", url, "migrate", "--revision", "0001"]).exit_code == 0
+    r = runner.invoke(app, ["serve", "--db", url])
+    assert r.exit_code == 2 and "revision 0001" in r.output, r.output
+    r = runner.invoke(app, ["ops", "--db", url, "migrate", "--revision", "bogus"])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
     assert runner.invoke(app, ["ops", "--db", url, "migrate"]).exit_code == 0
     r = runner.invoke(app, ["ops", "--db", url, "seed-caps"])
     assert r.exit_code == 0 and "sahiwal" in r.output and "2000.000" in r.output

@@ -480,6 +480,7 @@ def ops_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from alembic.util import CommandError
         from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
         from megawatt.ops.problems import Problem
@@ -488,6 +489,9 @@ def ops_errors(func: F) -> F:
             return func(*args, **kwargs)
         except Problem as exc:
             err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except CommandError as exc:
+            err_console.print(f"[bold red]error:[/] migrations: {exc}", highlight=False)
             raise typer.Exit(2) from None
         except (ArgumentError, SQLAlchemyError) as exc:
             line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -507,12 +511,17 @@ def ops_main(ctx: typer.Context, db: DbOption = None) -> None:
 
 @ops_app.command("migrate")
 @ops_errors
-def ops_migrate(ctx: typer.Context) -> None:
+def ops_migrate(
+    ctx: typer.Context,
+    revision: Annotated[
+        str, typer.Option(help="Target revision (default: the newest).", show_default=False)
+    ] = "head",
+) -> None:
     """Create the schema, or upgrade it to the newest migration."""
     from megawatt.ops import db
 
     url = db.database_url(ctx.obj["db"])
-    db.migrate(url)
+    db.migrate(url, revision)
     console.print(f"schema at revision {db.current_revision(url)} ({db.redact(url)})")
 
 
@@ -642,9 +651,12 @@ def serve(
 
     url = ops_db.database_url(db)
     revision = ops_db.current_revision(url)
-    if revision is None:
+    if revision != ops_db.head_revision():
+        state = "no schema" if revision is None else f"schema at revision {revision}"
         raise InputError(
-            None, "--db", f"no schema in {ops_db.redact(url)}: run `megawatt ops migrate` first"
+            None,
+            "--db",
+            f"{state} in {ops_db.redact(url)}: run `megawatt ops migrate` first",
         )
     uvicorn.run(create_app(url), host=host, port=port, log_level="info")
 
