@@ -15,6 +15,7 @@ The order, bottom to top (docs/architecture.md says why):
     planning          the main job: plan, case re-solves, the multi-year view
     risk              the Monte Carlo over plans
     report            exports, HTML, the console tables, provenance
+    ops               the operations service: database, registry, ledger, audit, API
     cli               parses, calls, prints; tools (calibration, profile builder)
 """
 
@@ -38,6 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("megawatt.planning",),
     ("megawatt.risk",),
     ("megawatt.report", "megawatt.data.provenance"),
+    ("megawatt.ops",),
     (
         "megawatt.cli",
         "megawatt.__main__",

@@ -458,6 +458,209 @@ def headroom(
     )
 
 
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL, e.g. postgresql+psycopg://user@host/db; default "
+        "$MEGAWATT_DATABASE_URL, else the SQLite file ./megawatt.db.",
+        show_default=False,
+    ),
+]
+
+ops_app = typer.Typer(
+    help="Operations database: migrations, caps (the service is `megawatt serve`).",
+    no_args_is_help=True,
+)
+app.add_typer(ops_app, name="ops")
+
+
+def ops_errors(func: F) -> F:
+    """Database and service errors as one line on stderr, exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from alembic.util import CommandError
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from megawatt.ops.problems import Problem
+
+        try:
+            return func(*args, **kwargs)
+        except Problem as exc:
+            err_console.print(f"[bold red]error:[/] {exc.detail}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except CommandError as exc:
+            err_console.print(f"[bold red]error:[/] migrations: {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except (ArgumentError, SQLAlchemyError) as exc:
+            line = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            err_console.print(
+                f"[bold red]error:[/] database: {line}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@ops_app.callback()
+def ops_main(ctx: typer.Context, db: DbOption = None) -> None:
+    """Operations database commands; --db selects the database."""
+    ctx.obj = {"db": db}
+
+
+@ops_app.command("migrate")
+@ops_errors
+def ops_migrate(
+    ctx: typer.Context,
+    revision: Annotated[
+        str, typer.Option(help="Target revision (default: the newest).", show_default=False)
+    ] = "head",
+) -> None:
+    """Create the schema, or upgrade it to the newest migration."""
+    from megawatt.ops import db
+
+    url = db.database_url(ctx.obj["db"])
+    db.migrate(url, revision)
+    console.print(f"schema at revision {db.current_revision(url)} ({db.redact(url)})")
+
+
+@ops_app.command("seed-caps")
+@user_errors
+@ops_errors
+def ops_seed_caps(ctx: typer.Context, file: ScenarioArg = None) -> None:
+    """Write the program, zone and plant caps of a scenario into the caps table."""
+    from megawatt.ops import db
+    from megawatt.ops.seed import seed_caps
+
+    sc = scenario_lib.load_or_default(file)
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            caps = seed_caps(session, sc, actor="cli")
+            for cap in caps:
+                console.print(f"{cap.scope:8} {cap.name:24} {cap.cap_kw / 1000:>10.3f} MW")
+    finally:
+        engine.dispose()
+
+
+@ops_app.command("import-plan")
+@user_errors
+@ops_errors
+def ops_import_plan(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Argument(help="A directory written by megawatt plan.")],
+) -> None:
+    """Caps, operators, sites, applications and ledger grants from a plan (idempotent).
+
+    Sites without an active licence at the contract start get no grant: add their
+    licences and import again."""
+    from megawatt.ops import db
+    from megawatt.ops.planio import import_plan
+
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            report = import_plan(session, out_dir, actor="cli:import-plan")
+    finally:
+        engine.dispose()
+    console.print(f"effective from {report.effective_from.isoformat()}")
+    console.print(
+        f"created {len(report.created)} records; granted: {', '.join(report.granted) or '-'}"
+    )
+    console.print(f"unchanged: {', '.join(report.unchanged) or '-'}")
+    if report.unlicensed:
+        console.print(
+            f"no active licence, not granted: {', '.join(report.unlicensed)}", highlight=False
+        )
+
+
+@ops_app.command("export-scenario")
+@user_errors
+@ops_errors
+def ops_export_scenario(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Directory to write the scenario into.")],
+    base: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario to start from (default: Pakistan FY2025)."),
+    ] = None,
+) -> None:
+    """Write a scenario whose applicants are the registry's sites (their allocation now
+    as committed MW) and whose caps are the database's."""
+    import datetime as dt
+
+    from megawatt.ops import db
+    from megawatt.ops.planio import export_scenario
+
+    sc = scenario_lib.load_or_default(base)
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            path = export_scenario(session, sc, directory, dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    console.print(f"wrote {path}")
+
+
+client_app = typer.Typer(help="OAuth2 clients (client credentials).", no_args_is_help=True)
+ops_app.add_typer(client_app, name="client")
+
+
+@client_app.command("add")
+@user_errors
+@ops_errors
+def ops_client_add(
+    ctx: typer.Context,
+    client_id: Annotated[str, typer.Argument(help="The client's id (its name in the audit).")],
+    role: Annotated[str, typer.Option(help="authority, operator or site.")],
+    operator_id: Annotated[int | None, typer.Option(help="The operator (role operator).")] = None,
+    site_id: Annotated[int | None, typer.Option(help="The site (role site).")] = None,
+) -> None:
+    """Register a client and print its secret (shown once; only a hash is stored)."""
+    from megawatt.ops import auth, db
+
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            secret = auth.add_client(
+                session, client_id, role, "cli", operator_id=operator_id, site_id=site_id
+            )
+    finally:
+        engine.dispose()
+    console.print(f"client_id={client_id}", highlight=False)
+    console.print(f"client_secret={secret}", highlight=False)
+
+
+@app.command("serve")
+@user_errors
+@ops_errors
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
+) -> None:
+    """Run the operations service (registry, caps, allocation ledger, audit).
+
+    Every endpoint needs an OAuth2 access token (megawatt ops client add); it speaks
+    plain HTTP: put TLS in front of it beyond loopback."""
+    import uvicorn
+
+    from megawatt.ops import db as ops_db
+    from megawatt.ops.app import create_app
+
+    url = ops_db.database_url(db)
+    revision = ops_db.current_revision(url)
+    if revision != ops_db.head_revision():
+        state = "no schema" if revision is None else f"schema at revision {revision}"
+        raise InputError(
+            None,
+            "--db",
+            f"{state} in {ops_db.redact(url)}: run `megawatt ops migrate` first",
+        )
+    uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

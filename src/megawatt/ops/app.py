@@ -1,0 +1,722 @@
+"""The FastAPI application: registry, caps, allocation ledger, audit.
+
+Every request runs in one transaction (committed when the handler returns, rolled back
+on any error, so nothing is half-written) and every write adds its audit entry in that
+same transaction. Every refused request is an ``application/problem+json`` body
+(RFC 9457) whose ``errors`` name the fields at fault.
+
+Access: OAuth2 client credentials (megawatt.ops.auth). The authority reads and
+writes everything; an operator client reads its own operator's sites and their
+records; a site client reads its own. The audit trail records the client as actor.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, unquote
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from megawatt.ops import audit, auth, ledger
+from megawatt.ops.auth import Principal
+from megawatt.ops.db import make_engine, session_factory
+from megawatt.ops.models import (
+    Application,
+    AuditEntry,
+    Base,
+    Cap,
+    Contract,
+    LedgerEntry,
+    Licence,
+    Operator,
+    Site,
+)
+from megawatt.ops.problems import Problem, invalid, not_found
+from megawatt.ops.schemas import (
+    MAX_ID,
+    AllocationOut,
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationPatch,
+    AuditOut,
+    CapIn,
+    CapOut,
+    ContractIn,
+    ContractOut,
+    LedgerIn,
+    LedgerOut,
+    LicenceIn,
+    LicenceOut,
+    LicencePatch,
+    OperatorIn,
+    OperatorOut,
+    OperatorPatch,
+    ProblemOut,
+    SiteIn,
+    SiteOut,
+    SitePatch,
+)
+
+PROBLEM = "application/problem+json"
+_problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": _problem_content}
+    for code, text in [
+        (401, "No, invalid or expired access token"),
+        (403, "The client's role may not do this"),
+        (404, "Not found"),
+        (409, "Conflict (cap exceeded, duplicate, licence)"),
+        (422, "Invalid request"),
+    ]
+}
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+
+
+def _principal(request: Request, authorization: str | None) -> Principal:
+    if not request.app.state.auth:
+        return Principal("anonymous", "authority")
+    with _tx(request) as s:
+        return auth.verify(s, authorization)
+
+
+def reader(
+    request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
+) -> Principal:
+    """Any authenticated client (what it sees is scoped by its role)."""
+    return _principal(request, authorization)
+
+
+def writer(
+    request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
+) -> str:
+    """The authority only; the actor name for the audit trail."""
+    who = _principal(request, authorization)
+    if who.role != "authority":
+        raise Problem(
+            403,
+            "Forbidden",
+            f"a {who.role} client cannot do this; only the program authority can",
+            [{"field": "Authorization", "message": "authority role required"}],
+        )
+    return who.actor
+
+
+Actor = Annotated[str, Depends(writer)]
+Who = Annotated[Principal, Depends(reader)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    body = problem.body(str(request.url.path))
+    headers = body.pop("_headers", None)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM, headers=headers)
+
+
+@contextmanager
+def _tx(request: Request) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+def _get(session: Session, model: type[Base], key: int, field: str = "id") -> Any:
+    row = session.get(model, key)
+    if row is None:
+        raise not_found(model.__tablename__.rstrip("s").replace("_entrie", "_entry"), key, field)
+    return row
+
+
+def _visible_sites(s: Session, who: Principal) -> Any:
+    """A subquery of the site ids ``who`` may see, or None for the authority."""
+    if who.role == "authority":
+        return None
+    if who.role == "operator":
+        return select(Site.id).where(Site.operator_id == who.operator_id)
+    return select(Site.id).where(Site.id == who.site_id)
+
+
+def _scoped(stmt: Any, column: Any, s: Session, who: Principal) -> Any:
+    visible = _visible_sites(s, who)
+    return stmt if visible is None else stmt.where(column.in_(visible))
+
+
+def _check_visible(s: Session, who: Principal, site_id: int, entity: str, key: int) -> None:
+    """404 (not 403: existence is not disclosed) for a record outside ``who``'s sites."""
+    visible = _visible_sites(s, who)
+    if visible is not None and site_id not in set(s.scalars(visible)):
+        raise not_found(entity, key, f"{entity}_id")
+
+
+def _must_exist(session: Session, model: type[Base], key: int | None, field: str) -> None:
+    if key is not None and session.get(model, key) is None:
+        raise invalid(f"{field} {key} does not exist", field, "no such record")
+
+
+def _create(session: Session, actor: str, entity: str, row: Base) -> Any:
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "create", entity, row.id, None, audit.snapshot(row))  # type: ignore[attr-defined]
+    return row
+
+
+def _patch(session: Session, actor: str, entity: str, row: Base, changes: dict[str, Any]) -> Any:
+    before = audit.snapshot(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    session.flush()
+    audit.record(session, actor, "update", entity, row.id, before, audit.snapshot(row))  # type: ignore[attr-defined]
+    return row
+
+
+def _ledger_out(entry: LedgerEntry) -> LedgerOut:
+    return LedgerOut(
+        id=entry.id,
+        site_id=entry.site_id,
+        kind=entry.kind,
+        effective_from=entry.effective_from,
+        delta_mw=ledger.to_mw(entry.delta_kw),
+        level_mw=ledger.to_mw(entry.level_kw),
+        reason=entry.reason,
+        application_id=entry.application_id,
+        recorded_at=entry.recorded_at,
+        recorded_by=entry.recorded_by,
+    )
+
+
+def _application_out(app: Application) -> ApplicationOut:
+    return ApplicationOut(
+        id=app.id,
+        site_id=app.site_id,
+        requested_mw=ledger.to_mw(app.requested_kw),
+        application_date=app.application_date,
+        status=app.status,
+        created_at=app.created_at,
+    )
+
+
+def _page(session: Session, stmt: Any, limit: int, offset: int) -> list[Any]:
+    return list(session.scalars(stmt.limit(limit).offset(offset)).all())
+
+
+def build_router() -> APIRouter:
+    r = APIRouter(responses=ERRORS)
+
+    # -- OAuth2 ----------------------------------------------------------------------
+    @r.post(
+        "/oauth/token",
+        tags=["auth"],
+        responses={
+            200: {"description": "An access token"},
+            400: {"description": "Bad grant type or missing field", "content": _problem_content},
+            401: {"description": "Invalid client credentials", "content": _problem_content},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type", "client_id", "client_secret"],
+                            "properties": {
+                                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                                "client_id": {"type": "string"},
+                                "client_secret": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def token(request: Request) -> Any:
+        """OAuth2 client credentials (RFC 6749 4.4): form fields grant_type,
+        client_id, client_secret (or HTTP Basic)."""
+        raw = (await request.body()).decode("utf-8", "replace")
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+                form.setdefault("client_id", unquote(cid))
+                form.setdefault("client_secret", unquote(secret))
+            except ValueError:
+                pass
+        if form.get("grant_type") != "client_credentials":
+            raise Problem(
+                400,
+                "Bad request",
+                "grant_type must be client_credentials",
+                [{"field": "grant_type", "message": "unsupported_grant_type"}],
+                {"error": "unsupported_grant_type"},
+            )
+        missing = [f for f in ("client_id", "client_secret") if not form.get(f)]
+        if missing:
+            raise Problem(
+                400,
+                "Bad request",
+                f"missing {', '.join(missing)}",
+                [{"field": f, "message": "required"} for f in missing],
+                {"error": "invalid_request"},
+            )
+
+        def issue() -> dict[str, object]:
+            with _tx(request) as s:
+                return auth.issue_token(s, form["client_id"], form["client_secret"])
+
+        body = await run_in_threadpool(issue)
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    # -- operators ---------------------------------------------------------------------
+    @r.post("/operators", status_code=201, response_model=OperatorOut, tags=["registry"])
+    def create_operator(body: OperatorIn, request: Request, actor: Actor) -> Any:
+        with _tx(request) as s:
+            return OperatorOut.model_validate(
+                _create(s, actor, "operator", Operator(**body.model_dump()))
+            )
+
+    @r.get("/operators", response_model=list[OperatorOut], tags=["registry"])
+    def list_operators(request: Request, who: Who, limit: Limit = 100, offset: Offset = 0) -> Any:
+        with _tx(request) as s:
+            stmt = select(Operator).order_by(Operator.id)
+            visible = _visible_sites(s, who)
+            if visible is not None:
+                stmt = stmt.where(
+                    Operator.id.in_(select(Site.operator_id).where(Site.id.in_(visible)))
+                )
+            rows = _page(s, stmt, limit, offset)
+            return [OperatorOut.model_validate(o) for o in rows]
+
+    @r.get("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
+    def get_operator(operator_id: PathId, request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Operator, operator_id, "operator_id")
+            visible = _visible_sites(s, who)
+            if (
+                visible is not None
+                and not s.scalars(
+                    select(Site.id).where(Site.operator_id == operator_id, Site.id.in_(visible))
+                ).first()
+            ):
+                raise not_found("operator", operator_id, "operator_id")
+            return OperatorOut.model_validate(row)
+
+    @r.patch("/operators/{operator_id}", response_model=OperatorOut, tags=["registry"])
+    def patch_operator(
+        operator_id: PathId, body: OperatorPatch, request: Request, actor: Actor
+    ) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Operator, operator_id, "operator_id")
+            changes = body.model_dump(exclude_unset=True)
+            if "name" in changes and changes["name"] is None:
+                raise invalid("name cannot be null", "name", "required")
+            return OperatorOut.model_validate(_patch(s, actor, "operator", row, changes))
+
+    # -- sites -------------------------------------------------------------------------
+    @r.post("/sites", status_code=201, response_model=SiteOut, tags=["registry"])
+    def create_site(body: SiteIn, request: Request, actor: Actor) -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Operator, body.operator_id, "operator_id")
+            return SiteOut.model_validate(_create(s, actor, "site", Site(**body.model_dump())))
+
+    @r.get("/sites", response_model=list[SiteOut], tags=["registry"])
+    def list_sites(
+        request: Request,
+        who: Who,
+        operator_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = _scoped(select(Site).order_by(Site.id), Site.id, s, who)
+            if operator_id is not None:
+                stmt = stmt.where(Site.operator_id == operator_id)
+            return [SiteOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
+    def get_site(site_id: PathId, request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Site, site_id, "site_id")
+            _check_visible(s, who, row.id, "site", site_id)
+            return SiteOut.model_validate(row)
+
+    @r.patch("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
+    def patch_site(site_id: PathId, body: SitePatch, request: Request, actor: Actor) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Site, site_id, "site_id")
+            changes = body.model_dump(exclude_unset=True)
+            for required in ("name", "lat", "lon"):
+                if required in changes and changes[required] is None:
+                    raise invalid(f"{required} cannot be null", required, "required")
+            return SiteOut.model_validate(_patch(s, actor, "site", row, changes))
+
+    # -- licences ----------------------------------------------------------------------
+    @r.post("/licences", status_code=201, response_model=LicenceOut, tags=["registry"])
+    def create_licence(body: LicenceIn, request: Request, actor: Actor) -> Any:
+        if body.valid_to is not None and body.valid_to <= body.valid_from:
+            raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            row = _create(s, actor, "licence", Licence(**body.model_dump()))
+            return LicenceOut.model_validate(row)
+
+    @r.get("/licences", response_model=list[LicenceOut], tags=["registry"])
+    def list_licences(
+        request: Request,
+        who: Who,
+        site_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = _scoped(select(Licence).order_by(Licence.id), Licence.site_id, s, who)
+            if site_id is not None:
+                stmt = stmt.where(Licence.site_id == site_id)
+            return [LicenceOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
+    def get_licence(licence_id: PathId, request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Licence, licence_id, "licence_id")
+            _check_visible(s, who, row.site_id, "licence", licence_id)
+            return LicenceOut.model_validate(row)
+
+    @r.patch("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
+    def patch_licence(
+        licence_id: PathId, body: LicencePatch, request: Request, actor: Actor
+    ) -> Any:
+        """Suspending or revoking a licence also revokes the site's allocation from now
+        on (a revoke entry in the ledger, same transaction) unless another active
+        licence covers the site."""
+        with _tx(request) as s:
+            row = _get(s, Licence, licence_id, "licence_id")
+            changes = body.model_dump(exclude_unset=True)
+            if "status" in changes and changes["status"] is None:
+                raise invalid("status cannot be null", "status", "required")
+            valid_to = changes.get("valid_to", row.valid_to)
+            if valid_to is not None and valid_to <= row.valid_from:
+                raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
+            _patch(s, actor, "licence", row, changes)
+            now = dt.datetime.now(dt.UTC)
+            if (
+                row.status != "active"
+                and ledger.licensed_at(s, row.site_id, now) is None
+                and ledger.level_kw(s, row.site_id, now) > 0
+            ):
+                ledger.append(
+                    s,
+                    site_id=row.site_id,
+                    kind="revoke",
+                    effective_from=now,
+                    mw=None,
+                    reason=f"licence {row.number} {row.status}",
+                    actor=actor,
+                )
+            return LicenceOut.model_validate(row)
+
+    # -- applications ------------------------------------------------------------------
+    @r.post("/applications", status_code=201, response_model=ApplicationOut, tags=["registry"])
+    def create_application(body: ApplicationIn, request: Request, actor: Actor) -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            row = Application(
+                site_id=body.site_id,
+                requested_kw=ledger.to_kw(body.requested_mw, "requested_mw"),
+                application_date=body.application_date,
+                status="pending",
+            )
+            return _application_out(_create(s, actor, "application", row))
+
+    @r.get("/applications", response_model=list[ApplicationOut], tags=["registry"])
+    def list_applications(
+        request: Request,
+        who: Who,
+        site_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        """Oldest application first (the plan's tie-break), then by id."""
+        with _tx(request) as s:
+            stmt = _scoped(
+                select(Application).order_by(Application.application_date, Application.id),
+                Application.site_id,
+                s,
+                who,
+            )
+            if site_id is not None:
+                stmt = stmt.where(Application.site_id == site_id)
+            return [_application_out(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
+    def get_application(application_id: PathId, request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Application, application_id, "application_id")
+            _check_visible(s, who, row.site_id, "application", application_id)
+            return _application_out(row)
+
+    @r.patch("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
+    def patch_application(
+        application_id: PathId, body: ApplicationPatch, request: Request, actor: Actor
+    ) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Application, application_id, "application_id")
+            return _application_out(
+                _patch(s, actor, "application", row, body.model_dump(exclude_unset=True))
+            )
+
+    # -- contracts ---------------------------------------------------------------------
+    @r.post("/contracts", status_code=201, response_model=ContractOut, tags=["registry"])
+    def create_contract(body: ContractIn, request: Request, actor: Actor) -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            if body.application_id is not None:
+                app = s.get(Application, body.application_id)
+                if app is None or app.site_id != body.site_id:
+                    raise invalid(
+                        "application_id is not an application of this site",
+                        "application_id",
+                        "no such application for this site",
+                    )
+            row = _create(s, actor, "contract", Contract(**body.model_dump()))
+            return ContractOut.model_validate(row)
+
+    @r.get("/contracts", response_model=list[ContractOut], tags=["registry"])
+    def list_contracts(
+        request: Request,
+        who: Who,
+        site_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = _scoped(select(Contract).order_by(Contract.id), Contract.site_id, s, who)
+            if site_id is not None:
+                stmt = stmt.where(Contract.site_id == site_id)
+            return [ContractOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+
+    @r.get("/contracts/{contract_id}", response_model=ContractOut, tags=["registry"])
+    def get_contract(contract_id: PathId, request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            row = _get(s, Contract, contract_id, "contract_id")
+            _check_visible(s, who, row.site_id, "contract", contract_id)
+            return ContractOut.model_validate(row)
+
+    # -- caps and ledger ---------------------------------------------------------------
+    @r.get("/caps", response_model=list[CapOut], tags=["ledger"])
+    def list_caps(request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            caps = s.scalars(select(Cap).order_by(Cap.id)).all()
+            return [
+                CapOut(
+                    id=c.id,
+                    scope=c.scope,
+                    name=c.name,
+                    cap_mw=ledger.to_mw(c.cap_kw),
+                    peak_allocated_mw=ledger.to_mw(ledger.peak_kw(s, c)),
+                )
+                for c in caps
+            ]
+
+    @r.put("/caps/{scope}/{name}", response_model=CapOut, tags=["ledger"])
+    def put_cap(
+        scope: Literal["program", "zone", "plant"],
+        name: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
+        body: CapIn,
+        request: Request,
+        actor: Actor,
+    ) -> Any:
+        """Create or change a cap; 409 when more is already allocated under it."""
+        with _tx(request) as s:
+            cap = ledger.set_cap(s, scope, name, body.cap_mw, actor)
+            return CapOut(
+                id=cap.id,
+                scope=cap.scope,
+                name=cap.name,
+                cap_mw=ledger.to_mw(cap.cap_kw),
+                peak_allocated_mw=ledger.to_mw(ledger.peak_kw(s, cap)),
+            )
+
+    @r.post("/ledger", status_code=201, response_model=LedgerOut, tags=["ledger"])
+    def append_entry(body: LedgerIn, request: Request, actor: Actor) -> Any:
+        """Append a grant, change or revoke; 409 (problem+json with the cap, what is
+        allocated and what is left) when any cap would be exceeded at any time."""
+        with _tx(request) as s:
+            entry = ledger.append(
+                s,
+                site_id=body.site_id,
+                kind=body.kind,
+                effective_from=body.effective_from,
+                mw=body.mw,
+                reason=body.reason,
+                actor=actor,
+                application_id=body.application_id,
+            )
+            return _ledger_out(entry)
+
+    @r.get("/ledger", response_model=list[LedgerOut], tags=["ledger"])
+    def list_entries(
+        request: Request,
+        who: Who,
+        site_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = _scoped(
+                select(LedgerEntry).order_by(LedgerEntry.id), LedgerEntry.site_id, s, who
+            )
+            if site_id is not None:
+                stmt = stmt.where(LedgerEntry.site_id == site_id)
+            return [_ledger_out(e) for e in _page(s, stmt, limit, offset)]
+
+    @r.get("/allocations", response_model=list[AllocationOut], tags=["ledger"])
+    def allocations(
+        request: Request, who: Who, at: Annotated[AwareDatetime | None, Query()] = None
+    ) -> Any:
+        """Every site's allocation at ``at`` (default: now)."""
+        when = at or dt.datetime.now(dt.UTC)
+        with _tx(request) as s:
+            out = []
+            for site in s.scalars(_scoped(select(Site).order_by(Site.id), Site.id, s, who)):
+                kw = ledger.level_kw(s, site.id, when)
+                licensed = ledger.licensed_at(s, site.id, when) is not None
+                out.append(
+                    AllocationOut(site_id=site.id, at=when, mw=ledger.to_mw(kw), licensed=licensed)
+                )
+            return out
+
+    # -- audit -------------------------------------------------------------------------
+    @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
+    def list_audit(
+        request: Request,
+        actor: Actor,
+        entity: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
+        entity_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = select(AuditEntry).order_by(AuditEntry.id)
+            if entity is not None:
+                stmt = stmt.where(AuditEntry.entity == entity)
+            if entity_id is not None:
+                stmt = stmt.where(AuditEntry.entity_id == entity_id)
+            return [AuditOut.model_validate(a) for a in _page(s, stmt, limit, offset)]
+
+    return r
+
+
+def create_app(database_url: str | None = None, *, auth_required: bool = True) -> FastAPI:
+    """The service over ``database_url`` (default: $MEGAWATT_DATABASE_URL or
+    ./megawatt.db). The schema must exist: ``megawatt ops --db URL migrate``.
+
+    Every endpoint but /oauth/token needs a Bearer token; ``auth_required=False``
+    (tests of the domain logic only) treats every request as the authority."""
+    app = FastAPI(
+        title="megawatt operations",
+        version="0.1.0",
+        description="Registry, caps and allocation ledger, audit. OAuth2 client credentials.",
+    )
+    engine = make_engine(database_url)
+    app.state.engine = engine
+    app.state.auth = auth_required
+    app.state.sessions = session_factory(engine)
+    app.include_router(build_router())
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                "message": str(e.get("msg", "invalid")),
+            }
+            for e in exc.errors()
+        ]
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(
+            Problem(422, "Invalid request", f"invalid: {fields}", errors), request
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        field = "path" if exc.status_code in (404, 405) else "request"
+        response = problem_response(
+            Problem(exc.status_code, title, str(exc.detail), [{"field": field, "message": title}]),
+            request,
+        )
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        text = str(exc.orig).lower()
+        field = next((f for f in ("name", "number") if f in text), "body")
+        return problem_response(
+            Problem(
+                409,
+                "Conflict",
+                "the request conflicts with an existing record (duplicate or constraint)",
+                [{"field": field, "message": "already exists or violates a constraint"}],
+            ),
+            request,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store that validation let through: still the
+        # client's request, never a 500.
+        return problem_response(
+            Problem(
+                422,
+                "Invalid request",
+                "a value cannot be stored: " + str(exc.orig).splitlines()[0],
+                [{"field": "body", "message": "value not storable"}],
+            ),
+            request,
+        )
+
+    # Documented problem schema for every error response.
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["ProblemOut"] = ProblemOut.model_json_schema()
+        components["securitySchemes"] = {
+            "oauth2": {
+                "type": "oauth2",
+                "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+            }
+        }
+        schema["security"] = [{"oauth2": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,186 @@
+"""OAuth2 client credentials: clients, secrets, JWT access tokens (joserfc, HS256).
+
+A client is the authority, an operator (sees its own sites) or a site (sees itself).
+Secrets are stored as PBKDF2-SHA256 hashes; tokens are signed with a random key kept
+in the database (``signing_keys``), made on first use, and expire after an hour.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+from joserfc.jwt import JWTClaimsRegistry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from megawatt.ops import audit
+from megawatt.ops.models import Client, Operator, SigningKey, Site
+from megawatt.ops.problems import Problem, invalid
+
+ISSUER = "megawatt"
+TOKEN_SECONDS = 3600
+ITERATIONS = 100_000
+ROLES = ("authority", "operator", "site")
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    role: str
+    operator_id: int | None = None
+    site_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.client_id}"
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, ITERATIONS)
+    return f"pbkdf2_sha256${ITERATIONS}${salt.hex()}${digest.hex()}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        _, iterations, salt, digest = stored.split("$")
+        got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def add_client(
+    session: Session,
+    client_id: str,
+    role: str,
+    actor: str,
+    operator_id: int | None = None,
+    site_id: int | None = None,
+) -> str:
+    """Register a client; return its secret (shown once, stored only as a hash)."""
+    if role not in ROLES:
+        raise invalid(f"role must be one of {', '.join(ROLES)}", "role", "unknown role")
+    if role == "operator" and (operator_id is None or session.get(Operator, operator_id) is None):
+        raise invalid("an operator client needs an existing operator", "operator_id", "required")
+    if role == "site" and (site_id is None or session.get(Site, site_id) is None):
+        raise invalid("a site client needs an existing site", "site_id", "required")
+    if role == "authority" and (operator_id or site_id):
+        raise invalid("an authority client has no operator or site", "role", "no scope")
+    secret = secrets.token_urlsafe(32)
+    row = Client(
+        client_id=client_id,
+        secret_hash=hash_secret(secret),
+        role=role,
+        operator_id=operator_id if role == "operator" else None,
+        site_id=site_id if role == "site" else None,
+    )
+    session.add(row)
+    session.flush()
+    after = audit.snapshot(row)
+    after.pop("secret_hash", None)  # type: ignore[union-attr]
+    audit.record(session, actor, "create", "client", row.id, None, after)
+    return secret
+
+
+def _signing_key(session: Session) -> tuple[str, OctKey]:
+    row = session.scalars(select(SigningKey).order_by(SigningKey.id.desc()).limit(1)).first()
+    if row is None:
+        row = SigningKey(
+            kid=secrets.token_hex(8),
+            secret=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        )
+        session.add(row)
+        session.flush()
+    return row.kid, OctKey.import_key(base64.urlsafe_b64decode(row.secret))
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        401,
+        "Unauthorized",
+        detail,
+        [{"field": "Authorization", "message": detail}],
+        {"_headers": {"WWW-Authenticate": 'Bearer realm="megawatt"'}},
+    )
+
+
+def issue_token(session: Session, client_id: str, secret: str) -> dict[str, object]:
+    """An access token for valid client credentials (RFC 6749 section 4.4)."""
+    client = session.scalars(select(Client).where(Client.client_id == client_id)).first()
+    if (
+        client is None
+        or client.disabled_at is not None
+        or not check_secret(secret, client.secret_hash)
+    ):
+        raise Problem(
+            401,
+            "Unauthorized",
+            "invalid client credentials",
+            [{"field": "client_secret", "message": "invalid_client"}],
+            {"error": "invalid_client"},
+        )
+    kid, key = _signing_key(session)
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    claims = {
+        "iss": ISSUER,
+        "sub": client.client_id,
+        "role": client.role,
+        "iat": now,
+        "exp": now + TOKEN_SECONDS,
+    }
+    if client.operator_id is not None:
+        claims["operator_id"] = client.operator_id
+    if client.site_id is not None:
+        claims["site_id"] = client.site_id
+    token = jwt.encode({"alg": "HS256", "kid": kid}, claims, key)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS}
+
+
+def verify(session: Session, authorization: str | None) -> Principal:
+    """The principal of a ``Bearer`` token; 401 problem if missing, bad or expired."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise _unauthorized("a Bearer access token is required (POST /oauth/token)")
+    token = authorization[7:].strip()
+    try:
+        kid = _kid(token)
+    except (ValueError, UnicodeDecodeError):
+        raise _unauthorized("malformed token") from None
+    key = session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first() if kid else None
+    if key is None:
+        raise _unauthorized("unknown signing key")
+    keys = {kid: key.secret}
+    try:
+        decoded = jwt.decode(
+            token, OctKey.import_key(base64.urlsafe_b64decode(keys[kid])), algorithms=["HS256"]
+        )
+        JWTClaimsRegistry(
+            iss={"essential": True, "value": ISSUER},
+            sub={"essential": True},
+            exp={"essential": True},
+        ).validate(decoded.claims)
+    except (JoseError, ValueError, TypeError):
+        raise _unauthorized("invalid or expired token") from None
+    claims = decoded.claims
+    client = session.scalars(select(Client).where(Client.client_id == claims["sub"])).first()
+    if client is None or client.disabled_at is not None:
+        raise _unauthorized("the client is disabled or gone")
+    return Principal(client.client_id, client.role, client.operator_id, client.site_id)
+
+
+def _kid(token: str) -> str | None:
+    head = token.split(".")[0]
+    data = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    if not isinstance(data, dict):
+        raise ValueError("header")
+    kid = data.get("kid")
+    return kid if isinstance(kid, str) else None

@@ -1,0 +1,293 @@
+"""The allocation ledger: append-only, effective-dated entries checked against caps.
+
+A site's allocation at time t is the sum of the ``delta_kw`` of its entries with
+``effective_from <= t``. Every append runs inside the caller's transaction and first
+locks the cap rows that bind the site: the program's row always (so every ledger
+write in the whole program is serialised on that one row), then its zone's and its
+plant's, in id order. On PostgreSQL that is ``SELECT ... FOR UPDATE``; on SQLite the
+transaction already began with ``BEGIN IMMEDIATE`` (megawatt.ops.db), which holds the
+database's single write lock from the first statement. Only then are the totals read,
+so no two requests can both see the same "remaining" MW (docs/operations.md).
+
+A new entry changes the totals from its effective time on, so each cap is checked at
+its effective time and at every later effective time of an entry in the cap's scope:
+the cap holds at every effective time, not only "now".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from megawatt.ops import audit
+from megawatt.ops.models import Application, Cap, LedgerEntry, Licence, Site
+from megawatt.ops.problems import Problem, conflict, invalid, not_found
+
+Kind = Literal["grant", "change", "revoke"]
+KW_PER_MW = 1000
+
+
+def to_kw(mw: Decimal, field_name: str = "mw") -> int:
+    """MW (at most three decimals: kW resolution) to integer kW, exactly."""
+    kw = Decimal(mw) * KW_PER_MW
+    if kw != kw.to_integral_value():
+        raise invalid(f"{mw} MW is finer than 1 kW", field_name, "at most 3 decimals (kW)")
+    return int(kw)
+
+
+def to_mw(kw: int) -> Decimal:
+    return (Decimal(kw) / KW_PER_MW).quantize(Decimal("0.001"))
+
+
+@dataclass(frozen=True)
+class CapUse:
+    """A cap and the most that is allocated under it at any time from ``since`` on."""
+
+    cap: Cap
+    allocated_kw: int
+
+    @property
+    def remaining_kw(self) -> int:
+        return self.cap.cap_kw - self.allocated_kw
+
+
+def _scope_filter(cap: Cap):  # type: ignore[no-untyped-def]
+    if cap.scope == "zone":
+        return Site.zone == cap.name
+    if cap.scope == "plant":
+        return Site.plant == cap.name
+    return None
+
+
+def peak_kw(session: Session, cap: Cap, since: dt.datetime | None = None) -> int:
+    """The largest total allocated under ``cap`` at ``since`` or any later effective
+    time (at any time at all when ``since`` is None)."""
+    stmt = (
+        select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
+        .join(Site, Site.id == LedgerEntry.site_id)
+        .group_by(LedgerEntry.effective_from)
+        .order_by(LedgerEntry.effective_from)
+    )
+    where = _scope_filter(cap)
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = [(when, int(delta)) for when, delta in session.execute(stmt)]
+    if since is None:
+        total = peak = 0
+        for _, delta in rows:
+            total += delta
+            peak = max(peak, total)
+        return peak
+    total = sum(delta for when, delta in rows if when <= since)
+    peak = total
+    for when, delta in rows:
+        if when > since:
+            total += delta
+            peak = max(peak, total)
+    return peak
+
+
+def level_kw(session: Session, site_id: int, at: dt.datetime) -> int:
+    """A site's allocation at ``at``."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.delta_kw), 0)).where(
+            LedgerEntry.site_id == site_id, LedgerEntry.effective_from <= at
+        )
+    )
+    return int(total or 0)
+
+
+def lock_caps(session: Session, site: Site) -> list[Cap]:
+    """Lock, in id order, the program cap and the zone and plant caps that bind ``site``."""
+    program = session.scalars(
+        select(Cap).where(Cap.scope == "program").order_by(Cap.id).with_for_update()
+    ).all()
+    if not program:
+        raise conflict(
+            "no program cap in the database: seed the caps first (megawatt ops --db URL seed-caps)",
+            "caps",
+            "no program cap",
+        )
+    scoped = [("zone", site.zone)] + ([("plant", site.plant)] if site.plant else [])
+    others = []
+    for scope, name in scoped:
+        others += session.scalars(
+            select(Cap).where(Cap.scope == scope, Cap.name == name).with_for_update()
+        ).all()
+    return [*program, *sorted(others, key=lambda c: c.id)]
+
+
+def licensed_at(session: Session, site_id: int, at: dt.datetime) -> Licence | None:
+    """The site's active licence valid at ``at`` (valid_from <= at < valid_to), if any."""
+    return session.scalars(
+        select(Licence)
+        .where(
+            Licence.site_id == site_id,
+            Licence.status == "active",
+            Licence.valid_from <= at,
+            (Licence.valid_to.is_(None)) | (Licence.valid_to > at),
+        )
+        .order_by(Licence.id)
+        .limit(1)
+    ).first()
+
+
+def _site_min_level_from(session: Session, site_id: int, at: dt.datetime, delta: int) -> int:
+    """The site's lowest level at ``at`` or later once ``delta`` is added at ``at``."""
+    rows = session.execute(
+        select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
+        .where(LedgerEntry.site_id == site_id)
+        .group_by(LedgerEntry.effective_from)
+        .order_by(LedgerEntry.effective_from)
+    ).all()
+    level = sum(int(d) for when, d in rows if when <= at) + delta
+    lowest = level
+    for when, d in rows:
+        if when > at:
+            level += int(d)
+            lowest = min(lowest, level)
+    return lowest
+
+
+def append(
+    session: Session,
+    *,
+    site_id: int,
+    kind: Kind,
+    effective_from: dt.datetime,
+    mw: Decimal | None,
+    reason: str,
+    actor: str,
+    application_id: int | None = None,
+) -> LedgerEntry:
+    """Append one entry: ``grant`` adds ``mw``, ``change`` sets the level to ``mw``,
+    ``revoke`` sets it to zero. Raises :class:`Problem` (404, 409, 422) and writes
+    nothing if any cap would be exceeded at any effective time."""
+    if effective_from.tzinfo is None:
+        raise invalid("effective_from has no time zone", "effective_from", "needs a UTC offset")
+    site = session.get(Site, site_id)
+    if site is None:
+        raise not_found("site", site_id, "site_id")
+    caps = lock_caps(session, site)  # before reading any total
+
+    current = level_kw(session, site_id, effective_from)
+    if kind == "grant":
+        if mw is None or mw <= 0:
+            raise invalid("a grant adds a positive MW", "mw", "must be > 0 for a grant")
+        delta = to_kw(mw)
+    elif kind == "change":
+        if mw is None or mw < 0:
+            raise invalid("a change sets a new level", "mw", "must be >= 0 for a change")
+        delta = to_kw(mw) - current
+    else:
+        if mw not in (None, 0):
+            raise invalid("a revoke sets the level to zero", "mw", "leave empty for a revoke")
+        delta = -current
+    if delta == 0:
+        raise conflict(
+            f"site {site_id} is already at {to_mw(current)} MW at {effective_from.isoformat()}",
+            "mw",
+            "no change",
+        )
+    if _site_min_level_from(session, site_id, effective_from, delta) < 0:
+        raise conflict(
+            "the entry would leave the site with a negative allocation at a later time",
+            "effective_from",
+            "later entries of this site would go below zero",
+        )
+    if delta > 0:
+        if licensed_at(session, site_id, effective_from) is None:
+            raise conflict(
+                f"site {site_id} has no active licence valid at {effective_from.isoformat()}",
+                "site_id",
+                "unlicensed, expired, suspended or revoked site",
+            )
+        for cap in caps:
+            used = peak_kw(session, cap, effective_from)
+            if used + delta > cap.cap_kw:
+                raise Problem(
+                    409,
+                    "Cap exceeded",
+                    f"{to_mw(delta)} MW more at {cap.scope} {cap.name!r} from "
+                    f"{effective_from.isoformat()} would exceed its cap of "
+                    f"{to_mw(cap.cap_kw)} MW ({to_mw(used)} MW allocated, "
+                    f"{to_mw(cap.cap_kw - used)} MW left)",
+                    [{"field": "mw", "message": f"exceeds the {cap.scope} cap {cap.name!r}"}],
+                    {
+                        "cap": {
+                            "scope": cap.scope,
+                            "name": cap.name,
+                            "cap_mw": str(to_mw(cap.cap_kw)),
+                        },
+                        "allocated_mw": str(to_mw(used)),
+                        "remaining_mw": str(to_mw(cap.cap_kw - used)),
+                        "requested_mw": str(to_mw(delta)),
+                    },
+                    type="https://megawatt.example/problems/cap-exceeded",
+                )
+    if application_id is not None:
+        app = session.get(Application, application_id)
+        if app is None or app.site_id != site_id:
+            raise invalid(
+                f"application {application_id} is not an application of site {site_id}",
+                "application_id",
+                "no such application for this site",
+            )
+        if kind == "grant" and app.status == "pending":
+            before = audit.snapshot(app)
+            app.status = "granted"
+            session.flush()
+            audit.record(
+                session, actor, "update", "application", app.id, before, audit.snapshot(app)
+            )
+    entry = LedgerEntry(
+        site_id=site_id,
+        kind=kind,
+        effective_from=effective_from,
+        delta_kw=delta,
+        level_kw=current + delta,
+        reason=reason,
+        application_id=application_id,
+        recorded_by=actor,
+    )
+    session.add(entry)
+    session.flush()
+    audit.record(session, actor, kind, "ledger_entry", entry.id, None, audit.snapshot(entry))
+    return entry
+
+
+def set_cap(session: Session, scope: str, name: str, mw: Decimal, actor: str) -> Cap:
+    """Create or change a cap; refused (409) when allocations already exceed it."""
+    cap_kw = to_kw(mw)
+    # Same lock order as append: the program row first.
+    session.scalars(select(Cap).where(Cap.scope == "program").with_for_update()).all()
+    cap = session.scalars(
+        select(Cap).where(Cap.scope == scope, Cap.name == name).with_for_update()
+    ).first()
+    before = audit.snapshot(cap)
+    if cap is None:
+        cap = Cap(scope=scope, name=name, cap_kw=cap_kw)
+        session.add(cap)
+        session.flush()
+    peak = peak_kw(session, cap)
+    if peak > cap_kw:
+        raise conflict(
+            f"{peak / KW_PER_MW} MW is allocated under {scope} {name!r} at some time; "
+            f"a cap of {mw} MW would be exceeded",
+            "cap_mw",
+            "below what is allocated",
+            allocated_mw=str(to_mw(peak)),
+        )
+    if before is not None and cap.cap_kw == cap_kw:
+        return cap
+    cap.cap_kw = cap_kw
+    session.flush()
+    audit.record(
+        session, actor, "update" if before else "create", "cap", cap.id, before, audit.snapshot(cap)
+    )
+    return cap

@@ -1,0 +1,248 @@
+"""The operations database: registry, caps, allocation ledger, audit.
+
+Conventions (docs/operations.md): power as integer kW (exact sums in SQL on every
+database; the API speaks MW with up to three decimals), money and shares as Decimal
+(NUMERIC on PostgreSQL, exact text on SQLite, which has no exact decimal type), times
+timezone-aware UTC. The ledger and the audit table are append-only (database triggers
+refuse UPDATE and DELETE on both PostgreSQL and SQLite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in and out (timestamptz on PostgreSQL, ISO text on SQLite)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times must carry a time zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Exact(TypeDecorator[Decimal]):
+    """Decimal stored exactly: NUMERIC(precision, scale), text on SQLite."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 6) -> None:
+        super().__init__()
+        self.precision = precision
+        self.scale = scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Operator(Base):
+    """A company that runs one or more sites."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    registration_number: Mapped[str | None] = mapped_column(String(100))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Site(Base):
+    """A mine or an AI data center: where the load connects (zone, plant or substation)."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("kind IN ('btc_miner', 'ai_datacenter')", name="site_kind"),
+        CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="site_latlon"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    zone: Mapped[str] = mapped_column(String(100))
+    plant: Mapped[str | None] = mapped_column(String(100))
+    substation: Mapped[str | None] = mapped_column(String(200))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Licence(Base):
+    """A PVARA licence of a site; only an active, unexpired one lets a site hold MW."""
+
+    __tablename__ = "licences"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended', 'revoked')", name="licence_status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Application(Base):
+    """A request for MW; the application date is the plan's tie-break."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        CheckConstraint("requested_kw > 0", name="application_kw"),
+        CheckConstraint(
+            "status IN ('pending', 'granted', 'rejected', 'withdrawn')", name="application_status"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    requested_kw: Mapped[int] = mapped_column(BigInteger)
+    application_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Contract(Base):
+    """A site's supply contract: tariff, firm share and service level, notice, penalties."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint("tariff_scheme IN ('flat', 'time_of_use')", name="contract_scheme"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    tariff_scheme: Mapped[str] = mapped_column(String(20))
+    tariff_local_per_kwh: Mapped[Decimal] = mapped_column(Exact(18, 6))
+    firm_share: Mapped[Decimal] = mapped_column(Exact(7, 6))
+    firm_service_level: Mapped[Decimal] = mapped_column(Exact(7, 6))
+    notice_minutes: Mapped[int] = mapped_column(Integer)
+    ramp_minutes: Mapped[int] = mapped_column(Integer)
+    penalty_local_per_mwh: Mapped[Decimal] = mapped_column(Exact(18, 6))
+    start: Mapped[dt.date] = mapped_column(Date)
+    term_months: Mapped[int] = mapped_column(Integer)
+    review_months: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Cap(Base):
+    """A cap on allocated kW: the program's, a zone's or a plant's. Its row is the lock
+    every ledger write takes (SELECT ... FOR UPDATE)."""
+
+    __tablename__ = "caps"
+    __table_args__ = (
+        UniqueConstraint("scope", "name", name="cap_scope_name"),
+        CheckConstraint("scope IN ('program', 'zone', 'plant')", name="cap_scope"),
+        CheckConstraint("cap_kw >= 0", name="cap_kw"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    cap_kw: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerEntry(Base):
+    """One append-only allocation entry; a site's level at t = sum of its deltas
+    effective at or before t."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (CheckConstraint("kind IN ('grant', 'change', 'revoke')", name="ledger_kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    effective_from: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    delta_kw: Mapped[int] = mapped_column(BigInteger)
+    level_kw: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class AuditEntry(Base):
+    """Who did what, when, with the record before and after (append-only)."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class Client(Base):
+    """An OAuth2 client (client credentials): the authority, an operator or a site."""
+
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigningKey(Base):
+    """A key that signs access tokens (HS256); the newest signs, all verify."""
+
+    __tablename__ = "signing_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,239 @@
+"""Request and response models of the API (pydantic). MW and money are Decimal (sent
+as JSON strings so that nothing is rounded through a float); times carry a UTC offset."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+MW = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3, description="MW (kW steps)")]
+PositiveMW = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
+Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=7, decimal_places=6)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Key = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+#: A row id (INTEGER on PostgreSQL: 32 bits).
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:  # stored values are UTC; never guess a local zone
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+#: A time in a response: always UTC.
+UTC = Annotated[dt.datetime, AfterValidator(_utc)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL cannot be stored in PostgreSQL text (nor is it ever meant)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details; ``errors`` names each field at fault."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] = []
+    model_config = ConfigDict(extra="allow")
+
+
+class OperatorIn(In):
+    name: Name
+    registration_number: Annotated[str, Field(max_length=100)] | None = None
+    contact_email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class OperatorPatch(In):
+    name: Name | None = None
+    registration_number: Annotated[str, Field(max_length=100)] | None = None
+    contact_email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class OperatorOut(Out):
+    id: int
+    name: str
+    registration_number: str | None
+    contact_email: str | None
+    created_at: UTC
+
+
+class SiteIn(In):
+    operator_id: DbId
+    name: Name
+    kind: Literal["btc_miner", "ai_datacenter"]
+    zone: Key
+    plant: Key | None = None
+    substation: Annotated[str, Field(max_length=200)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class SitePatch(In):
+    """Zone and plant are fixed once a site exists: they decide which caps bind it."""
+
+    name: Name | None = None
+    substation: Annotated[str, Field(max_length=200)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class SiteOut(Out):
+    id: int
+    operator_id: DbId
+    name: str
+    kind: str
+    zone: str
+    plant: str | None
+    substation: str | None
+    lat: float | None
+    lon: float | None
+    created_at: UTC
+
+
+class LicenceIn(In):
+    site_id: DbId
+    number: Annotated[str, Field(min_length=1, max_length=100, description="PVARA licence no.")]
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime | None = None
+    status: Literal["active", "suspended", "revoked"] = "active"
+
+
+class LicencePatch(In):
+    valid_to: AwareDatetime | None = None
+    status: Literal["active", "suspended", "revoked"] | None = None
+
+
+class LicenceOut(Out):
+    id: int
+    site_id: DbId
+    number: str
+    valid_from: UTC
+    valid_to: UTC | None
+    status: str
+    created_at: UTC
+
+
+class ApplicationIn(In):
+    site_id: DbId
+    requested_mw: PositiveMW
+    application_date: dt.date
+
+
+class ApplicationPatch(In):
+    status: Literal["pending", "granted", "rejected", "withdrawn"]
+
+
+class ApplicationOut(Out):
+    id: int
+    site_id: DbId
+    requested_mw: Decimal
+    application_date: dt.date
+    status: str
+    created_at: UTC
+
+
+class ContractIn(In):
+    site_id: DbId
+    application_id: DbId | None = None
+    tariff_scheme: Literal["flat", "time_of_use"]
+    tariff_local_per_kwh: Money
+    firm_share: Share
+    firm_service_level: Share
+    notice_minutes: Minutes
+    ramp_minutes: Minutes
+    penalty_local_per_mwh: Money
+    start: dt.date
+    term_months: Annotated[int, Field(ge=1, le=360)]
+    review_months: Annotated[int, Field(ge=1, le=120)]
+
+
+class ContractOut(Out):
+    id: int
+    site_id: DbId
+    application_id: int | None
+    tariff_scheme: str
+    tariff_local_per_kwh: Decimal
+    firm_share: Decimal
+    firm_service_level: Decimal
+    notice_minutes: int
+    ramp_minutes: int
+    penalty_local_per_mwh: Decimal
+    start: dt.date
+    term_months: int
+    review_months: int
+    created_at: UTC
+
+
+class LedgerIn(In):
+    """``grant`` adds ``mw``; ``change`` sets the level to ``mw``; ``revoke`` sets it to 0."""
+
+    site_id: DbId
+    kind: Literal["grant", "change", "revoke"]
+    effective_from: AwareDatetime
+    mw: MW | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    application_id: DbId | None = None
+
+
+class LedgerOut(BaseModel):
+    id: int
+    site_id: DbId
+    kind: str
+    effective_from: UTC
+    delta_mw: Decimal
+    level_mw: Decimal
+    reason: str
+    application_id: int | None
+    recorded_at: UTC
+    recorded_by: str
+
+
+class AllocationOut(BaseModel):
+    site_id: DbId
+    at: UTC
+    mw: Decimal
+    licensed: bool = Field(description="An active licence is valid at `at`.")
+
+
+class CapIn(In):
+    cap_mw: MW
+
+
+class CapOut(BaseModel):
+    id: int
+    scope: str
+    name: str
+    cap_mw: Decimal
+    peak_allocated_mw: Decimal = Field(description="Most allocated under it at any time.")
+
+
+class AuditOut(Out):
+    id: int
+    at: UTC
+    actor: str
+    action: str
+    entity: str
+    entity_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

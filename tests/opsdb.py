@@ -1,0 +1,107 @@
+"""Database fixtures for the operations tests: every test runs on SQLite and PostgreSQL.
+
+PostgreSQL: a fresh database ``megawatt_test_<random>`` is created through an autocommit
+connection to the ``test`` database on 127.0.0.1:5432 and dropped at teardown.
+Set MEGAWATT_TEST_PG (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) to
+point elsewhere; the PostgreSQL half is skipped, and says so, when no server answers.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN = os.environ.get("MEGAWATT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_conninfo(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    parts = [f"host={u.host or '127.0.0.1'}", f"port={u.port or 5432}", f"dbname={u.database}"]
+    if u.username:
+        parts.append(f"user={u.username}")
+    if u.password:
+        parts.append(f"password={u.password}")
+    return " ".join(parts)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL, on each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'megawatt.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    try:
+        admin = psycopg.connect(_pg_conninfo(PG_ADMIN), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN}: {exc}")
+    name = f"megawatt_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def migrated(db_url: str) -> str:
+    """A database at the newest schema with the default scenario's caps."""
+    from megawatt import scenario
+    from megawatt.ops import db
+    from megawatt.ops.seed import seed_caps
+
+    db.migrate(db_url)
+    engine = db.make_engine(db_url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            seed_caps(session, scenario.load_default(), actor="test")
+    finally:
+        engine.dispose()
+    return db_url
+
+
+def add_client(url: str, client_id: str, role: str, **scope: int) -> str:
+    """Register an OAuth2 client; return its secret."""
+    from megawatt.ops import auth, db
+
+    engine = db.make_engine(url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            return auth.add_client(session, client_id, role, "test", **scope)
+    finally:
+        engine.dispose()
+
+
+def token(http: object, client_id: str, secret: str) -> dict[str, str]:
+    """The Authorization header of a fresh access token."""
+    resp = http.post(  # type: ignore[attr-defined]
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+@pytest.fixture
+def client(migrated: str) -> Iterator[object]:
+    """An in-process HTTP client of the app over the migrated database, signed in as
+    the program authority (client id ``test-authority``)."""
+    from fastapi.testclient import TestClient
+
+    from megawatt.ops.app import create_app
+
+    secret = add_client(migrated, "test-authority", "authority")
+    app = create_app(migrated)
+    with TestClient(app) as c:
+        c.headers.update(token(c, "test-authority", secret))
+        yield c
+    app.state.engine.dispose()

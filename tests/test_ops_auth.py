@@ -1,0 +1,106 @@
+"""OAuth2 client credentials and role scoping, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from opsdb import add_client, client, db_url, migrated, token  # noqa: F401  (fixtures)
+
+PROBLEM = "application/problem+json"
+
+
+def _site(client: Any, name: str) -> tuple[int, int]:  # noqa: F811
+    op = client.post("/operators", json={"name": f"op-{name}"}).json()["id"]
+    site = client.post(
+        "/sites",
+        json={
+            "operator_id": op,
+            "name": name,
+            "kind": "btc_miner",
+            "zone": "north",
+            "plant": "sahiwal",
+            "lat": 30,
+            "lon": 73,
+        },
+    ).json()["id"]
+    client.post(
+        "/licences",
+        json={"site_id": site, "number": f"L-{name}", "valid_from": "2026-01-01T00:00:00Z"},
+    )
+    return op, site
+
+
+def test_no_or_bad_token_is_401(client: Any) -> None:  # noqa: F811
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": "Bearer a.b.c"},
+    ):
+        r = client.get("/sites", headers=headers)
+        assert r.status_code == 401 and r.headers["content-type"].startswith(PROBLEM)
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    good = client.headers["Authorization"]
+    head, claims, sig = good.split()[1].split(".")
+    forged = f"{head}.{claims}.{sig[:-2]}AA"
+    assert client.get("/sites", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_token_endpoint(client: Any, migrated: str) -> None:  # noqa: F811
+    secret = add_client(migrated, "basic-user", "authority")
+    wrong = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "basic-user", "client_secret": "x"},
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    bad_grant = client.post("/oauth/token", data={"grant_type": "password"})
+    assert bad_grant.status_code == 400
+    basic = base64.b64encode(f"basic-user:{secret}".encode()).decode()
+    ok = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert ok.status_code == 200 and ok.json()["token_type"] == "Bearer"
+    assert ok.headers["cache-control"] == "no-store"
+
+
+def test_operator_and_site_clients_see_only_their_own(client: Any, migrated: str) -> None:  # noqa: F811
+    op_a, site_a = _site(client, "a")
+    _, site_b = _site(client, "b")
+    grant = {"kind": "grant", "effective_from": "2026-01-01T00:00:00Z", "mw": "5", "reason": "r"}
+    assert client.post("/ledger", json={**grant, "site_id": site_a}).status_code == 201
+    assert client.post("/ledger", json={**grant, "site_id": site_b}).status_code == 201
+
+    op_headers = token(client, "op-a", add_client(migrated, "op-a", "operator", operator_id=op_a))
+    site_headers = token(client, "site-b", add_client(migrated, "site-b", "site", site_id=site_b))
+
+    for headers, mine, other in ((op_headers, site_a, site_b), (site_headers, site_b, site_a)):
+        assert [s["id"] for s in client.get("/sites", headers=headers).json()] == [mine]
+        assert client.get(f"/sites/{other}", headers=headers).status_code == 404
+        assert client.get(f"/sites/{mine}", headers=headers).status_code == 200
+        assert {e["site_id"] for e in client.get("/ledger", headers=headers).json()} == {mine}
+        assert {x["site_id"] for x in client.get("/licences", headers=headers).json()} == {mine}
+        assert [x["site_id"] for x in client.get("/allocations", headers=headers).json()] == [mine]
+        assert len(client.get("/operators", headers=headers).json()) == 1
+        # No writes, no audit trail, for anyone but the authority.
+        r = client.post("/ledger", json={**grant, "site_id": mine}, headers=headers)
+        assert r.status_code == 403 and r.headers["content-type"].startswith(PROBLEM)
+        assert (
+            client.patch(f"/sites/{mine}", json={"name": "x"}, headers=headers).status_code == 403
+        )
+        assert client.get("/audit", headers=headers).status_code == 403
+    audit = client.get("/audit", params={"entity": "ledger_entry"}).json()
+    assert {a["actor"] for a in audit} == {"authority:test-authority"}
+
+
+@pytest.mark.parametrize(
+    "role, scope", [("operator", {}), ("site", {}), ("authority", {"site_id": 1})]
+)
+def test_client_scope_is_checked(migrated: str, role: str, scope: dict) -> None:  # noqa: F811
+    from megawatt.ops.problems import Problem
+
+    with pytest.raises(Problem):
+        add_client(migrated, "bad", role, **scope)

@@ -1,0 +1,139 @@
+"""Migrations, the append-only guards and exact types, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from megawatt.ops import db
+from megawatt.ops.models import Contract, Operator, Site
+from opsdb import client, db_url, migrated  # noqa: F401  (fixtures)
+
+TABLES = {
+    "operators",
+    "sites",
+    "licences",
+    "applications",
+    "contracts",
+    "caps",
+    "ledger_entries",
+    "audit_entries",
+    "clients",
+    "signing_keys",
+}
+HEAD = "0002"
+
+
+def _tables(url: str) -> set[str]:
+    engine = db.make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
+    assert db.current_revision(db_url) is None
+    db.migrate(db_url)
+    assert db.current_revision(db_url) == HEAD
+    assert _tables(db_url) >= TABLES
+    db.downgrade(db_url, "0001")
+    assert db.current_revision(db_url) == "0001"
+    assert "clients" not in _tables(db_url)
+    db.downgrade(db_url)
+    assert db.current_revision(db_url) is None
+    assert not (_tables(db_url) & TABLES)
+    db.migrate(db_url)
+    assert db.current_revision(db_url) == HEAD
+    assert _tables(db_url) >= TABLES
+
+
+def test_migrate_is_idempotent(db_url: str) -> None:  # noqa: F811
+    db.migrate(db_url)
+    db.migrate(db_url)
+    assert db.current_revision(db_url) == HEAD
+
+
+@pytest.mark.parametrize("table", ["audit_entries", "ledger_entries"])
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET id = id", "DELETE FROM {t}"])
+def test_append_only_tables_refuse_update_and_delete(
+    migrated: str,  # noqa: F811
+    table: str,
+    statement: str,
+) -> None:
+    engine = db.make_engine(migrated)
+    try:
+        # The seeded caps wrote audit entries; put one ledger row in too.
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO operators (name, created_at) VALUES ('o', :t)").bindparams(
+                    t=dt.datetime(2026, 1, 1)
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO sites (operator_id, name, kind, zone, lat, lon, created_at) "
+                    "VALUES (1, 's', 'btc_miner', 'z', 0, 0, :t)"
+                ).bindparams(t=dt.datetime(2026, 1, 1))
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO ledger_entries (site_id, kind, effective_from, delta_kw, "
+                    "level_kw, reason, recorded_at, recorded_by) "
+                    "VALUES (1, 'grant', :t, 1, 1, 'r', :t, 'x')"
+                ).bindparams(t=dt.datetime(2026, 1, 1))
+            )
+        with engine.begin() as conn:
+            before = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+        assert before > 0
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement.format(t=table)))
+        with engine.begin() as conn:
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == before
+    finally:
+        engine.dispose()
+
+
+def test_money_is_exact_and_times_are_utc(migrated: str) -> None:  # noqa: F811
+    engine = db.make_engine(migrated)
+    factory = db.session_factory(engine)
+    try:
+        karachi = dt.timezone(dt.timedelta(hours=5))
+        with db.transaction(factory) as s:
+            op = Operator(name="exact", created_at=dt.datetime(2026, 3, 1, 5, tzinfo=karachi))
+            s.add(op)
+            s.flush()
+            site = Site(operator_id=op.id, name="s", kind="btc_miner", zone="z", lat=0, lon=0)
+            s.add(site)
+            s.flush()
+            s.add(
+                Contract(
+                    site_id=site.id,
+                    tariff_scheme="flat",
+                    tariff_local_per_kwh=Decimal("22.980001"),
+                    firm_share=Decimal("0.1"),
+                    firm_service_level=Decimal("0.999999"),
+                    notice_minutes=30,
+                    ramp_minutes=15,
+                    penalty_local_per_mwh=Decimal("123456789012.123456"),
+                    start=dt.date(2026, 1, 1),
+                    term_months=36,
+                    review_months=6,
+                )
+            )
+        with db.transaction(factory) as s:
+            c = s.query(Contract).one()
+            assert c.tariff_local_per_kwh == Decimal("22.980001")
+            assert c.firm_share == Decimal("0.1")
+            assert c.firm_service_level == Decimal("0.999999")
+            assert c.penalty_local_per_mwh == Decimal("123456789012.123456")
+            assert isinstance(c.penalty_local_per_mwh, Decimal)
+            o = s.query(Operator).one()
+            assert o.created_at == dt.datetime(2026, 3, 1, 0, tzinfo=dt.UTC)
+            assert o.created_at.utcoffset() == dt.timedelta(0)
+    finally:
+        engine.dispose()
