@@ -3,6 +3,7 @@ the last MW of a plant (SQLite and PostgreSQL); the CLI's database errors are on
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -33,7 +34,7 @@ def server(migrated: str) -> Iterator[str]:  # noqa: F811
         app, ["ops", "--db", migrated, "client", "add", "racer", "--role", "authority"]
     )
     assert out.exit_code == 0, out.output
-    secret = out.output.split("client_secret=")[1].split()[0]
+    secret = json.loads(out.output)["client_secret"]
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "megawatt", "serve", "--db", migrated, "--port", str(port)],

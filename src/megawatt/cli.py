@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import re
 import signal
@@ -628,8 +629,8 @@ def ops_client_add(
             )
     finally:
         engine.dispose()
-    console.print(f"client_id={client_id}", highlight=False)
-    console.print(f"client_secret={secret}", highlight=False)
+    # One JSON object, for scripts: `megawatt ops client add x --role site | jq -r ...`
+    print(json.dumps({"client_id": client_id, "client_secret": secret, "role": role}))
 
 
 @app.command("serve")
