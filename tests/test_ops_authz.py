@@ -385,3 +385,28 @@ def test_lists_are_filtered_to_own(client: Any, migrated: str, role: str) -> Non
     assert [x["id"] for x in client.get("/operators", headers=h).json()] == [world.op["own"]]
     allocations = client.get("/allocations", headers=h).json()
     assert [x["site_id"] for x in allocations] == [own]
+
+
+def test_someone_elses_record_is_indistinguishable_from_none(client: Any, migrated: str) -> None:  # noqa: F811
+    """The 404 for another site's record is the 404 for an id that does not exist."""
+    world = World(client, migrated)
+    missing = 2_000_000_000
+    for role in ("operator_own", "site_own"):
+        h = world.headers[role]
+        for path, ids in (
+            ("/operators", world.op),
+            ("/sites", world.site),
+            ("/licences", world.licence),
+            ("/applications", world.application),
+            ("/contracts", world.contract),
+        ):
+            hidden = client.get(f"{path}/{ids['other']}", headers=h)
+            absent = client.get(f"{path}/{missing}", headers=h)
+            assert hidden.status_code == absent.status_code == 404
+            body = hidden.json()
+            body.pop("instance", None)
+            other = absent.json()
+            other.pop("instance", None)
+            text = json.dumps(body).replace(str(ids["other"]), "ID")
+            assert text == json.dumps(other).replace(str(missing), "ID"), (role, path)
+            assert hidden.headers.keys() == absent.headers.keys()
