@@ -191,12 +191,13 @@ def contention_service(
 
     engine = db.make_engine(url)
     factory = db.session_factory(engine)
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[str, float] = defaultdict(int)
     lock = threading.Lock()
-    stop = time.perf_counter() + seconds
+    start = time.perf_counter()
+    stop = start + seconds
 
     def work(k: int) -> None:
-        mine: dict[str, int] = defaultdict(int)
+        mine: dict[str, float] = defaultdict(int)
         i = k
         with factory() as session:  # each thread its own session
             while time.perf_counter() < stop:
@@ -213,13 +214,17 @@ def contention_service(
                             actor="authority:bench",
                         )
                     mine["ok"] += 1
+                    mine["last"] = max(mine["last"], time.perf_counter() - start)  # type: ignore[call-overload]
                 except Problem as exc:
                     mine[str(exc.status)] += 1
                 except Exception:  # counted, the run goes on
                     mine["error"] += 1
         with lock:
             for key, v in mine.items():
-                counts[key] += v
+                if key == "last":
+                    counts[key] = max(counts[key], v)
+                else:
+                    counts[key] += v
 
     t = time.perf_counter()
     pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
@@ -232,8 +237,10 @@ def contention_service(
     return {
         "ok": counts["ok"],
         "409": counts["409"],
-        "other": sum(v for k, v in counts.items() if k not in ("ok", "409")),
+        "other": sum(v for k, v in counts.items() if k not in ("ok", "409", "last")),
+        "others": {k: v for k, v in counts.items() if k not in ("ok", "409", "last")},
         "s": elapsed,
+        "fill": counts["last"],
     }
 
 
@@ -242,12 +249,13 @@ def contention_http(
 ) -> dict[str, float]:
     import httpx
 
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[str, float] = defaultdict(int)
     lock = threading.Lock()
-    stop = time.perf_counter() + seconds
+    start = time.perf_counter()
+    stop = start + seconds
 
     def work(k: int) -> None:
-        mine: dict[str, int] = defaultdict(int)
+        mine: dict[str, float] = defaultdict(int)
         i = k
         with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
             while time.perf_counter() < stop:
@@ -263,9 +271,14 @@ def contention_http(
                     },
                 )
                 mine["ok" if r.status_code == 201 else str(r.status_code)] += 1
+                if r.status_code == 201:
+                    mine["last"] = max(mine["last"], time.perf_counter() - start)  # type: ignore[call-overload]
         with lock:
             for key, v in mine.items():
-                counts[key] += v
+                if key == "last":
+                    counts[key] = max(counts[key], v)
+                else:
+                    counts[key] += v
 
     t = time.perf_counter()
     pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
@@ -277,8 +290,10 @@ def contention_http(
     return {
         "ok": counts["ok"],
         "409": counts["409"],
-        "other": sum(v for k, v in counts.items() if k not in ("ok", "409")),
+        "other": sum(v for k, v in counts.items() if k not in ("ok", "409", "last")),
+        "others": {k: v for k, v in counts.items() if k not in ("ok", "409", "last")},
         "s": elapsed,
+        "fill": counts["last"],
     }
 
 
@@ -318,6 +333,7 @@ async def _load(
         "n": len(latencies),
         "ok": ok,
         "bad": sum(statuses.values()) - ok,
+        "others": {k: v for k, v in statuses.items() if not 200 <= k < 300},
         "rps": len(latencies) / elapsed,
         "p50": _pct(latencies, 0.50),
         "p99": _pct(latencies, 0.99),
@@ -394,34 +410,29 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> dict[str, obj
             srv.base, headers, sites[HTTP_PLANT], args.threads, args.seconds, mw
         )
         lat = sites[LATENCY_PLANT]
-        print(f"[{label}] (b) GET /allocations, {args.clients} clients", flush=True)
-        out["read"] = asyncio.run(
-            _load(
-                srv.base, headers, args.clients, args.seconds, lambda i: ("GET", "/allocations", {})
-            )
-        )
-        print(f"[{label}] (b) POST /ledger, {args.clients} clients", flush=True)
-        out["write"] = asyncio.run(
-            _load(
-                srv.base,
-                headers,
-                args.clients,
-                args.seconds,
-                lambda i: (
-                    "POST",
-                    "/ledger",
-                    {
-                        "json": {
-                            "site_id": lat[i % len(lat)],
-                            "kind": "grant",
-                            "effective_from": _effective(i).isoformat(),
-                            "mw": "0.001",
-                            "reason": "bench",
-                        }
-                    },
-                ),
-            )
-        )
+
+        def read(i: int) -> tuple[str, str, dict[str, object]]:
+            return "GET", "/allocations", {}
+
+        def write(i: int) -> tuple[str, str, dict[str, object]]:
+            body = {
+                "site_id": lat[i % len(lat)],
+                "kind": "grant",
+                "effective_from": _effective(i).isoformat(),
+                "mw": "0.001",
+                "reason": "bench",
+            }
+            return "POST", "/ledger", {"json": body}
+
+        serial = min(args.seconds, 3.0)
+        for key, make, clients, seconds in (
+            ("read1", read, 1, serial),
+            ("write1", write, 1, serial),
+            ("read", read, args.clients, args.seconds),
+            ("write", write, args.clients, args.seconds),
+        ):
+            print(f"[{label}] (b) {key.rstrip('1')}, {clients} client(s)", flush=True)
+            out[key] = asyncio.run(_load(srv.base, headers, clients, seconds, make))
     out["caps"] = verify_caps(url)
     return out
 
@@ -465,18 +476,28 @@ def print_table(results: dict[str, dict[str, object]]) -> None:
     print(f"{'':44}" + "".join(f"{n:>{w}}" for n in names))
 
     def row(label: str, values: list[str]) -> None:
-        print(f"{label:44}" + "".join(f"{v:>{w}}" for v in values))
+        print(f"{label:48}" + "".join(f"{v:>{w}}" for v in values))
 
     for key, title in (("service", "ledger.append"), ("http", "POST /ledger (threads)")):
         r = [results[n][key] for n in names]  # type: ignore[index]
-        row(f"(a) {title}: grants/s", [f"{x['ok'] / x['s']:.0f}" for x in r])  # type: ignore[index]
+        row(
+            f"(a) {title}: grants/s",
+            [f"{x['ok'] / x['fill']:.0f}" if x["fill"] else "-" for x in r],  # type: ignore[index]
+        )
+        row("    last grant at (s; cap full if 409s)", [f"{x['fill']:.2f}" for x in r])  # type: ignore[index]
+        row("    decisions/s (grant or 409)", [f"{(x['ok'] + x['409']) / x['s']:.0f}" for x in r])  # type: ignore[index]
         row("    granted / 409 / other", [f"{x['ok']}/{x['409']}/{x['other']}" for x in r])  # type: ignore[index]
     row(
         "(a) caps exceeded at any time (of checked)",
         [f"{results[n]['caps'][1]} of {results[n]['caps'][0]}" for n in names],
     )  # type: ignore[index]
     row("SELECT 1 round trip p50 (ms)", [f"{results[n]['floor'] * 1e3:.3f}" for n in names])  # type: ignore[operator]
-    for key, title in (("read", "GET /allocations"), ("write", "POST /ledger")):
+    for key, title in (
+        ("read1", "GET /allocations, 1 client"),
+        ("write1", "POST /ledger, 1 client"),
+        ("read", "GET /allocations"),
+        ("write", "POST /ledger"),
+    ):
         r = [results[n][key] for n in names]  # type: ignore[index]
         row(f"(b) {title}: req/s", [f"{x['rps']:.0f}" for x in r])  # type: ignore[index]
         row("    p50 (ms)", [f"{x['p50'] * 1e3:.1f}" for x in r])  # type: ignore[index]
@@ -486,6 +507,11 @@ def print_table(results: dict[str, dict[str, object]]) -> None:
             "    p50 / SELECT 1",
             [f"{x['p50'] / results[n]['floor']:.0f}x" for x, n in zip(r, names, strict=True)],
         )  # type: ignore[index,operator]
+    for n in names:
+        for key in ("service", "http", "read1", "write1", "read", "write"):
+            others = results[n][key]["others"]  # type: ignore[index]
+            if others:
+                print(f"{n} {key}: non-success statuses {others} (0 = transport error)")
     if "sqlite" in results and len(names) > 1:
         first = names[0]
         print()
@@ -497,7 +523,8 @@ def print_table(results: dict[str, dict[str, object]]) -> None:
             )
         for key, title in (("service", "ledger.append"), ("http", "POST /ledger")):
             a, b = results[first][key], results["sqlite"][key]  # type: ignore[index]
-            ra, rb = a["ok"] / a["s"], b["ok"] / b["s"]  # type: ignore[index]
+            ra = a["ok"] / a["fill"] if a["fill"] else 0  # type: ignore[index]
+            rb = b["ok"] / b["fill"] if b["fill"] else 0  # type: ignore[index]
             print(f"{first}/sqlite (a) {title} grants/s: {ra / rb:.2f}x" if rb else "")
 
 
