@@ -473,7 +473,7 @@ def print_table(results: dict[str, dict[str, object]]) -> None:
     names = list(results)
     w = 14
     print()
-    print(f"{'':44}" + "".join(f"{n:>{w}}" for n in names))
+    print(f"{'':48}" + "".join(f"{n:>{w}}" for n in names))
 
     def row(label: str, values: list[str]) -> None:
         print(f"{label:48}" + "".join(f"{v:>{w}}" for v in values))
