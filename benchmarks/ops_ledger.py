@@ -25,6 +25,7 @@ import asyncio
 import datetime as dt
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -227,7 +228,7 @@ def contention_service(
                     counts[key] += v
 
     t = time.perf_counter()
-    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    pool = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
     for th in pool:
         th.start()
     for th in pool:
@@ -281,7 +282,7 @@ def contention_http(
                     counts[key] += v
 
     t = time.perf_counter()
-    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    pool = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
     for th in pool:
         th.start()
     for th in pool:
@@ -438,6 +439,8 @@ def run_backend(label: str, url: str, args: argparse.Namespace) -> dict[str, obj
 
 
 def main() -> None:
+    # SIGTERM unwinds like Ctrl-C, so the fresh database is dropped and serve stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--db", help="database URL (default: a fresh PostgreSQL database)")
     p.add_argument("--admin", default=PG_ADMIN, help="PostgreSQL URL used to create the fresh db")
