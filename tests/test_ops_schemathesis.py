@@ -16,6 +16,9 @@ from schemathesis.specs.openapi.checks import (
 from megawatt.ops.app import create_app
 from opsdb import add_client, db_url, migrated, token  # noqa: F401  (fixtures)
 
+#: Not in the fast subset: fuzzes every operation on two databases (~25 s).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def ops_app(migrated: str):  # noqa: F811

@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 from megawatt.cli import app
 from opsdb import db_url, migrated  # noqa: F401  (fixtures)
 
+#: Not in the fast subset: starts real servers and races 50 clients (~20 s).
+pytestmark = pytest.mark.slow
+
 WHO: dict[str, str] = {}  # filled with the authority's token by the server fixture
 
 
