@@ -30,7 +30,9 @@ def _pg_conninfo(url: str) -> str:
     return " ".join(parts)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+#: The fast subset (`-m "not slow"`) runs the operations tests on SQLite; the full suite
+#: (CI) runs every one on PostgreSQL too.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database URL, on each backend in turn."""
     if request.param == "sqlite":

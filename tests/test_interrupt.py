@@ -24,7 +24,10 @@ from megawatt.report import export
 from megawatt.report.build import write_outcome
 from megawatt.scenario import dump
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"),
+    pytest.mark.slow,  # three subprocess plans, each signalled twice (~15 s)
+]
 
 
 @pytest.fixture

@@ -356,6 +356,7 @@ def test_failed_draws_are_reported_and_the_run_goes_on(grid_case) -> None:
     assert risk.percentiles.margin_musd_p50.notna().all()
 
 
+@pytest.mark.slow  # starts a Dask cluster
 def test_dask_local_cluster_equals_serial(grid_case) -> None:
     from megawatt.risk.runner import DaskRunner
 
@@ -372,6 +373,7 @@ def test_dask_local_cluster_equals_serial(grid_case) -> None:
 # --- the command line -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two CLI risk runs
 def test_risk_cli_writes_report_and_reproduces(tmp_path) -> None:
     from typer.testing import CliRunner
 
@@ -447,6 +449,7 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow  # a Dask scheduler and worker processes
 def test_cli_on_a_dask_scheduler_equals_serial(tmp_path) -> None:
     """`--scheduler ADDRESS` (a LocalCluster started here, two workers) prints and
     writes the same as the serial run."""

@@ -67,6 +67,7 @@ def test_rolling_equals_full_span_when_windows_are_independent(tmp_path: Path) -
     assert (log.iterations.iloc[1:] < 10 * max(log.iterations.iloc[0], 1)).all()
 
 
+@pytest.mark.slow  # 365 day-ahead windows of the default year
 def test_rolling_the_default_year(default_scenario) -> None:
     """365 day-ahead windows of the default on one model; water and take-or-pay per day."""
     inputs = build_inputs(default_scenario, with_program=False)
