@@ -213,6 +213,29 @@ def _page(session: Session, stmt: Any, limit: int, offset: int) -> list[Any]:
     return list(session.scalars(stmt.limit(limit).offset(offset)).all())
 
 
+def _site_rows(
+    s: Session,
+    who: Principal,
+    model: Any,
+    order: tuple[Any, ...],
+    site_id: int | None,
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    """A page of a site-scoped table's rows the principal may see (one site's if given)."""
+    stmt = _scoped(select(model).order_by(*order), model.site_id, s, who)
+    if site_id is not None:
+        stmt = stmt.where(model.site_id == site_id)
+    return _page(s, stmt, limit, offset)
+
+
+def _site_row(s: Session, who: Principal, model: Any, key: int, field: str, entity: str) -> Any:
+    """One row of a site-scoped table, 404 when it is missing or outside the scope."""
+    row = _get(s, model, key, field)
+    _check_visible(s, who, row.site_id, entity, key)
+    return row
+
+
 def build_router() -> APIRouter:
     r = APIRouter(responses=ERRORS)
 
@@ -384,16 +407,13 @@ def build_router() -> APIRouter:
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = _scoped(select(Licence).order_by(Licence.id), Licence.site_id, s, who)
-            if site_id is not None:
-                stmt = stmt.where(Licence.site_id == site_id)
-            return [LicenceOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+            rows = _site_rows(s, who, Licence, (Licence.id,), site_id, limit, offset)
+            return [LicenceOut.model_validate(x) for x in rows]
 
     @r.get("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
     def get_licence(licence_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            row = _get(s, Licence, licence_id, "licence_id")
-            _check_visible(s, who, row.site_id, "licence", licence_id)
+            row = _site_row(s, who, Licence, licence_id, "licence_id", "licence")
             return LicenceOut.model_validate(row)
 
     @r.patch("/licences/{licence_id}", response_model=LicenceOut, tags=["registry"])
@@ -452,21 +472,14 @@ def build_router() -> APIRouter:
     ) -> Any:
         """Oldest application first (the plan's tie-break), then by id."""
         with _tx(request) as s:
-            stmt = _scoped(
-                select(Application).order_by(Application.application_date, Application.id),
-                Application.site_id,
-                s,
-                who,
-            )
-            if site_id is not None:
-                stmt = stmt.where(Application.site_id == site_id)
-            return [_application_out(x) for x in _page(s, stmt, limit, offset)]
+            order = (Application.application_date, Application.id)
+            rows = _site_rows(s, who, Application, order, site_id, limit, offset)
+            return [_application_out(x) for x in rows]
 
     @r.get("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
     def get_application(application_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            row = _get(s, Application, application_id, "application_id")
-            _check_visible(s, who, row.site_id, "application", application_id)
+            row = _site_row(s, who, Application, application_id, "application_id", "application")
             return _application_out(row)
 
     @r.patch("/applications/{application_id}", response_model=ApplicationOut, tags=["registry"])
@@ -504,16 +517,13 @@ def build_router() -> APIRouter:
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = _scoped(select(Contract).order_by(Contract.id), Contract.site_id, s, who)
-            if site_id is not None:
-                stmt = stmt.where(Contract.site_id == site_id)
-            return [ContractOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
+            rows = _site_rows(s, who, Contract, (Contract.id,), site_id, limit, offset)
+            return [ContractOut.model_validate(x) for x in rows]
 
     @r.get("/contracts/{contract_id}", response_model=ContractOut, tags=["registry"])
     def get_contract(contract_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
-            row = _get(s, Contract, contract_id, "contract_id")
-            _check_visible(s, who, row.site_id, "contract", contract_id)
+            row = _site_row(s, who, Contract, contract_id, "contract_id", "contract")
             return ContractOut.model_validate(row)
 
     # -- caps and ledger ---------------------------------------------------------------
