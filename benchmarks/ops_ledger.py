@@ -385,7 +385,7 @@ class Serve:
         import httpx
 
         r = httpx.post(
-            f"{self.base}/oauth/token",
+            f"{self.base}/auth/token",
             data={
                 "grant_type": "client_credentials",
                 "client_id": "bench",

@@ -89,7 +89,7 @@ def add_client(url: str, client_id: str, role: str, **scope: int) -> str:
 def token(http: object, client_id: str, secret: str) -> dict[str, str]:
     """The Authorization header of a fresh access token."""
     resp = http.post(  # type: ignore[attr-defined]
-        "/oauth/token",
+        "/auth/token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
     assert resp.status_code == 200, resp.text

@@ -146,6 +146,63 @@ def test_suspending_a_licence_revokes_the_allocation(client: Any) -> None:  # no
     assert now == [{**now[0], "mw": "0.000", "licensed": False}]
 
 
+def test_a_licence_moved_into_the_past_lapses_at_once(client: Any) -> None:  # noqa: F811
+    a = _setup_site(client, name="a")
+    grant = {"site_id": a, "kind": "grant", "mw": "10", "reason": "plan"}
+    client.post("/ledger", json={**grant, "effective_from": "2026-01-01T00:00:00Z"}, headers=WHO)
+    lic = client.get("/licences", params={"site_id": a}).json()[0]
+    r = client.patch(
+        f"/licences/{lic['id']}", json={"valid_to": "2026-03-01T00:00:00Z"}, headers=WHO
+    )
+    assert r.status_code == 200, r.text
+    entries = client.get("/ledger", params={"site_id": a}).json()
+    assert [(e["kind"], e["effective_from"][:10], e["level_mw"]) for e in entries] == [
+        ("grant", "2026-01-01", "10.000"),
+        ("revoke", "2026-03-01", "0.000"),
+    ]
+    feb = client.get("/allocations", params={"at": "2026-02-01T00:00:00Z"}).json()
+    assert (feb[0]["mw"], feb[0]["licensed"]) == ("10.000", True)
+    assert client.get("/allocations").json()[0]["mw"] == "0.000"
+    audit = client.get("/audit", params={"entity": "ledger_entry"}).json()
+    assert any(x["actor"] == "system:licence-expiry" for x in audit)
+
+
+def test_serve_sweeps_lapsing_licences(migrated: str) -> None:  # noqa: F811
+    """With no request at all, the service's sweeper revokes an allocation whose
+    licence runs out (here 1.5 s after the grant; sweep every 0.2 s)."""
+    import datetime as dt
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from megawatt.ops.app import create_app
+
+    app = create_app(migrated, auth_required=False, expiry_sweep_seconds=0.2)
+    with TestClient(app) as c:
+        a = _setup_site(c, name="soon")
+        lic = c.get("/licences").json()[0]
+        end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+        c.patch(f"/licences/{lic['id']}", json={"valid_to": end.isoformat()})
+        c.post(
+            "/ledger",
+            json={
+                "site_id": a,
+                "kind": "grant",
+                "mw": "3",
+                "reason": "r",
+                "effective_from": "2026-01-01T00:00:00Z",
+            },
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            kinds = [e["kind"] for e in c.get("/ledger").json()]
+            if kinds == ["grant", "revoke"]:
+                break
+            time.sleep(0.2)
+        assert kinds == ["grant", "revoke"]
+        assert c.get("/ledger").json()[1]["effective_from"].startswith(end.isoformat()[:19])
+
+
 BAD_REQUESTS = [
     ("post", "/operators", {}, "name"),
     ("post", "/operators", {"name": ""}, "name"),

@@ -51,11 +51,11 @@ def test_no_or_bad_token_is_401(client: Any) -> None:  # noqa: F811
 def test_token_endpoint(client: Any, migrated: str) -> None:  # noqa: F811
     secret = add_client(migrated, "basic-user", "authority")
     wrong = client.post(
-        "/oauth/token",
+        "/auth/token",
         data={"grant_type": "client_credentials", "client_id": "basic-user", "client_secret": "x"},
     )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
-    bad_grant = client.post("/oauth/token", data={"grant_type": "password"})
+    bad_grant = client.post("/auth/token", data={"grant_type": "password"})
     assert bad_grant.status_code == 400
     basic = base64.b64encode(f"basic-user:{secret}".encode()).decode()
     ok = client.post(
@@ -64,6 +64,9 @@ def test_token_endpoint(client: Any, migrated: str) -> None:  # noqa: F811
         headers={"Authorization": f"Basic {basic}"},
     )
     assert ok.status_code == 200 and ok.json()["token_type"] == "Bearer"
+    # The earlier path still answers (unlisted in the OpenAPI document).
+    assert client.post("/oauth/token", data={"grant_type": "password"}).status_code == 400
+    assert "/oauth/token" not in client.get("/openapi.json").json()["paths"]
     assert ok.headers["cache-control"] == "no-store"
 
 

@@ -136,7 +136,7 @@ def _u() -> str:
 
 
 MATRIX: dict[tuple[str, str], tuple[str, int, Build]] = {
-    ("post", "/oauth/token"): ("token", 200, lambda w, t: ("/oauth/token", {})),
+    ("post", "/auth/token"): ("token", 200, lambda w, t: ("/auth/token", {})),
     ("post", "/operators"): (
         "write",
         201,

@@ -181,6 +181,73 @@ def test_unlicensed_sites_get_nothing(factory, status: str) -> None:  # type: ig
         _grant(factory, a, "1", at=T0 + dt.timedelta(days=5))  # while it was valid
 
 
+def _licence(
+    factory, site_id: int, valid_from: dt.datetime, valid_to: dt.datetime | None, n: str
+) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction(factory) as s:
+        s.add(Licence(site_id=site_id, number=n, valid_from=valid_from, valid_to=valid_to))
+
+
+def test_a_lapsed_licence_holds_nothing_and_frees_the_cap(factory) -> None:  # type: ignore[no-untyped-def]
+    """The licence runs T0 .. T0 + 10 d (in the past): the grant at T0 is revoked at
+    exactly T0 + 10 d in the same transaction, and the plant's MW are free again from
+    then on (and only from then on)."""
+    a, b = _sites(factory, 2)
+    lapse = T0 + dt.timedelta(days=10)
+    with db.transaction(factory) as s:
+        s.scalars(select(Licence).where(Licence.site_id == a)).one().valid_to = lapse
+    _grant(factory, a, "1000")
+    with db.transaction(factory) as s:
+        entries = s.scalars(select(LedgerEntry).order_by(LedgerEntry.id)).all()
+        assert [(e.kind, e.effective_from, e.delta_kw) for e in entries] == [
+            ("grant", T0, 1_000_000),
+            ("revoke", lapse, -1_000_000),
+        ]
+        assert entries[1].recorded_by == ledger.EXPIRY_ACTOR
+        assert ledger.level_kw(s, a, lapse - dt.timedelta(seconds=1)) == 1_000_000
+        assert ledger.level_kw(s, a, lapse) == 0
+        assert ledger.expire(s) == []  # idempotent
+    with pytest.raises(Problem):  # before the lapse, the plant is still taken
+        _grant(factory, b, "1243.5", at=lapse - dt.timedelta(days=1))
+    _grant(factory, b, "1243.5", at=lapse)  # from the lapse on, all of it is free
+    assert_caps_hold(factory)
+
+
+def test_expiry_sweep_finds_lapses_up_to_now(factory) -> None:  # type: ignore[no-untyped-def]
+    """A licence that runs out after the grant: nothing happens before its end; a sweep
+    after it revokes at the end. Adjacent or overlapping licences are no lapse; a gap
+    between two licences is one, and the site can be granted again after it."""
+    a, b = _sites(factory, 2)
+    end = T0 + dt.timedelta(days=400)
+    with db.transaction(factory) as s:
+        s.scalars(select(Licence).where(Licence.site_id == a)).one().valid_to = T0.replace(
+            year=2030
+        )
+        first = s.scalars(select(Licence).where(Licence.site_id == b)).one()
+        first.valid_to = T0.replace(year=2030)
+    # b: renewed back to back (no lapse) until `end`; a: lapses in 2030, then a gap.
+    _licence(factory, b, T0.replace(year=2030), end.replace(year=2031), "PVARA-b-2")
+    _licence(factory, a, T0.replace(year=2031), None, "PVARA-a-2")
+    _grant(factory, a, "10")
+    _grant(factory, b, "20")
+    with db.transaction(factory) as s:
+        assert ledger.expire(s, T0.replace(year=2029)) == []
+        (gone,) = ledger.expire(s, T0.replace(year=2030, month=2))
+        assert (gone.site_id, gone.effective_from, gone.delta_kw) == (
+            a,
+            T0.replace(year=2030),
+            -10_000,
+        )
+        assert ledger.level_kw(s, b, T0.replace(year=2030, month=6)) == 20_000
+        (later,) = ledger.expire(s, end.replace(year=2032))
+        assert (later.site_id, later.effective_from) == (b, end.replace(year=2031))
+    with pytest.raises(Problem):  # in a's gap
+        _grant(factory, a, "5", at=T0.replace(year=2030, month=6))
+    with db.transaction(factory) as s:
+        assert ledger.lapses(s, T0.replace(year=2029)) == []
+    assert_caps_hold(factory)
+
+
 def test_refused_entry_writes_nothing(factory) -> None:  # type: ignore[no-untyped-def]
     from megawatt.ops.models import AuditEntry
 

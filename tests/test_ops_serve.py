@@ -57,7 +57,7 @@ def server(migrated: str) -> Iterator[str]:  # noqa: F811
             pytest.fail("megawatt serve did not start")
         assert httpx.get(f"{base}/sites").status_code == 401
         form = {"grant_type": "client_credentials", "client_id": "racer", "client_secret": secret}
-        got = httpx.post(f"{base}/oauth/token", data=form)
+        got = httpx.post(f"{base}/auth/token", data=form)
         assert got.status_code == 200, got.text
         WHO["Authorization"] = f"Bearer {got.json()['access_token']}"
         yield base

@@ -12,10 +12,12 @@ records; a site client reads its own. The audit trail records the client as acto
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote
 
@@ -68,6 +70,8 @@ from megawatt.ops.schemas import (
     SiteOut,
     SitePatch,
 )
+
+log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 _problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
@@ -240,8 +244,9 @@ def build_router() -> APIRouter:
     r = APIRouter(responses=ERRORS)
 
     # -- OAuth2 ----------------------------------------------------------------------
+    @r.post("/oauth/token", include_in_schema=False)  # the earlier path, kept working
     @r.post(
-        "/oauth/token",
+        "/auth/token",
         tags=["auth"],
         responses={
             200: {"description": "An access token"},
@@ -433,6 +438,7 @@ def build_router() -> APIRouter:
                 raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
             _patch(s, actor, "licence", row, changes)
             now = dt.datetime.now(dt.UTC)
+            ledger.expire(s, now)  # a valid_to moved into the past lapses at once
             if (
                 row.status != "active"
                 and ledger.licensed_at(s, row.site_id, now) is None
@@ -631,21 +637,61 @@ def build_router() -> APIRouter:
     return r
 
 
-def create_app(database_url: str | None = None, *, auth_required: bool = True) -> FastAPI:
+EXPIRY_SWEEP_SECONDS = 60.0
+
+
+def _sweeper(sessions: sessionmaker[Session], every: float) -> Any:
+    """A lifespan that runs :func:`megawatt.ops.ledger.expire` at start and every
+    ``every`` seconds (a lapsed licence holds nothing for longer than that even when
+    no ledger write comes to sweep it)."""
+
+    def sweep() -> int:
+        with sessions() as session, session.begin():
+            return len(ledger.expire(session))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    await run_in_threadpool(sweep)
+                except Exception as exc:  # keep serving; the next pass retries
+                    log.warning("licence expiry sweep failed: %s", exc)
+                await asyncio.sleep(every)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    return lifespan
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    auth_required: bool = True,
+    expiry_sweep_seconds: float | None = EXPIRY_SWEEP_SECONDS,
+) -> FastAPI:
     """The service over ``database_url`` (default: $MEGAWATT_DATABASE_URL or
     ./megawatt.db). The schema must exist: ``megawatt ops --db URL migrate``.
 
-    Every endpoint but /oauth/token needs a Bearer token; ``auth_required=False``
-    (tests of the domain logic only) treats every request as the authority."""
+    Every endpoint but /auth/token needs a Bearer token; ``auth_required=False``
+    (tests of the domain logic only) treats every request as the authority.
+    ``expiry_sweep_seconds``: how often lapsed licences are swept (None: never, only
+    on ledger writes)."""
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
     app = FastAPI(
+        lifespan=_sweeper(sessions, expiry_sweep_seconds) if expiry_sweep_seconds else None,
         title="megawatt operations",
         version="0.1.0",
         description="Registry, caps and allocation ledger, audit. OAuth2 client credentials.",
     )
-    engine = make_engine(database_url)
     app.state.engine = engine
     app.state.auth = auth_required
-    app.state.sessions = session_factory(engine)
+    app.state.sessions = sessions
     app.include_router(build_router())
 
     @app.exception_handler(Problem)
@@ -718,7 +764,7 @@ def create_app(database_url: str | None = None, *, auth_required: bool = True) -
         components["securitySchemes"] = {
             "oauth2": {
                 "type": "oauth2",
-                "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+                "flows": {"clientCredentials": {"tokenUrl": "/auth/token", "scopes": {}}},
             }
         }
         schema["security"] = [{"oauth2": []}]

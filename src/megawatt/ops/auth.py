@@ -149,7 +149,7 @@ def issue_token(session: Session, client_id: str, secret: str) -> dict[str, obje
 def verify(session: Session, authorization: str | None) -> Principal:
     """The principal of a ``Bearer`` token; 401 problem if missing, bad or expired."""
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise _unauthorized("a Bearer access token is required (POST /oauth/token)")
+        raise _unauthorized("a Bearer access token is required (POST /auth/token)")
     token = authorization[7:].strip()
     try:
         kid = _kid(token)

@@ -12,6 +12,13 @@ so no two requests can both see the same "remaining" MW (docs/operations.md).
 A new entry changes the totals from its effective time on, so each cap is checked at
 its effective time and at every later effective time of an entry in the cap's scope:
 the cap holds at every effective time, not only "now".
+
+A site whose licence lapses (``valid_to`` passed, no other active licence covering it)
+holds no allocation from that moment: :func:`expire` appends a ``revoke`` entry
+effective exactly at the lapse. It runs under the program cap lock at the start of
+every ledger write (so a cap check never counts a lapsed allocation), when a licence
+is changed, every minute in ``megawatt serve`` and from ``megawatt ops expire``.
+Suspending or revoking a licence revokes at once (``PATCH /licences``).
 """
 
 from __future__ import annotations
@@ -137,6 +144,88 @@ def licensed_at(session: Session, site_id: int, at: dt.datetime) -> Licence | No
     ).first()
 
 
+EXPIRY_ACTOR = "system:licence-expiry"
+
+
+def _coverage(licences: list[Licence]) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    """The union of ``[valid_from, valid_to)`` of ``licences``, merged and sorted."""
+    spans = sorted((lic.valid_from, lic.valid_to) for lic in licences)
+    merged: list[tuple[dt.datetime, dt.datetime | None]] = []
+    for start, end in spans:
+        if merged:
+            last_start, last_end = merged[-1]
+            if last_end is None or start <= last_end:
+                longer = None if end is None or last_end is None else max(end, last_end)
+                merged[-1] = (last_start, longer)
+                continue
+        merged.append((start, end))
+    return merged
+
+
+def lapses(session: Session, now: dt.datetime) -> list[tuple[int, dt.datetime, int]]:
+    """``(site_id, lapse, kw)``: each site that still holds ``kw`` > 0 after a lapse of
+    its active licences at or before ``now`` (``kw`` = its lowest level from the lapse
+    until its licence coverage resumes, what a revoke at the lapse can take back)."""
+    lapsed_sites = session.scalars(
+        select(Licence.site_id)
+        .where(Licence.status == "active", Licence.valid_to.is_not(None), Licence.valid_to <= now)
+        .distinct()
+    ).all()
+    found = []
+    for site_id in sorted(lapsed_sites):
+        active = session.scalars(
+            select(Licence).where(Licence.site_id == site_id, Licence.status == "active")
+        ).all()
+        coverage = _coverage(list(active))
+        rows = session.execute(
+            select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
+            .where(LedgerEntry.site_id == site_id)
+            .group_by(LedgerEntry.effective_from)
+            .order_by(LedgerEntry.effective_from)
+        ).all()
+        for k, (_, end) in enumerate(coverage):
+            if end is None or end > now:
+                continue
+            resume = coverage[k + 1][0] if k + 1 < len(coverage) else None
+            level = sum(int(d) for when, d in rows if when <= end)
+            lowest = level
+            for when, d in rows:
+                if when > end and (resume is None or when < resume):
+                    level += int(d)
+                    lowest = min(lowest, level)
+            if lowest > 0:
+                found.append((site_id, end, lowest))
+    return found
+
+
+def expire(session: Session, now: dt.datetime | None = None) -> list[LedgerEntry]:
+    """Append a ``revoke`` at each licence lapse at or before ``now`` where the site
+    still holds MW (see :func:`lapses`). Takes the program cap lock first (the same
+    order as :func:`append`); idempotent: a second call finds nothing."""
+    now = now or dt.datetime.now(dt.UTC)
+    session.scalars(
+        select(Cap).where(Cap.scope == "program").order_by(Cap.id).with_for_update()
+    ).all()
+    written = []
+    for site_id, lapse, kw in lapses(session, now):
+        entry = LedgerEntry(
+            site_id=site_id,
+            kind="revoke",
+            effective_from=lapse,
+            delta_kw=-kw,
+            level_kw=level_kw(session, site_id, lapse) - kw,
+            reason=f"licence lapsed at {lapse.isoformat()}: no active licence covers the site",
+            recorded_by=EXPIRY_ACTOR,
+        )
+        session.add(entry)
+        session.flush()
+        audit.record(
+            session, EXPIRY_ACTOR, "revoke", "ledger_entry", entry.id, None, audit.snapshot(entry)
+        )
+        written.append(entry)
+    return written
+
+
 def _site_min_level_from(session: Session, site_id: int, at: dt.datetime, delta: int) -> int:
     """The site's lowest level at ``at`` or later once ``delta`` is added at ``at``."""
     rows = session.execute(
@@ -174,6 +263,7 @@ def append(
     if site is None:
         raise not_found("site", site_id, "site_id")
     caps = lock_caps(session, site)  # before reading any total
+    expire(session)  # lapsed licences hold nothing (under the same lock)
 
     current = level_kw(session, site_id, effective_from)
     if kind == "grant":
@@ -258,6 +348,7 @@ def append(
     session.add(entry)
     session.flush()
     audit.record(session, actor, kind, "ledger_entry", entry.id, None, audit.snapshot(entry))
+    expire(session)  # a backdated grant before a past lapse is revoked at that lapse
     return entry
 
 
