@@ -33,7 +33,7 @@ def _setup_site(client: Any, plant: str = "sahiwal", name: str = "mine-1") -> in
             "operator_id": op.json()["id"],
             "name": name,
             "kind": "btc_miner",
-            "zone": "north",
+            "zone": "North",
             "plant": plant,
             "lat": 30.66,
             "lon": 73.1,
@@ -220,6 +220,13 @@ BAD_REQUESTS = [
     ("get", "/operators/999", None, "operator_id"),
     ("get", "/sites?limit=0", None, "limit"),
     ("get", "/allocations?at=yesterday", None, "at"),
+    ("get", "/allocations?at=0001-01-01T00:00:00%2B00:01", None, "at"),
+    (
+        "post",
+        "/ledger",
+        {"site_id": 1, "kind": "grant", "mw": "1", "effective_from": "0001-01-01T00:00:00+00:01"},
+        "effective_from",
+    ),
     ("get", "/nowhere", None, "path"),
     ("delete", "/operators", None, "path"),
     ("put", "/caps/galaxy/x", {"cap_mw": "1"}, "scope"),
@@ -301,3 +308,29 @@ def test_openapi(client: Any) -> None:  # noqa: F811
     spec = client.get("/openapi.json").json()
     assert {"/operators", "/sites", "/licences", "/ledger", "/caps", "/audit"} <= set(spec["paths"])
     assert "ProblemOut" in spec["components"]["schemas"]
+
+
+def test_a_site_must_name_a_capped_plant_in_its_zone(client: Any) -> None:  # noqa: F811
+    """The seeded plant caps carry their generator's zone (sahiwal: North): a site in
+    another zone, or at a misspelt plant that would escape its cap, is a 422."""
+    op = client.post("/operators", json={"name": "op z"}).json()["id"]
+    site = {
+        "operator_id": op,
+        "name": "z",
+        "kind": "btc_miner",
+        "zone": "North",
+        "lat": 30,
+        "lon": 73,
+    }
+    caps = {c["name"]: c["zone"] for c in client.get("/caps").json() if c["scope"] == "plant"}
+    assert caps == {"sahiwal": "North", "port_qasim": "South", "china_power_hub": "South"}
+    body = _problem(client.post("/sites", json={**site, "zone": "South", "plant": "sahiwal"}), 422)
+    assert body["errors"][0]["field"] == "zone" and "'North'" in body["detail"]
+    body = _problem(client.post("/sites", json={**site, "plant": "Sahiwal"}), 422)
+    assert body["errors"][0]["field"] == "plant" and "sahiwal" in body["detail"]
+    assert client.post("/sites", json={**site, "plant": "sahiwal"}).status_code == 201
+    assert client.post("/sites", json={**site, "name": "z2", "zone": "Far"}).status_code == 201
+    # Moving the plant cap to another zone while sites sit there: 409.
+    r = client.put("/caps/plant/sahiwal", json={"cap_mw": "1243.5", "zone": "South"})
+    assert _problem(r, 409)["errors"][0]["field"] == "zone"
+    assert _problem(client.put("/caps/zone/North", json={"cap_mw": "5", "zone": "x"}), 422)

@@ -20,7 +20,7 @@ def _site(client: Any, name: str) -> tuple[int, int]:  # noqa: F811
             "operator_id": op,
             "name": name,
             "kind": "btc_miner",
-            "zone": "north",
+            "zone": "North",
             "plant": "sahiwal",
             "lat": 30,
             "lon": 73,
@@ -107,3 +107,73 @@ def test_client_scope_is_checked(migrated: str, role: str, scope: dict) -> None:
 
     with pytest.raises(Problem):
         add_client(migrated, "bad", role, **scope)
+
+
+def _cli(*args: str) -> str:
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_disable_rotate_and_retire_from_the_cli(client: Any, migrated: str) -> None:  # noqa: F811
+    """`ops client disable|enable|rotate` and `ops key rotate [--retire-old]`: what each
+    does to existing tokens and to the secret. JWT iat has whole seconds, so the test
+    waits a second between a token and the command that should refuse it."""
+    import json
+    import time
+
+    from fastapi.testclient import TestClient
+
+    out = _cli("ops", "--db", migrated, "client", "add", "svc", "--role", "authority")
+    secret = json.loads(out)["client_secret"]
+    http = TestClient(client.app)
+    old = token(http, "svc", secret)
+    assert http.get("/sites", headers=old).status_code == 200
+    time.sleep(1.1)
+
+    _cli("ops", "--db", migrated, "client", "disable", "svc")
+    assert http.get("/sites", headers=old).status_code == 401
+    assert (
+        http.post(
+            "/auth/token",
+            data={"grant_type": "client_credentials", "client_id": "svc", "client_secret": secret},
+        ).status_code
+        == 401
+    )
+    listed = [json.loads(x) for x in _cli("ops", "--db", migrated, "client", "list").splitlines()]
+    assert {c["client_id"]: c["disabled_at"] is not None for c in listed}["svc"] is True
+    assert all("secret" not in k for c in listed for k in c)
+    _cli("ops", "--db", migrated, "client", "enable", "svc")
+    assert http.get("/sites", headers=old).status_code == 401  # issued before the disable
+    fresh = token(http, "svc", secret)
+    assert http.get("/sites", headers=fresh).status_code == 200
+    time.sleep(1.1)
+
+    new_secret = json.loads(_cli("ops", "--db", migrated, "client", "rotate", "svc"))[
+        "client_secret"
+    ]
+    assert new_secret != secret
+    assert http.get("/sites", headers=fresh).status_code == 401
+    bad = {"grant_type": "client_credentials", "client_id": "svc", "client_secret": secret}
+    assert http.post("/auth/token", data=bad).status_code == 401
+    signed_by_first_key = token(http, "svc", new_secret)
+
+    kid = json.loads(_cli("ops", "--db", migrated, "key", "rotate"))["kid"]
+    assert http.get("/sites", headers=signed_by_first_key).status_code == 200
+    second = token(http, "svc", new_secret)
+    header = second["Authorization"].split()[1].split(".")[0]
+    assert json.loads(base64.urlsafe_b64decode(header + "==="))["kid"] == kid
+    _cli("ops", "--db", migrated, "key", "rotate", "--retire-old")
+    assert http.get("/sites", headers=signed_by_first_key).status_code == 401
+    assert http.get("/sites", headers=second).status_code == 401
+    now = token(http, "svc", new_secret)
+    assert http.get("/sites", headers=now).status_code == 200
+    audit = http.get("/audit", params={"entity": "client"}, headers=now).json()
+    assert [a["action"] for a in audit].count("update") == 3
+    assert all("secret_hash" not in (a["after"] or {}) for a in audit)
+    with pytest.raises(AssertionError):
+        _cli("ops", "--db", migrated, "client", "disable", "nobody")

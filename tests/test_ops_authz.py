@@ -41,6 +41,7 @@ class World:
         self.contract: dict[str, int] = {}
         self.ledger: dict[str, int] = {}
         self.plant = {"own": "sahiwal", "other": "port_qasim"}
+        self.zone = {"own": "North", "other": "South"}
         self.names = {
             "own": ("operator-alpha-3f1", "site-alpha-7c2"),
             "other": ("operator-bravo-9d4", "site-bravo-2e8"),
@@ -54,7 +55,7 @@ class World:
                     "operator_id": self.op[t],
                     "name": site_name,
                     "kind": "btc_miner",
-                    "zone": "north",
+                    "zone": self.zone[t],
                     "plant": self.plant[t],
                     "lat": 30,
                     "lon": 73,
@@ -163,7 +164,7 @@ MATRIX: dict[tuple[str, str], tuple[str, int, Build]] = {
                     "operator_id": w.op[t],
                     "name": f"site-{_u()}",
                     "kind": "ai_datacenter",
-                    "zone": "north",
+                    "zone": w.zone[t],
                     "plant": w.plant[t],
                     "lat": 30,
                     "lon": 73,

@@ -20,7 +20,7 @@ from opsdb import db_url, migrated  # noqa: F401  (fixtures)
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def _sites(factory, n: int, plant: str = "sahiwal", zone: str = "north") -> list[int]:  # type: ignore[no-untyped-def]
+def _sites(factory, n: int, plant: str = "sahiwal", zone: str = "North") -> list[int]:  # type: ignore[no-untyped-def]
     with db.transaction(factory) as s:
         op = Operator(name=f"op-{plant}-{n}")
         s.add(op)

@@ -119,3 +119,44 @@ def test_export_scenario_round_trips(migrated: str, plan_dir: Path, tmp_path: Pa
         by_name["hub_miner_a"].requested_mw
         == {a.name: a for a in default.applicants}["hub_miner_a"].requested_mw
     )
+
+
+def test_import_plan_writes_contracts_from_the_plans_terms(migrated: str, plan_dir: Path) -> None:  # noqa: F811
+    """With the two terms a plan does not carry, each application gets its contract:
+    the program's tariff, notice, start, term and reviews and the applicant's firm
+    share (also its firm service level). Once only; half the options is an error."""
+    from decimal import Decimal
+
+    from megawatt.ops.models import Application, Contract
+
+    sc = scenario_lib.load_default()
+    half = CliRunner().invoke(
+        app, ["ops", "--db", migrated, "import-plan", str(plan_dir), "--ramp-minutes", "15"]
+    )
+    assert half.exit_code != 0 and "--penalty-per-mwh" in half.output
+    args = ("--ramp-minutes", "15", "--penalty-per-mwh", "12000.50")
+    out = _run("ops", "--db", migrated, "import-plan", str(plan_dir), *args)
+    assert "contracts created: " in out
+    engine = db.make_engine(migrated)
+    try:
+        with db.transaction(db.session_factory(engine)) as s:
+            contracts = {c.site_id: c for c in s.scalars(select(Contract))}
+            sites = {x.id: x.name for x in s.scalars(select(Site))}
+            apps = {a.id for a in s.scalars(select(Application))}
+        assert {c.application_id for c in contracts.values()} == apps
+        terms = sc.program.contract
+        for site_id, c in contracts.items():
+            applicant = next(a for a in sc.applicants if a.name == sites[site_id])
+            assert c.tariff_scheme == sc.program.tariff.scheme
+            assert c.tariff_local_per_kwh == Decimal(str(sc.program.tariff.local_per_kwh))
+            assert c.firm_share == c.firm_service_level == Decimal(str(applicant.firm_share))
+            assert (c.notice_minutes, c.ramp_minutes) == (terms.notice_minutes, 15)
+            assert c.penalty_local_per_mwh == Decimal("12000.50")
+            assert (c.start, c.review_months) == (terms.start, terms.review_months)
+            assert c.term_months == round(terms.term_years * 12)
+        again = _run("ops", "--db", migrated, "import-plan", str(plan_dir), *args)
+        assert "contracts created: -" in again
+        with db.transaction(db.session_factory(engine)) as s:
+            assert len(s.scalars(select(Contract)).all()) == len(contracts)
+    finally:
+        engine.dispose()

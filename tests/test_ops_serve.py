@@ -77,7 +77,7 @@ def test_fifty_http_clients_race_for_the_last_mw(server: str) -> None:
                     "operator_id": op,
                     "name": f"s{i}",
                     "kind": "ai_datacenter",
-                    "zone": "south",
+                    "zone": "South",
                     "plant": "port_qasim",
                     "lat": 24.8,
                     "lon": 67.3,

@@ -551,25 +551,47 @@ def ops_seed_caps(ctx: typer.Context, file: ScenarioArg = None) -> None:
 def ops_import_plan(
     ctx: typer.Context,
     out_dir: Annotated[Path, typer.Argument(help="A directory written by megawatt plan.")],
+    ramp_minutes: Annotated[
+        int | None,
+        typer.Option(min=0, max=24 * 60, help="Contracts: ramp time after the notice, min."),
+    ] = None,
+    penalty_per_mwh: Annotated[
+        str | None,
+        typer.Option(help="Contracts: penalty per MWh below the firm service level (local)."),
+    ] = None,
 ) -> None:
     """Caps, operators, sites, applications and ledger grants from a plan (idempotent).
 
     Sites without an active licence at the contract start get no grant: add their
-    licences and import again."""
-    from megawatt.ops import db
-    from megawatt.ops.planio import import_plan
+    licences and import again. With --ramp-minutes and --penalty-per-mwh (terms a plan
+    does not carry) each application also gets its contract from the plan's terms."""
+    from decimal import Decimal, InvalidOperation
 
-    engine = db.make_engine(ctx.obj["db"])
-    try:
-        with db.transaction(db.session_factory(engine)) as session:
-            report = import_plan(session, out_dir, actor="cli:import-plan")
-    finally:
-        engine.dispose()
+    from megawatt.errors import InputError
+    from megawatt.ops.planio import SiteTerms, import_plan
+
+    terms = None
+    if (ramp_minutes is None) != (penalty_per_mwh is None):
+        raise InputError(None, "--ramp-minutes/--penalty-per-mwh", "give both or neither")
+    if ramp_minutes is not None and penalty_per_mwh is not None:
+        try:
+            penalty = Decimal(penalty_per_mwh)
+        except InvalidOperation:
+            raise InputError(None, "--penalty-per-mwh", "a decimal number >= 0") from None
+        if not penalty.is_finite() or penalty < 0:
+            raise InputError(None, "--penalty-per-mwh", "a decimal number >= 0")
+        terms = SiteTerms(ramp_minutes, penalty)
+    report = _client_tx(ctx, lambda s: import_plan(s, out_dir, "cli:import-plan", terms))
     console.print(f"effective from {report.effective_from.isoformat()}")
     console.print(
         f"created {len(report.created)} records; granted: {', '.join(report.granted) or '-'}"
     )
     console.print(f"unchanged: {', '.join(report.unchanged) or '-'}")
+    console.print(
+        f"contracts created: {', '.join(report.contracts) or '-'}"
+        + (f" ({report.no_contract})" if report.no_contract else ""),
+        highlight=False,
+    )
     if report.unlicensed:
         console.print(
             f"no active licence, not granted: {', '.join(report.unlicensed)}", highlight=False
@@ -608,6 +630,18 @@ client_app = typer.Typer(help="OAuth2 clients (client credentials).", no_args_is
 ops_app.add_typer(client_app, name="client")
 
 
+def _client_tx(ctx: typer.Context, work: Callable[[Any], Any]) -> Any:
+    """Run ``work(session)`` in one transaction on the ops database."""
+    from megawatt.ops import db
+
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            return work(session)
+    finally:
+        engine.dispose()
+
+
 @client_app.command("add")
 @user_errors
 @ops_errors
@@ -619,18 +653,104 @@ def ops_client_add(
     site_id: Annotated[int | None, typer.Option(help="The site (role site).")] = None,
 ) -> None:
     """Register a client and print its secret (shown once; only a hash is stored)."""
-    from megawatt.ops import auth, db
+    from megawatt.ops import auth
 
-    engine = db.make_engine(ctx.obj["db"])
-    try:
-        with db.transaction(db.session_factory(engine)) as session:
-            secret = auth.add_client(
-                session, client_id, role, "cli", operator_id=operator_id, site_id=site_id
-            )
-    finally:
-        engine.dispose()
+    secret = _client_tx(
+        ctx,
+        lambda s: auth.add_client(
+            s, client_id, role, "cli", operator_id=operator_id, site_id=site_id
+        ),
+    )
     # One JSON object, for scripts: `megawatt ops client add x --role site | jq -r ...`
     print(json.dumps({"client_id": client_id, "client_secret": secret, "role": role}))
+
+
+@client_app.command("list")
+@user_errors
+@ops_errors
+def ops_client_list(ctx: typer.Context) -> None:
+    """One JSON object per client (no secrets): id, role, scope, created, disabled."""
+    from sqlalchemy import select
+
+    from megawatt.ops.models import Client
+
+    def rows(session: Any) -> list[dict[str, object]]:
+        return [
+            {
+                "client_id": c.client_id,
+                "role": c.role,
+                "operator_id": c.operator_id,
+                "site_id": c.site_id,
+                "created_at": c.created_at.isoformat(),
+                "disabled_at": c.disabled_at.isoformat() if c.disabled_at else None,
+            }
+            for c in session.scalars(select(Client).order_by(Client.id))
+        ]
+
+    for row in _client_tx(ctx, rows):
+        print(json.dumps(row))
+
+
+@client_app.command("disable")
+@user_errors
+@ops_errors
+def ops_client_disable(
+    ctx: typer.Context, client_id: Annotated[str, typer.Argument(help="The client's id.")]
+) -> None:
+    """Disable a client: its tokens are refused at once and no new ones are issued."""
+    from megawatt.ops import auth
+
+    _client_tx(ctx, lambda s: auth.set_disabled(s, client_id, True, "cli"))
+    console.print(f"client {client_id} disabled")
+
+
+@client_app.command("enable")
+@user_errors
+@ops_errors
+def ops_client_enable(
+    ctx: typer.Context, client_id: Annotated[str, typer.Argument(help="The client's id.")]
+) -> None:
+    """Enable a disabled client again (tokens issued before it was disabled stay refused)."""
+    from megawatt.ops import auth
+
+    _client_tx(ctx, lambda s: auth.set_disabled(s, client_id, False, "cli"))
+    console.print(f"client {client_id} enabled")
+
+
+@client_app.command("rotate")
+@user_errors
+@ops_errors
+def ops_client_rotate(
+    ctx: typer.Context, client_id: Annotated[str, typer.Argument(help="The client's id.")]
+) -> None:
+    """Give a client a new secret (printed once as JSON); the old secret and every
+    token issued with it are refused from now on."""
+    from megawatt.ops import auth
+
+    secret = _client_tx(ctx, lambda s: auth.rotate_secret(s, client_id, "cli"))
+    print(json.dumps({"client_id": client_id, "client_secret": secret}))
+
+
+key_app = typer.Typer(help="The keys that sign access tokens.", no_args_is_help=True)
+ops_app.add_typer(key_app, name="key")
+
+
+@key_app.command("rotate")
+@user_errors
+@ops_errors
+def ops_key_rotate(
+    ctx: typer.Context,
+    retire_old: Annotated[
+        bool,
+        typer.Option(help="Refuse tokens signed by older keys at once (a key that leaked)."),
+    ] = False,
+) -> None:
+    """Sign new tokens with a new key; older keys verify their tokens until those
+    expire (an hour) unless --retire-old."""
+    from megawatt.ops import auth
+
+    kid = _client_tx(ctx, lambda s: auth.rotate_signing_key(s, "cli", retire_old))
+    print(json.dumps({"kid": kid, "retired_old": retire_old}))
 
 
 @app.command("serve")

@@ -24,7 +24,6 @@ from urllib.parse import parse_qs, unquote
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,6 +68,7 @@ from megawatt.ops.schemas import (
     SiteIn,
     SiteOut,
     SitePatch,
+    When,
 )
 
 log = logging.getLogger(__name__)
@@ -360,6 +360,7 @@ def build_router() -> APIRouter:
     def create_site(body: SiteIn, request: Request, actor: Actor) -> Any:
         with _tx(request) as s:
             _must_exist(s, Operator, body.operator_id, "operator_id")
+            ledger.check_place(s, body.zone, body.plant)
             return SiteOut.model_validate(_create(s, actor, "site", Site(**body.model_dump())))
 
     @r.get("/sites", response_model=list[SiteOut], tags=["registry"])
@@ -543,6 +544,7 @@ def build_router() -> APIRouter:
                     scope=c.scope,
                     name=c.name,
                     cap_mw=ledger.to_mw(c.cap_kw),
+                    zone=c.zone,
                     peak_allocated_mw=ledger.to_mw(ledger.peak_kw(s, c)),
                 )
                 for c in caps
@@ -558,12 +560,13 @@ def build_router() -> APIRouter:
     ) -> Any:
         """Create or change a cap; 409 when more is already allocated under it."""
         with _tx(request) as s:
-            cap = ledger.set_cap(s, scope, name, body.cap_mw, actor)
+            cap = ledger.set_cap(s, scope, name, body.cap_mw, actor, body.zone)
             return CapOut(
                 id=cap.id,
                 scope=cap.scope,
                 name=cap.name,
                 cap_mw=ledger.to_mw(cap.cap_kw),
+                zone=cap.zone,
                 peak_allocated_mw=ledger.to_mw(ledger.peak_kw(s, cap)),
             )
 
@@ -601,9 +604,7 @@ def build_router() -> APIRouter:
             return [_ledger_out(e) for e in _page(s, stmt, limit, offset)]
 
     @r.get("/allocations", response_model=list[AllocationOut], tags=["ledger"])
-    def allocations(
-        request: Request, who: Who, at: Annotated[AwareDatetime | None, Query()] = None
-    ) -> Any:
+    def allocations(request: Request, who: Who, at: Annotated[When | None, Query()] = None) -> Any:
         """Every site's allocation at ``at`` (default: now)."""
         when = at or dt.datetime.now(dt.UTC)
         with _tx(request) as s:

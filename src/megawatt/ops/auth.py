@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from megawatt.ops import audit
 from megawatt.ops.models import Client, Operator, SigningKey, Site
-from megawatt.ops.problems import Problem, invalid
+from megawatt.ops.problems import Problem, invalid, not_found
 
 ISSUER = "megawatt"
 TOKEN_SECONDS = 3600
@@ -92,15 +92,90 @@ def add_client(
     return secret
 
 
-def _signing_key(session: Session) -> tuple[str, OctKey]:
-    row = session.scalars(select(SigningKey).order_by(SigningKey.id.desc()).limit(1)).first()
+def _client(session: Session, client_id: str) -> Client:
+    row = session.scalars(select(Client).where(Client.client_id == client_id)).first()
     if row is None:
-        row = SigningKey(
-            kid=secrets.token_hex(8),
-            secret=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        )
-        session.add(row)
-        session.flush()
+        raise not_found("client", client_id, "client_id")
+    return row
+
+
+def _audit_client(session: Session, actor: str, row: Client, before: object) -> None:
+    after = audit.snapshot(row)
+    for snap in (before, after):
+        if isinstance(snap, dict):
+            snap.pop("secret_hash", None)
+    audit.record(session, actor, "update", "client", row.id, before, after)
+
+
+def set_disabled(session: Session, client_id: str, disabled: bool, actor: str) -> Client:
+    """Disable a client (its tokens are refused at once, new ones are not issued) or
+    enable it again (tokens issued before it was disabled stay refused)."""
+    row = _client(session, client_id)
+    before = audit.snapshot(row)
+    now = dt.datetime.now(dt.UTC)
+    if disabled:
+        row.disabled_at = row.disabled_at or now
+        row.tokens_after = now
+    else:
+        row.disabled_at = None
+    session.flush()
+    _audit_client(session, actor, row, before)
+    return row
+
+
+def rotate_secret(session: Session, client_id: str, actor: str) -> str:
+    """A new secret for the client (returned once); the old secret and every token
+    issued with it are refused from now on."""
+    row = _client(session, client_id)
+    before = audit.snapshot(row)
+    secret = secrets.token_urlsafe(32)
+    row.secret_hash = hash_secret(secret)
+    row.tokens_after = dt.datetime.now(dt.UTC)
+    session.flush()
+    _audit_client(session, actor, row, before)
+    return secret
+
+
+def _new_key(session: Session) -> SigningKey:
+    row = SigningKey(
+        kid=secrets.token_hex(8),
+        secret=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def rotate_signing_key(session: Session, actor: str, retire_old: bool = False) -> str:
+    """Make a new signing key (the one new tokens are signed with) and return its kid.
+    Tokens signed by older keys keep working until they expire (an hour), unless
+    ``retire_old``: then they are refused at once (a key that may have leaked)."""
+    now = dt.datetime.now(dt.UTC)
+    if retire_old:
+        for old in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
+            old.retired_at = now
+    row = _new_key(session)
+    audit.record(
+        session,
+        actor,
+        "create",
+        "signing_key",
+        row.id,
+        None,
+        {"kid": row.kid, "retired_old": retire_old},
+    )
+    return row.kid
+
+
+def _signing_key(session: Session) -> tuple[str, OctKey]:
+    row = session.scalars(
+        select(SigningKey)
+        .where(SigningKey.retired_at.is_(None))
+        .order_by(SigningKey.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        row = _new_key(session)
     return row.kid, OctKey.import_key(base64.urlsafe_b64decode(row.secret))
 
 
@@ -156,8 +231,8 @@ def verify(session: Session, authorization: str | None) -> Principal:
     except (ValueError, UnicodeDecodeError):
         raise _unauthorized("malformed token") from None
     key = session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first() if kid else None
-    if key is None:
-        raise _unauthorized("unknown signing key")
+    if key is None or key.retired_at is not None:
+        raise _unauthorized("unknown or retired signing key")
     keys = {kid: key.secret}
     try:
         decoded = jwt.decode(
@@ -174,6 +249,10 @@ def verify(session: Session, authorization: str | None) -> Principal:
     client = session.scalars(select(Client).where(Client.client_id == claims["sub"])).first()
     if client is None or client.disabled_at is not None:
         raise _unauthorized("the client is disabled or gone")
+    if client.tokens_after is not None and int(claims.get("iat", 0)) < int(
+        client.tokens_after.timestamp()
+    ):
+        raise _unauthorized("the token was issued before the client's secret was rotated")
     return Principal(client.client_id, client.role, client.operator_id, client.site_id)
 
 

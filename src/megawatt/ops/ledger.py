@@ -352,8 +352,37 @@ def append(
     return entry
 
 
-def set_cap(session: Session, scope: str, name: str, mw: Decimal, actor: str) -> Cap:
-    """Create or change a cap; refused (409) when allocations already exceed it."""
+def check_place(session: Session, zone: str, plant: str | None) -> None:
+    """A site's plant, when it names one, must be a plant with a cap (a misspelt plant
+    would escape its cap) and lie in the site's zone (the plant cap's ``zone``, seeded
+    from the scenario's generators). 422 naming the field otherwise."""
+    if plant is None:
+        return
+    plants = {c.name: c for c in session.scalars(select(Cap).where(Cap.scope == "plant"))}
+    if not plants:
+        return
+    cap = plants.get(plant)
+    if cap is None:
+        raise invalid(
+            f"plant {plant!r} has no cap; known plants: {', '.join(sorted(plants))}",
+            "plant",
+            "must be a capped plant (or leave it empty and give the substation)",
+        )
+    if cap.zone is not None and cap.zone != zone:
+        raise invalid(
+            f"plant {plant!r} is in zone {cap.zone!r}, not {zone!r}",
+            "zone",
+            f"must be {cap.zone!r}",
+        )
+
+
+def set_cap(
+    session: Session, scope: str, name: str, mw: Decimal, actor: str, zone: str | None = None
+) -> Cap:
+    """Create or change a cap (a plant cap may name its ``zone``); refused (409) when
+    allocations already exceed it, or when sites at the plant lie in another zone."""
+    if zone is not None and scope != "plant":
+        raise invalid("only a plant cap has a zone", "zone", "leave empty for this scope")
     cap_kw = to_kw(mw)
     # Same lock order as append: the program row first.
     session.scalars(select(Cap).where(Cap.scope == "program").with_for_update()).all()
@@ -374,9 +403,22 @@ def set_cap(session: Session, scope: str, name: str, mw: Decimal, actor: str) ->
             "below what is allocated",
             allocated_mw=str(to_mw(peak)),
         )
-    if before is not None and cap.cap_kw == cap_kw:
+    if zone is not None:
+        elsewhere = session.scalars(
+            select(Site.name).where(Site.plant == name, Site.zone != zone).limit(3)
+        ).all()
+        if elsewhere:
+            raise conflict(
+                f"sites at plant {name!r} lie in another zone than {zone!r}: "
+                + ", ".join(elsewhere),
+                "zone",
+                "sites of this plant are in another zone",
+            )
+    zone = zone if zone is not None else cap.zone
+    if before is not None and cap.cap_kw == cap_kw and cap.zone == zone:
         return cap
     cap.cap_kw = cap_kw
+    cap.zone = zone
     session.flush()
     audit.record(
         session, actor, "update" if before else "create", "cap", cap.id, before, audit.snapshot(cap)

@@ -190,6 +190,9 @@ class Cap(Base):
     scope: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))
     cap_kw: Mapped[int] = mapped_column(BigInteger)
+    # A plant cap's zone (from the scenario's generators): a site at the plant must be
+    # in it. None for program and zone caps.
+    zone: Mapped[str | None] = mapped_column(String(100))
 
 
 class LedgerEntry(Base):
@@ -236,13 +239,19 @@ class Client(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Tokens issued before this time are refused (set when the secret is rotated or
+    # the client disabled; JWT iat has whole seconds, so compared at whole seconds).
+    tokens_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class SigningKey(Base):
-    """A key that signs access tokens (HS256); the newest signs, all verify."""
+    """A key that signs access tokens (HS256): the newest unretired one signs; every
+    unretired one verifies (tokens live an hour, so a rotated-out key stops mattering
+    then; retiring it refuses its tokens at once)."""
 
     __tablename__ = "signing_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     secret: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

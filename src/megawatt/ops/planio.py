@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from megawatt import scenario as scenario_lib
 from megawatt.errors import InputError
 from megawatt.ops import audit, ledger
-from megawatt.ops.models import Application, Cap, Operator, Site
+from megawatt.ops.models import Application, Cap, Contract, Operator, Site
 from megawatt.ops.seed import PROGRAM_CAP_NAME, seed_caps
 from megawatt.report.export import read_results
 
@@ -31,6 +31,18 @@ class ImportReport:
     granted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     unlicensed: list[str] = field(default_factory=list)
+    contracts: list[str] = field(default_factory=list)
+    no_contract: str = ""
+
+
+@dataclass(frozen=True)
+class SiteTerms:
+    """Contract terms a plan does not carry: the ramp time a site has after the notice,
+    and the penalty per MWh of shortfall below the firm service level (in the tariff's
+    currency). Both are the authority's to set, so the import asks for them."""
+
+    ramp_minutes: int
+    penalty_local_per_mwh: Decimal
 
 
 def effective_start(sc: scenario_lib.Scenario) -> dt.datetime:
@@ -58,15 +70,51 @@ def _get_or_create(session: Session, actor: str, report: ImportReport, row, key:
     return row
 
 
-def import_plan(session: Session, out_dir: Path, actor: str) -> ImportReport:
+def _contract(
+    sc: scenario_lib.Scenario,
+    applicant: scenario_lib.Applicant,
+    site: Site,
+    app: Application,
+    terms: SiteTerms,
+) -> Contract:
+    """The plan's contract of one applicant: the program's tariff, notice, start, term
+    and reviews, the applicant's firm share; its firm service level is its firm share
+    (the share of its allocation it may keep drawing during an event: 0 for a miner that
+    goes to zero, 1 for a firm AI load that is never curtailed)."""
+    program = sc.program
+    c = program.contract
+    assert c.start is not None  # effective_start() checked it
+    share = Decimal(str(applicant.firm_share)).quantize(Decimal("0.000001"))
+    return Contract(
+        site_id=site.id,
+        application_id=app.id,
+        tariff_scheme=program.tariff.scheme,
+        tariff_local_per_kwh=Decimal(str(program.tariff.local_per_kwh)),
+        firm_share=share,
+        firm_service_level=share,
+        notice_minutes=c.notice_minutes,
+        ramp_minutes=terms.ramp_minutes,
+        penalty_local_per_mwh=terms.penalty_local_per_mwh,
+        start=c.start,
+        term_months=round(c.term_years * 12),
+        review_months=c.review_months,
+    )
+
+
+def import_plan(
+    session: Session, out_dir: Path, actor: str, terms: SiteTerms | None = None
+) -> ImportReport:
     """Caps, operators, sites, applications and grants from a plan's output directory.
 
     Each applicant becomes an operator and a site of the same name (no position yet)
     with its application; each allocated MW becomes a ledger grant (or change) effective
     at the contract start, for sites that hold an active licence then. Sites without
     one are listed as ``unlicensed`` and get no grant: licences are not invented; add
-    them (POST /licences) and import again. Idempotent: what is already there is kept.
-    One transaction: a cap conflict anywhere leaves nothing written."""
+    them (POST /licences) and import again. With ``terms``, each application also gets
+    its contract (:func:`_contract`; one per application, kept if there). A
+    time-of-use tariff is not imported as contracts: the contract table holds one
+    price (its bands come with metering and invoices). Idempotent: what is already
+    there is kept. One transaction: a cap conflict anywhere leaves nothing written."""
     out_dir = Path(out_dir)
     tables, summary = read_results(out_dir)
     path = out_dir / "scenario" / "scenario.yaml"
@@ -78,6 +126,10 @@ def import_plan(session: Session, out_dir: Path, actor: str) -> ImportReport:
     alloc = tables["allocations"]
     seed_caps(session, sc, actor)
     report = ImportReport(effective_start(sc))
+    if terms is None:
+        report.no_contract = "no ramp time and penalty given (--ramp-minutes, --penalty-per-mwh)"
+    elif sc.program.tariff.scheme != "flat":
+        report.no_contract = "time-of-use tariff: contracts hold one price so far"
     generated = summary.get("generated_utc", "")
     for applicant in sorted(sc.applicants, key=lambda a: (a.application_date, a.name)):
         op = _get_or_create(
@@ -127,6 +179,18 @@ def import_plan(session: Session, out_dir: Path, actor: str) -> ImportReport:
             },
             "application",
         )
+        if terms is not None and not report.no_contract:
+            before = len(report.created)
+            _get_or_create(
+                session,
+                actor,
+                report,
+                _contract(sc, applicant, site, application, terms),
+                {"site_id": site.id, "application_id": application.id},
+                "contract",
+            )
+            if len(report.created) > before:
+                report.contracts.append(site.name)
         mw = (
             float(alloc.loc[applicant.name, "allocated_mw"])
             if applicant.name in alloc.index

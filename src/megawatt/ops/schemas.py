@@ -30,6 +30,25 @@ def _utc(value: dt.datetime) -> dt.datetime:
 #: A time in a response: always UTC.
 UTC = Annotated[dt.datetime, AfterValidator(_utc)]
 
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9998, 12, 31, tzinfo=dt.UTC)
+
+
+def _when(value: dt.datetime) -> dt.datetime:
+    """A request time: with an offset, in [1900, 9998] (a time near year 1 or 9999 may
+    not exist in UTC: 0001-01-01T00:00+00:01 is in year 0)."""
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("out of range: times must lie between 1900 and 9998") from None
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError("out of range: times must lie between 1900 and 9998")
+    return utc
+
+
+#: A time in a request: with a UTC offset (a time without one is refused), in range.
+When = Annotated[AwareDatetime, AfterValidator(_when)]
+
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -114,13 +133,13 @@ class SiteOut(Out):
 class LicenceIn(In):
     site_id: DbId
     number: Annotated[str, Field(min_length=1, max_length=100, description="PVARA licence no.")]
-    valid_from: AwareDatetime
-    valid_to: AwareDatetime | None = None
+    valid_from: When
+    valid_to: When | None = None
     status: Literal["active", "suspended", "revoked"] = "active"
 
 
 class LicencePatch(In):
-    valid_to: AwareDatetime | None = None
+    valid_to: When | None = None
     status: Literal["active", "suspended", "revoked"] | None = None
 
 
@@ -190,7 +209,7 @@ class LedgerIn(In):
 
     site_id: DbId
     kind: Literal["grant", "change", "revoke"]
-    effective_from: AwareDatetime
+    effective_from: When
     mw: MW | None = None
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
     application_id: DbId | None = None
@@ -218,6 +237,14 @@ class AllocationOut(BaseModel):
 
 class CapIn(In):
     cap_mw: MW
+    zone: Annotated[
+        str | None,
+        Field(
+            max_length=100,
+            pattern=r"^[A-Za-z0-9_.-]+$",
+            description="A plant cap's zone: sites at the plant must be in it.",
+        ),
+    ] = None
 
 
 class CapOut(BaseModel):
@@ -225,6 +252,7 @@ class CapOut(BaseModel):
     scope: str
     name: str
     cap_mw: Decimal
+    zone: str | None = Field(None, description="A plant cap's zone.")
     peak_allocated_mw: Decimal = Field(description="Most allocated under it at any time.")
 
 
