@@ -94,7 +94,7 @@ def setup(url: str, cap_mw: Decimal) -> dict[str, object]:
             ledger.set_cap(s, "plant", CONTENDED, cap_mw, "bench")
             ledger.set_cap(s, "plant", HTTP_PLANT, cap_mw, "bench")
             ledger.set_cap(s, "plant", LATENCY_PLANT, Decimal("1000000"), "bench")
-            ledger.set_cap(s, "zone", "north", Decimal("1000000"), "bench")
+            ledger.set_cap(s, "zone", "North", Decimal("1000000"), "bench")
             op = Operator(name="bench-operator")
             s.add(op)
             s.flush()
@@ -105,7 +105,7 @@ def setup(url: str, cap_mw: Decimal) -> dict[str, object]:
                         operator_id=op.id,
                         name=f"{plant}-{i}",
                         kind="btc_miner",
-                        zone="north",
+                        zone="North",
                         plant=plant,
                         lat=30,
                         lon=73,
