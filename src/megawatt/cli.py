@@ -471,7 +471,8 @@ DbOption = Annotated[
 ]
 
 ops_app = typer.Typer(
-    help="Operations database: migrations, caps (the service is `megawatt serve`).",
+    help="Operations database: migrations, caps, plan import and export, day-ahead "
+    "schedule and emergencies (the service is `megawatt serve`).",
     no_args_is_help=True,
 )
 app.add_typer(ops_app, name="ops")

@@ -342,7 +342,7 @@ def schedule_day(
                 by_name.setdefault(a.name, a)
         # The allocation is the ledger's: the LP decides only what is served. Firm
         # shares and uptime are contract service levels over the term, not limits of
-        # one day; priority by value (AI first) gives firm loads the surplus first.
+        # one day.
         applicants.append(
             by_name[site.name].model_copy(
                 update={
