@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -26,6 +27,7 @@ from megawatt.ops.schedule import (
     EventSink,
     Interval,
     apply_overrides,
+    contract_on,
     day_ahead,
     emergency_block,
     issue_emergency,
@@ -205,7 +207,7 @@ def grid(tmp_path: Path) -> scenario_lib.Scenario:
     )
 
 
-def _add_site(s: Session, name: str, kind: str, mw: str, notice: int) -> int:
+def _add_site(s: Session, name: str, kind: str, mw: str, notice: int | None) -> int:
     op = Operator(name=f"{name} ltd")
     s.add(op)
     s.flush()
@@ -215,9 +217,25 @@ def _add_site(s: Session, name: str, kind: str, mw: str, notice: int) -> int:
     s.add(
         Licence(site_id=site.id, number=f"L-{name}", valid_from=dt.datetime(2025, 1, 1, tzinfo=UTC))
     )
+    if notice is not None:
+        _add_contract(s, site.id, notice)
+    s.flush()
+    ledger.append(
+        s,
+        site_id=site.id,
+        kind="grant",
+        effective_from=local(DAY, 0),
+        mw=Decimal(mw),
+        reason="t",
+        actor="t",
+    )
+    return site.id
+
+
+def _add_contract(s: Session, site_id: int, notice: int) -> None:
     s.add(
         Contract(
-            site_id=site.id,
+            site_id=site_id,
             tariff_scheme="flat",
             tariff_local_per_kwh=Decimal("0.03"),
             firm_share=Decimal(0),
@@ -230,17 +248,6 @@ def _add_site(s: Session, name: str, kind: str, mw: str, notice: int) -> int:
             review_months=6,
         )
     )
-    s.flush()
-    ledger.append(
-        s,
-        site_id=site.id,
-        kind="grant",
-        effective_from=local(DAY, 0),
-        mw=Decimal(mw),
-        reason="t",
-        actor="t",
-    )
-    return site.id
 
 
 @pytest.fixture
@@ -381,6 +388,50 @@ def test_allocation_changing_within_the_day(live) -> None:  # type: ignore[no-un
     got = {(b.site, b.start, b.end) for b in out.blocks}
     assert ("ai", local(DAY, 6), local(DAY, 8)) in got
     assert out.level_mw["ai"].iloc[8:].eq(0).all()
+
+
+def test_site_without_contract_or_bid_gets_program_notice(live) -> None:  # type: ignore[no-untyped-def]
+    url, sc, _ = live
+    with _session(url) as s:  # not in the base scenario: no value, ranks last
+        _add_site(s, "newcomer", "btc_miner", "10", None)
+    with _session(url) as s:
+        out = schedule_day(s, DAY, sc, published_at=local(DAY, 5, 45))
+    assert out.no_contract == ["newcomer"]
+    new = [b for b in out.blocks if b.site == "newcomer"]
+    # program notice 30 min: from 06:15, so 07-10 and 18-21, never served
+    assert [(b.start, b.notice_minutes) for b in new] == [(local(DAY, 7), 30), (local(DAY, 18), 30)]
+    assert all(i.allowed_mw == 0 for b in new for i in b.intervals)
+    assert out.uncovered_mwh["newcomer"] == pytest.approx(10.0)
+
+
+def test_contract_in_force(live) -> None:  # type: ignore[no-untyped-def]
+    url, _, ids = live
+    with _session(url) as s:
+        for start, notice in ((dt.date(2025, 1, 1), 5), (dt.date(2026, 2, 1), 7)):
+            _add_contract(s, ids["miner"], notice)
+            s.flush()
+            s.scalars(select(Contract).order_by(Contract.id.desc())).first().start = start
+    with _session(url) as s:
+        notice = {
+            day: getattr(contract_on(s, ids["miner"], day), "notice_minutes", None)
+            for day in (
+                dt.date(2025, 12, 31),  # the 2025 contract, 12 months
+                DAY,  # the 2025 one has ended: the fixture's
+                dt.date(2026, 2, 1),  # the one that started last
+                dt.date(2027, 1, 31),  # the fixture's has ended (12 months)
+                dt.date(2027, 2, 1),  # all have ended
+            )
+        }
+    assert list(notice.values()) == [5, 30, 7, 7, None]
+
+
+def test_day_without_allocations(live) -> None:  # type: ignore[no-untyped-def]
+    url, sc, ids = live
+    for site_id in ids.values():
+        _change(url, site_id, "revoke", None)
+    with _session(url) as s:
+        out = schedule_day(s, DAY, sc, published_at=EARLY)
+    assert out.blocks == [] and out.uncovered == [] and list(out.level_mw.columns) == []
 
 
 def test_profile_day_mapping(tmp_path: Path) -> None:
