@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from typer.core import TyperGroup
@@ -470,7 +471,8 @@ DbOption = Annotated[
 ]
 
 ops_app = typer.Typer(
-    help="Operations database: migrations, caps (the service is `megawatt serve`).",
+    help="Operations database: migrations, caps, plan import and export, day-ahead "
+    "schedule and emergencies (the service is `megawatt serve`).",
     no_args_is_help=True,
 )
 app.add_typer(ops_app, name="ops")
@@ -624,6 +626,165 @@ def ops_export_scenario(
     finally:
         engine.dispose()
     console.print(f"wrote {path}")
+
+
+def _when(value: str, option: str) -> Any:
+    """An ISO 8601 time with a UTC offset, for an option."""
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(None, option, "must be an ISO 8601 time", value) from None
+    if when.tzinfo is None:
+        raise InputError(None, option, "needs a UTC offset (e.g. +05:00 or Z)", value)
+    return when.astimezone(dt.UTC)
+
+
+@ops_app.command("schedule")
+@user_errors
+@ops_errors
+def ops_schedule(
+    ctx: typer.Context,
+    day: Annotated[
+        str, typer.Option("--day", help="Program day (local, YYYY-MM-DD).", show_default=False)
+    ],
+    published_at: Annotated[
+        str | None,
+        typer.Option(
+            "--published-at",
+            help="When the schedule goes out (ISO 8601 with offset; default now): no "
+            "block starts before it plus the contract's notice.",
+            show_default=False,
+        ),
+    ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario of the grid (default: Pakistan FY2025)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Day-ahead curtailment blocks: dispatch the day on the live allocations and cut
+    each site's curtailment into blocks (one event each), respecting notice.
+
+    Publishes them through the OpenADR VTN when this build has one (only the changes:
+    re-running a day is idempotent); otherwise prints them only."""
+    import datetime as dt
+
+    from rich.table import Table
+
+    from megawatt.ops import db
+    from megawatt.ops.schedule import publish, schedule_day
+
+    try:
+        the_day = dt.date.fromisoformat(day)
+    except ValueError:
+        raise InputError(None, "--day", "must be a date YYYY-MM-DD", day) from None
+    when = _when(published_at, "--published-at") if published_at else None
+    sc = scenario_lib.load_or_default(base)
+    engine = db.make_engine(ctx.obj["db"])
+    rec = None
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            from megawatt.ops.schedule import event_sink
+
+            out = schedule_day(session, the_day, sc, published_at=when)
+            sink = event_sink(session)
+            if sink is not None:
+                rec = publish(sink, the_day, out.timezone, out.blocks)
+    finally:
+        engine.dispose()
+    if as_json:
+        doc = {
+            "day": out.day.isoformat(),
+            "timezone": out.timezone,
+            "published_at": out.published_at.isoformat(),
+            "profile_day": out.profile_day.isoformat(),
+            "solve_s": round(out.solve_s, 3),
+            "blocks": [b.as_dict() for b in out.blocks],
+            "uncovered_mwh": {k: round(v, 3) for k, v in out.uncovered_mwh.items()},
+            "no_contract": out.no_contract,
+            "published": rec is not None,
+        }
+        if rec is not None:
+            doc["changes"] = {
+                k: [b.key for b in getattr(rec, k)] for k in ("keep", "update", "create", "cancel")
+            }
+        print(json.dumps(doc, indent=2))
+        return
+    table = Table(
+        title=f"Day-ahead blocks for {out.day} ({out.timezone}; inputs of {out.profile_day})",
+        title_justify="left",
+    )
+    for col in ("site", "start (local)", "end (local)", "allowed MW per hour", "curtailed MWh"):
+        table.add_column(col, justify="right" if "MW" in col else "left")
+    for b in out.blocks:
+        table.add_row(
+            f"{b.site} ({b.site_id})",
+            b.start.astimezone(ZoneInfo(out.timezone)).strftime("%Y-%m-%d %H:%M"),
+            b.end.astimezone(ZoneInfo(out.timezone)).strftime("%Y-%m-%d %H:%M"),
+            " ".join(f"{i.allowed_mw:g}" for i in b.intervals),
+            f"{b.curtailed_mwh:.3f}",
+        )
+    console.print(table)
+    for site, mwh in out.uncovered_mwh.items():
+        console.print(f"uncovered (inside the notice): {site} {mwh:.3f} MWh", highlight=False)
+    if out.no_contract:
+        console.print(f"no contract, program notice: {', '.join(out.no_contract)}")
+    console.print(f"{len(out.blocks)} blocks in {out.solve_s:.2f} s", highlight=False)
+    if rec is None:
+        console.print("not published: this build has no OpenADR VTN (blocks printed only)")
+    else:
+        console.print(
+            f"published: {len(rec.keep)} kept, {len(rec.update)} updated, "
+            f"{len(rec.create)} created, {len(rec.cancel)} cancelled",
+            highlight=False,
+        )
+
+
+@ops_app.command("emergency")
+@user_errors
+@ops_errors
+def ops_emergency(
+    ctx: typer.Context,
+    site: Annotated[int, typer.Option("--site", help="Site id.", show_default=False)],
+    start: Annotated[str, typer.Option(help="ISO 8601 with offset.", show_default=False)],
+    end: Annotated[str, typer.Option(help="ISO 8601 with offset.", show_default=False)],
+    limit_mw: Annotated[
+        float, typer.Option("--limit-mw", help="Allowed import [MW].", show_default=False)
+    ],
+    base: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario giving the program's time zone."),
+    ] = None,
+) -> None:
+    """Issue an emergency curtailment by hand: the site may import at most --limit-mw
+    from --start to --end. It supersedes the site's scheduled blocks where they overlap."""
+    from megawatt.ops import db
+    from megawatt.ops.schedule import emergency_block, event_sink, issue_emergency
+
+    t0, t1 = _when(start, "--start"), _when(end, "--end")
+    tz = scenario_lib.load_or_default(base).timezone
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            block = emergency_block(session, site, t0, t1, limit_mw, tz)
+            sink = event_sink(session)
+            rec = issue_emergency(sink, block) if sink is not None else None
+    finally:
+        engine.dispose()
+    print(json.dumps(block.as_dict(), indent=2))
+    if rec is None:
+        err_console.print(
+            "[bold red]error:[/] the emergency was NOT published: this build has no OpenADR VTN",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    console.print(
+        f"published; scheduled blocks of the site: {len(rec.update)} updated, "
+        f"{len(rec.create) - 1} created, {len(rec.cancel)} cancelled",
+        highlight=False,
+    )
 
 
 client_app = typer.Typer(help="OAuth2 clients (client credentials).", no_args_is_help=True)

@@ -1,6 +1,7 @@
 """The plan feeds the operation and back: ``import_plan`` turns a plan's allocation into
-registry rows and ledger grants; ``export_scenario`` turns the live registry into a
-scenario to plan with."""
+registry rows and ledger grants; ``registry_scenario`` turns the live registry into a
+scenario to plan with (``export_scenario`` writes it; the day-ahead schedule,
+:mod:`megawatt.ops.schedule`, dispatches it)."""
 
 from __future__ import annotations
 
@@ -219,13 +220,14 @@ def import_plan(
     return report
 
 
-def export_scenario(
-    session: Session, base: scenario_lib.Scenario, directory: Path, at: dt.datetime
-) -> Path:
-    """Write ``base`` with the registry's sites as applicants and the database's caps as
-    the program's caps; each site's allocation at ``at`` becomes its committed MW.
-    Returns the scenario.yaml path."""
-    caps = list(session.scalars(select(Cap)))
+def registry_applicants(
+    session: Session, base: scenario_lib.Scenario, at: dt.datetime
+) -> list[scenario_lib.Applicant]:
+    """The registry's sites as applicants of ``base``: each site with a pending or
+    granted application or an allocation at ``at``; its allocation at ``at`` is its
+    committed MW, its largest open request (or its allocation) its requested MW. A
+    site ``base`` already lists keeps the rest of that entry (value, fleet, backup);
+    others are new, non-illustrative applicants. In site id order."""
     by_name = {a.name: a for a in base.applicants}
     applicants = []
     for site in session.scalars(select(Site).order_by(Site.id)):
@@ -255,6 +257,22 @@ def export_scenario(
             applicants.append(by_name[site.name].model_copy(update=fields))
         else:
             applicants.append(scenario_lib.Applicant(**fields, illustrative=False))
+    return applicants
+
+
+def registry_scenario(
+    session: Session,
+    base: scenario_lib.Scenario,
+    at: dt.datetime,
+    applicants: list[scenario_lib.Applicant] | None = None,
+) -> scenario_lib.Scenario:
+    """``base`` with the registry's sites as applicants (:func:`registry_applicants` at
+    ``at``, unless ``applicants`` is given) and the database's caps as the program's
+    caps. The copy keeps ``base``'s origin, so its series files are found. Raises
+    :class:`InputError` when the result is not a valid scenario."""
+    caps = list(session.scalars(select(Cap)))
+    if applicants is None:
+        applicants = registry_applicants(session, base, at)
     program = base.program.model_copy(
         update={
             "cap_mw": next(
@@ -278,4 +296,13 @@ def export_scenario(
         raise InputError(
             None, where, f"the registry makes an invalid scenario: {first['msg']}"
         ) from None
-    return scenario_lib.dump(candidate, directory)
+    return candidate
+
+
+def export_scenario(
+    session: Session, base: scenario_lib.Scenario, directory: Path, at: dt.datetime
+) -> Path:
+    """Write ``base`` with the registry's sites as applicants and the database's caps as
+    the program's caps (:func:`registry_scenario`); each site's allocation at ``at``
+    becomes its committed MW. Returns the scenario.yaml path."""
+    return scenario_lib.dump(registry_scenario(session, base, at), directory)
