@@ -78,6 +78,7 @@ _problem_content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemOu
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": _problem_content}
     for code, text in [
+        (400, "The body is not parseable (malformed JSON)"),
         (401, "No, invalid or expired access token"),
         (403, "The client's role may not do this"),
         (404, "Not found"),
