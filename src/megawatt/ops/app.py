@@ -609,14 +609,18 @@ def build_router() -> APIRouter:
         """Every site's allocation at ``at`` (default: now)."""
         when = at or dt.datetime.now(dt.UTC)
         with _tx(request) as s:
-            out = []
-            for site in s.scalars(_scoped(select(Site).order_by(Site.id), Site.id, s, who)):
-                kw = ledger.level_kw(s, site.id, when)
-                licensed = ledger.licensed_at(s, site.id, when) is not None
-                out.append(
-                    AllocationOut(site_id=site.id, at=when, mw=ledger.to_mw(kw), licensed=licensed)
+            ids = s.scalars(_scoped(select(Site.id).order_by(Site.id), Site.id, s, who)).all()
+            levels = ledger.levels_kw(s, when)
+            licensed = ledger.licensed_sites(s, when)
+            return [
+                AllocationOut(
+                    site_id=i,
+                    at=when,
+                    mw=ledger.to_mw(levels.get(i, 0)),
+                    licensed=i in licensed,
                 )
-            return out
+                for i in ids
+            ]
 
     # -- audit -------------------------------------------------------------------------
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])

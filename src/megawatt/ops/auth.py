@@ -222,31 +222,42 @@ def issue_token(session: Session, client_id: str, secret: str) -> dict[str, obje
 
 
 def verify(session: Session, authorization: str | None) -> Principal:
-    """The principal of a ``Bearer`` token; 401 problem if missing, bad or expired."""
+    """The principal of a ``Bearer`` token; 401 problem if missing, bad or expired.
+
+    One query: the token's ``kid`` and (not yet trusted) ``sub`` select the signing key
+    and the client together; nothing is trusted before the signature verifies with
+    that key."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise _unauthorized("a Bearer access token is required (POST /auth/token)")
     token = authorization[7:].strip()
     try:
-        kid = _kid(token)
-    except (ValueError, UnicodeDecodeError):
+        kid, sub = _kid(token), _unverified_sub(token)
+    except (ValueError, UnicodeDecodeError, IndexError):
         raise _unauthorized("malformed token") from None
-    key = session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first() if kid else None
-    if key is None or key.retired_at is not None:
+    row = (
+        session.execute(
+            select(SigningKey, Client)
+            .outerjoin(Client, Client.client_id == sub)
+            .where(SigningKey.kid == kid)
+        ).first()
+        if kid and sub
+        else None
+    )
+    if row is None or row[0].retired_at is not None:
         raise _unauthorized("unknown or retired signing key")
-    keys = {kid: key.secret}
+    key, client = row
     try:
         decoded = jwt.decode(
-            token, OctKey.import_key(base64.urlsafe_b64decode(keys[kid])), algorithms=["HS256"]
+            token, OctKey.import_key(base64.urlsafe_b64decode(key.secret)), algorithms=["HS256"]
         )
         JWTClaimsRegistry(
             iss={"essential": True, "value": ISSUER},
-            sub={"essential": True},
+            sub={"essential": True, "value": sub},
             exp={"essential": True},
         ).validate(decoded.claims)
     except (JoseError, ValueError, TypeError):
         raise _unauthorized("invalid or expired token") from None
     claims = decoded.claims
-    client = session.scalars(select(Client).where(Client.client_id == claims["sub"])).first()
     if client is None or client.disabled_at is not None:
         raise _unauthorized("the client is disabled or gone")
     if client.tokens_after is not None and int(claims.get("iat", 0)) < int(
@@ -256,10 +267,20 @@ def verify(session: Session, authorization: str | None) -> Principal:
     return Principal(client.client_id, client.role, client.operator_id, client.site_id)
 
 
-def _kid(token: str) -> str | None:
-    head = token.split(".")[0]
-    data = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+def _segment(token: str, index: int) -> dict[str, object]:
+    part = token.split(".")[index]
+    data = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     if not isinstance(data, dict):
-        raise ValueError("header")
-    kid = data.get("kid")
+        raise ValueError("not a JSON object")
+    return data
+
+
+def _unverified_sub(token: str) -> str | None:
+    """The ``sub`` claim before verification: only to find the client row."""
+    sub = _segment(token, 1).get("sub")
+    return sub if isinstance(sub, str) else None
+
+
+def _kid(token: str) -> str | None:
+    kid = _segment(token, 0).get("kid")
     return kid if isinstance(kid, str) else None

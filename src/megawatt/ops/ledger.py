@@ -74,29 +74,31 @@ def _scope_filter(cap: Cap):  # type: ignore[no-untyped-def]
 def peak_kw(session: Session, cap: Cap, since: dt.datetime | None = None) -> int:
     """The largest total allocated under ``cap`` at ``since`` or any later effective
     time (at any time at all when ``since`` is None)."""
-    stmt = (
-        select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
+    # Totals only change at effective times: group the deltas by time, run a cumulative
+    # sum over them (a window function, in the database on both SQLite and
+    # PostgreSQL), and take the largest at ``since`` or later. The total at ``since``
+    # itself is the last running sum at or before it.
+    grouped = (
+        select(
+            LedgerEntry.effective_from.label("t"),
+            func.sum(LedgerEntry.delta_kw).label("d"),
+        )
         .join(Site, Site.id == LedgerEntry.site_id)
         .group_by(LedgerEntry.effective_from)
-        .order_by(LedgerEntry.effective_from)
     )
     where = _scope_filter(cap)
     if where is not None:
-        stmt = stmt.where(where)
-    rows = [(when, int(delta)) for when, delta in session.execute(stmt)]
+        grouped = grouped.where(where)
+    g = grouped.subquery()
+    running = select(g.c.t.label("t"), func.sum(g.c.d).over(order_by=g.c.t).label("run")).subquery()
     if since is None:
-        total = peak = 0
-        for _, delta in rows:
-            total += delta
-            peak = max(peak, total)
-        return peak
-    total = sum(delta for when, delta in rows if when <= since)
-    peak = total
-    for when, delta in rows:
-        if when > since:
-            total += delta
-            peak = max(peak, total)
-    return peak
+        peak = session.scalar(select(func.max(running.c.run)))
+        return max(0, int(peak or 0))
+    at_since = session.scalar(
+        select(running.c.run).where(running.c.t <= since).order_by(running.c.t.desc()).limit(1)
+    )
+    later = session.scalar(select(func.max(running.c.run)).where(running.c.t > since))
+    return max(int(at_since or 0), int(later if later is not None else at_since or 0))
 
 
 def level_kw(session: Session, site_id: int, at: dt.datetime) -> int:
@@ -107,6 +109,31 @@ def level_kw(session: Session, site_id: int, at: dt.datetime) -> int:
         )
     )
     return int(total or 0)
+
+
+def levels_kw(session: Session, at: dt.datetime) -> dict[int, int]:
+    """Every site's allocation at ``at`` (one grouped query; sites with none absent)."""
+    rows = session.execute(
+        select(LedgerEntry.site_id, func.sum(LedgerEntry.delta_kw))
+        .where(LedgerEntry.effective_from <= at)
+        .group_by(LedgerEntry.site_id)
+    )
+    return {site_id: int(total) for site_id, total in rows}
+
+
+def licensed_sites(session: Session, at: dt.datetime) -> set[int]:
+    """The ids of the sites with an active licence valid at ``at`` (one query)."""
+    return set(
+        session.scalars(
+            select(Licence.site_id)
+            .where(
+                Licence.status == "active",
+                Licence.valid_from <= at,
+                (Licence.valid_to.is_(None)) | (Licence.valid_to > at),
+            )
+            .distinct()
+        )
+    )
 
 
 def lock_caps(session: Session, site: Site) -> list[Cap]:
