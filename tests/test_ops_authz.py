@@ -3,11 +3,13 @@ own/other object -> the exact status, on SQLite and PostgreSQL.
 
 The world: operators A and B, each with one site (A on plant sahiwal, B on port_qasim),
 a licence, an application, a contract and a grant. Roles: no token, the authority, the
-operator of A, the operator of B, the site client of A and the site client of B. "own"
-targets A's records, "other" B's. The rule (docs/operations.md, "Access"): no token is
-401; the authority may do everything; any other client reads only its own records (404
-for anyone else's, never 403, so existence is not disclosed; lists are filtered), may
-read all caps, and may not write or read the audit trail (403).
+system operator, the operator of A, the operator of B, the site client of A and the
+site client of B. "own" targets A's records, "other" B's. The rule
+(docs/operations.md, "Access"): no token is 401; the authority may do everything; the
+system operator reads everything (audit included) and writes nothing here (403); any
+other client reads only its own records (404 for anyone else's, never 403, so existence
+is not disclosed; lists are filtered), may read all caps, and may not write or read the
+audit trail (403).
 
 An endpoint added to the app without an entry in ``MATRIX`` fails ``test_every_endpoint
 _has_a_matrix_entry``.
@@ -24,7 +26,15 @@ import pytest
 
 from opsdb import add_client, client, db_url, migrated, token  # noqa: F401  (fixtures)
 
-ROLES = ("none", "authority", "operator_own", "operator_other", "site_own", "site_other")
+ROLES = (
+    "none",
+    "authority",
+    "system_operator",
+    "operator_own",
+    "operator_other",
+    "site_own",
+    "site_other",
+)
 TARGETS = ("own", "other")
 _seq = itertools.count(1)
 
@@ -78,6 +88,7 @@ class World:
         self.headers: dict[str, dict[str, str]] = {"none": {"Authorization": ""}}
         self.headers["authority"] = dict(http.headers)
         scoped = {
+            "system_operator": ("system_operator", {}),
             "operator_own": ("operator", {"operator_id": self.op["own"]}),
             "operator_other": ("operator", {"operator_id": self.op["other"]}),
             "site_own": ("site", {"site_id": self.site["own"]}),
@@ -120,7 +131,7 @@ class World:
 
     def sees(self, role: str, t: str) -> bool:
         """Whether ``role`` may read the records of target ``t``'s site."""
-        if role == "authority":
+        if role in ("authority", "system_operator"):
             return True
         return role.endswith("_own") == (t == "own")
 
@@ -128,7 +139,7 @@ class World:
 # A request for one cell: (method, url, kwargs) built from the world and the target.
 Build = Callable[[World, str], tuple[str, dict[str, Any]]]
 # Kinds: "read" (visible 200, invisible 404), "list" (200 for any client, filtered),
-# "write" (authority 2xx, others 403), "audit" (authority 200, others 403),
+# "write" (authority 2xx, others 403), "audit" (authority and system operator 200, others 403),
 # "public" (every client 200: caps), "token" (the token endpoint, no bearer needed).
 
 
@@ -286,8 +297,10 @@ def expected(kind: str, ok: int, role: str, world: World, t: str) -> int:
         return ok
     if role == "none":
         return 401
-    if kind == "write" or kind == "audit":
+    if kind == "write":
         return ok if role == "authority" else 403
+    if kind == "audit":
+        return ok if role in ("authority", "system_operator") else 403
     if kind == "read":
         return ok if world.sees(role, t) else 404
     return ok  # list, public
@@ -309,7 +322,7 @@ def _ids(body: Any, key: str) -> set[Any]:
 
 def _check_no_leak(world: World, role: str, method: str, path: str, body: Any) -> None:
     """A scoped client's 2xx body names no record of the site it cannot see."""
-    if role in ("none", "authority"):
+    if role in ("none", "authority", "system_operator"):
         return
     hidden = "other" if role.endswith("_own") else "own"
     text = json.dumps(body)

@@ -809,7 +809,7 @@ def _client_tx(ctx: typer.Context, work: Callable[[Any], Any]) -> Any:
 def ops_client_add(
     ctx: typer.Context,
     client_id: Annotated[str, typer.Argument(help="The client's id (its name in the audit).")],
-    role: Annotated[str, typer.Option(help="authority, operator or site.")],
+    role: Annotated[str, typer.Option(help="authority, system_operator, operator or site.")],
     operator_id: Annotated[int | None, typer.Option(help="The operator (role operator).")] = None,
     site_id: Annotated[int | None, typer.Option(help="The site (role site).")] = None,
 ) -> None:

@@ -120,7 +120,23 @@ def writer(
     return who.actor
 
 
+def overseer(
+    request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
+) -> Principal:
+    """The authority or the system operator (the audit trail)."""
+    who = _principal(request, authorization)
+    if who.role not in auth.SEE_ALL:
+        raise Problem(
+            403,
+            "Forbidden",
+            f"a {who.role} client cannot read the audit trail",
+            [{"field": "Authorization", "message": "authority or system operator role required"}],
+        )
+    return who
+
+
 Actor = Annotated[str, Depends(writer)]
+Overseer = Annotated[Principal, Depends(overseer)]
 Who = Annotated[Principal, Depends(reader)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -148,7 +164,7 @@ def _get(session: Session, model: type[Base], key: int, field: str = "id") -> An
 
 def _visible_sites(s: Session, who: Principal) -> Any:
     """A subquery of the site ids ``who`` may see, or None for the authority."""
-    if who.role == "authority":
+    if who.role in auth.SEE_ALL:
         return None
     if who.role == "operator":
         return select(Site.id).where(Site.operator_id == who.operator_id)
@@ -626,7 +642,7 @@ def build_router() -> APIRouter:
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
     def list_audit(
         request: Request,
-        actor: Actor,
+        overseer: Overseer,
         entity: Annotated[str | None, Query(max_length=50, pattern=r"^[a-z_]+$")] = None,
         entity_id: QueryId = None,
         limit: Limit = 100,

@@ -1,6 +1,8 @@
 """OAuth2 client credentials: clients, secrets, JWT access tokens (joserfc, HS256).
 
-A client is the authority, an operator (sees its own sites) or a site (sees itself).
+A client is the program authority (registry, caps, ledger: all writes), the system
+operator (NPCC/NTDC: reads everything, schedules and events), an operator (a company:
+sees its own sites) or a site (sees itself).
 Secrets are stored as PBKDF2-SHA256 hashes; tokens are signed with a random key kept
 in the database (``signing_keys``), made on first use, and expire after an hour.
 """
@@ -29,7 +31,9 @@ from megawatt.ops.problems import Problem, invalid, not_found
 ISSUER = "megawatt"
 TOKEN_SECONDS = 3600
 ITERATIONS = 100_000
-ROLES = ("authority", "operator", "site")
+ROLES = ("authority", "system_operator", "operator", "site")
+#: Roles that see every site (the others see their own).
+SEE_ALL = ("authority", "system_operator")
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,8 @@ def add_client(
         raise invalid("an operator client needs an existing operator", "operator_id", "required")
     if role == "site" and (site_id is None or session.get(Site, site_id) is None):
         raise invalid("a site client needs an existing site", "site_id", "required")
-    if role == "authority" and (operator_id or site_id):
-        raise invalid("an authority client has no operator or site", "role", "no scope")
+    if role in SEE_ALL and (operator_id or site_id):
+        raise invalid(f"a {role} client has no operator or site", "role", "no scope")
     secret = secrets.token_urlsafe(32)
     row = Client(
         client_id=client_id,
