@@ -167,3 +167,58 @@ def test_money_is_exact_and_times_are_utc(migrated: str) -> None:  # noqa: F811
             assert o.created_at.utcoffset() == dt.timedelta(0)
     finally:
         engine.dispose()
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("caps", "audit_entries", "clients")
+            }
+    finally:
+        engine.dispose()
+
+
+def test_backup_is_a_restorable_copy_and_never_overwrites(migrated: str, tmp_path) -> None:  # noqa: F811
+    """`megawatt ops backup FILE`: SQLite's online backup or pg_dump; the copy (restored
+    with pg_restore into a fresh database on PostgreSQL) holds the same rows; an
+    existing file is refused and left as it was."""
+    import shutil
+    import subprocess
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+    from opsdb import PG_ADMIN, _pg_conninfo, add_client
+
+    add_client(migrated, "kept", "authority")
+    before = _counts(migrated)
+    dest = tmp_path / "megawatt.backup"
+    if migrated.startswith("postgresql") and shutil.which("pg_restore") is None:
+        pytest.skip("no pg_dump/pg_restore on PATH (PostgreSQL client tools)")
+    run = CliRunner().invoke(app, ["ops", "--db", migrated, "backup", str(dest)])
+    assert run.exit_code == 0, run.output
+    assert dest.is_file() and not list(tmp_path.glob(".*partial"))
+    again = CliRunner().invoke(app, ["ops", "--db", migrated, "backup", str(dest)])
+    assert again.exit_code != 0 and "exists already" in again.output
+    if migrated.startswith("sqlite"):
+        assert _counts(f"sqlite:///{dest}") == before
+        return
+    name = make_url(migrated).database + "_restored"
+    with psycopg.connect(_pg_conninfo(PG_ADMIN), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            restored = make_url(migrated).set(database=name)
+            libpq = restored.set(drivername="postgresql").render_as_string(hide_password=False)
+            subprocess.run(
+                ["pg_restore", "--no-owner", "--dbname", libpq, str(dest)],
+                check=True,
+                capture_output=True,
+            )
+            assert _counts(restored.render_as_string(hide_password=False)) == before
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -528,6 +528,22 @@ def ops_migrate(
     console.print(f"schema at revision {db.current_revision(url)} ({db.redact(url)})")
 
 
+@ops_app.command("backup")
+@user_errors
+@ops_errors
+def ops_backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The backup file to write (must not exist).")],
+) -> None:
+    """A consistent copy of the database while it runs: SQLite's online backup (a
+    database file) or pg_dump's custom format on PostgreSQL (restore with pg_restore)."""
+    from megawatt.ops import db
+
+    url = db.database_url(ctx.obj["db"])
+    path = db.backup(url, file)
+    console.print(f"backed up {db.redact(url)} to {path} ({path.stat().st_size:,} bytes)")
+
+
 @ops_app.command("seed-caps")
 @user_errors
 @ops_errors

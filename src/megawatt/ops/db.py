@@ -109,6 +109,63 @@ def current_revision(url: str | None = None) -> str | None:
         engine.dispose()
 
 
+def backup(url: str | None, dest: Path) -> Path:
+    """A consistent copy of the database at ``url`` in the file ``dest``, taken while the
+    service runs: SQLite's online backup API (a database file), or ``pg_dump
+    --format=custom`` on PostgreSQL (restore with ``pg_restore``). ``dest`` must not
+    exist (a backup never overwrites a file); it is written beside itself and renamed
+    into place when complete, so a failed backup leaves nothing."""
+    import shutil
+    import sqlite3
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    from megawatt.errors import InputError
+
+    url = database_url(url)
+    dest = Path(dest)
+    if dest.exists():
+        raise InputError(str(dest), "backup file", "exists already: choose a new file name")
+    if not dest.parent.is_dir():
+        raise InputError(str(dest.parent), "backup folder", "does not exist")
+    partial = dest.with_name(f".{dest.name}.partial")
+    parsed = make_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            source = parsed.database
+            if not source or source == ":memory:" or not Path(source).is_file():
+                raise InputError(str(source), "database", "no SQLite database file to back up")
+            src, out = sqlite3.connect(source), sqlite3.connect(partial)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+                src.close()
+        elif parsed.get_backend_name() == "postgresql":
+            pg_dump = shutil.which("pg_dump")
+            if pg_dump is None:
+                raise InputError(
+                    "pg_dump", "PATH", "not found: install the PostgreSQL client tools"
+                )
+            libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+            done = subprocess.run(
+                [pg_dump, "--format=custom", "--file", str(partial), "--dbname", libpq],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
+            if done.returncode != 0:
+                line = (done.stderr.strip().splitlines() or ["failed"])[-1]
+                raise InputError(redact(url), "pg_dump", line)
+        else:
+            raise InputError(redact(url), "--db", "backup knows SQLite and PostgreSQL")
+        partial.rename(dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    return dest
+
+
 def redact(url: str) -> str:
     """The URL with any password hidden."""
     from sqlalchemy.engine import make_url
