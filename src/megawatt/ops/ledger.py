@@ -174,6 +174,17 @@ def licensed_at(session: Session, site_id: int, at: dt.datetime) -> Licence | No
 EXPIRY_ACTOR = "system:licence-expiry"
 
 
+def _site_deltas(session: Session, site_id: int) -> list[tuple[dt.datetime, int]]:
+    """A site's ledger deltas summed per effective time, in time order."""
+    rows = session.execute(
+        select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
+        .where(LedgerEntry.site_id == site_id)
+        .group_by(LedgerEntry.effective_from)
+        .order_by(LedgerEntry.effective_from)
+    )
+    return [(when, int(d)) for when, d in rows]
+
+
 def _coverage(licences: list[Licence]) -> list[tuple[dt.datetime, dt.datetime | None]]:
     """The union of ``[valid_from, valid_to)`` of ``licences``, merged and sorted."""
     spans = sorted((lic.valid_from, lic.valid_to) for lic in licences)
@@ -204,12 +215,7 @@ def lapses(session: Session, now: dt.datetime) -> list[tuple[int, dt.datetime, i
             select(Licence).where(Licence.site_id == site_id, Licence.status == "active")
         ).all()
         coverage = _coverage(list(active))
-        rows = session.execute(
-            select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
-            .where(LedgerEntry.site_id == site_id)
-            .group_by(LedgerEntry.effective_from)
-            .order_by(LedgerEntry.effective_from)
-        ).all()
+        rows = _site_deltas(session, site_id)
         for k, (_, end) in enumerate(coverage):
             if end is None or end > now:
                 continue
@@ -255,12 +261,7 @@ def expire(session: Session, now: dt.datetime | None = None) -> list[LedgerEntry
 
 def _site_min_level_from(session: Session, site_id: int, at: dt.datetime, delta: int) -> int:
     """The site's lowest level at ``at`` or later once ``delta`` is added at ``at``."""
-    rows = session.execute(
-        select(LedgerEntry.effective_from, func.sum(LedgerEntry.delta_kw))
-        .where(LedgerEntry.site_id == site_id)
-        .group_by(LedgerEntry.effective_from)
-        .order_by(LedgerEntry.effective_from)
-    ).all()
+    rows = _site_deltas(session, site_id)
     level = sum(int(d) for when, d in rows if when <= at) + delta
     lowest = level
     for when, d in rows:
