@@ -20,18 +20,21 @@ HYDRO_GWH_BY_MONTH = (866, 1883, 1297, 2306, 4844, 5410, 5341, 5362, 4838, 3187,
 # Hydro capacity [MW]: WAPDA 9,459 [R] + IPP 1,911 [E] (generators.csv).
 HYDRO_MW = 9459 + 1911
 # FY25 monthly nuclear generation [GWh], Jan..Dec. Reported [R] (NEPRA monthly data via
-# Arif Habib Ltd, press; sources.yaml nepra-monthly-fy25): Jul 1,988, Aug 2,190, Sep 1,598
-# (12.8% of 12,487), Nov 1,655 (Nov 2023 1,572 + 5.3%), Dec 2,065, Jan 2,177 (Jan 2024 1,728
-# + 26%), Feb 1,847 (26.6% of 6,945), Apr 1,882 (17.9% of 10,513), Jun 1,383. Oct, Mar and
-# May [E]: not found; they share the rest of the FY25 total 22,456 GWh (cppa-fy25) evenly.
+# Arif Habib Ltd and Topline, press; sources.yaml nepra-monthly-fy25): Jul 1,988, Aug 2,190,
+# Sep 1,598 (12.8% of 12,487), Oct 1,443 (Oct 2023 1,826 - 21%), Nov 1,655 (Nov 2023 1,572
+# + 5.3%), Dec 2,065, Jan 2,177 (Jan 2024 1,728 + 26%), Feb 1,847 (26.6% of 6,945), Apr 1,882
+# (17.9% of 10,513), May 2,012, Jun 1,383. March [E]: not found; the rest of the FY25 total
+# 22,456 GWh (cppa-fy25).
 NUCLEAR_GWH_REPORTED = {
     1: 2177,
     2: 1847,
     4: 1882,
+    5: 2012,
     6: 1383,
     7: 1988,
     8: 2190,
     9: 1598,
+    10: 1443,
     11: 1655,
     12: 2065,
 }
