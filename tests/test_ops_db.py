@@ -25,7 +25,17 @@ TABLES = {
     "clients",
     "signing_keys",
 }
-HEAD = "0002"
+OPENADR = {
+    "oadr_programs",
+    "oadr_events",
+    "oadr_reports",
+    "oadr_subscriptions",
+    "oadr_vens",
+    "oadr_resources",
+    "oadr_targets",
+    "oadr_outbox",
+}
+HEAD = "0003"
 
 
 def _tables(url: str) -> set[str]:
@@ -40,7 +50,13 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert db.current_revision(db_url) is None
     db.migrate(db_url)
     assert db.current_revision(db_url) == HEAD
+    assert _tables(db_url) >= TABLES | OPENADR
+    db.downgrade(db_url, "0002")
+    assert db.current_revision(db_url) == "0002"
+    assert not (_tables(db_url) & OPENADR)
     assert _tables(db_url) >= TABLES
+    db.migrate(db_url)
+    assert _tables(db_url) >= TABLES | OPENADR
     db.downgrade(db_url, "0001")
     assert db.current_revision(db_url) == "0001"
     assert "clients" not in _tables(db_url)
@@ -49,7 +65,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert not (_tables(db_url) & TABLES)
     db.migrate(db_url)
     assert db.current_revision(db_url) == HEAD
-    assert _tables(db_url) >= TABLES
+    assert _tables(db_url) >= TABLES | OPENADR
 
 
 def test_migrate_is_idempotent(db_url: str) -> None:  # noqa: F811

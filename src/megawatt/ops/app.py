@@ -647,6 +647,9 @@ def create_app(database_url: str | None = None, *, auth_required: bool = True) -
     app.state.auth = auth_required
     app.state.sessions = session_factory(engine)
     app.include_router(build_router())
+    from megawatt.ops.openadr.vtn import install as install_vtn
+
+    install_vtn(app)  # OpenADR 3.1.0 at /openadr3/3.1.0 (issue 14)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
