@@ -9,6 +9,7 @@ response schemas (``program``, ``event``, ...) the same way.
 
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,36 @@ def spec() -> dict[str, Any]:
         return yaml.safe_load(f)  # type: ignore[no-any-return]
 
 
+#: Two ``discriminator: {propertyName: objectType}`` in the spec have no ``mapping``, and
+#: their objectType values (``EVENT_PAYLOAD_DESCRIPTOR``, ``EVENT``, ...) are not schema
+#: names, so a validator that follows the discriminator cannot resolve them. The
+#: validators add the evident mappings (the served spec is the file as published).
+_MAPPINGS = {
+    ("programRequest", "payloadDescriptors"): {
+        "EVENT_PAYLOAD_DESCRIPTOR": "#/components/schemas/eventPayloadDescriptor",
+        "REPORT_PAYLOAD_DESCRIPTOR": "#/components/schemas/reportPayloadDescriptor",
+    },
+    ("notification", "object"): {
+        kind.upper(): f"#/components/schemas/{kind}"
+        for kind in ("program", "event", "report", "subscription", "ven", "resource")
+    },
+}
+
+
+@functools.cache
+def _components() -> dict[str, Any]:
+    components = copy.deepcopy(spec()["components"])
+    for (schema, prop), mapping in _MAPPINGS.items():
+        node = components["schemas"][schema]["properties"][prop]
+        node = node.get("items", node)
+        node["discriminator"]["mapping"] = mapping
+    return components  # type: ignore[no-any-return]
+
+
 @functools.cache
 def validator(name: str) -> OAS30Validator:
     """A validator of the component schema ``name`` (e.g. ``eventRequest``)."""
-    components = spec()["components"]
+    components = _components()
     if name not in components["schemas"]:
         raise KeyError(name)
     schema = {"$ref": f"#/components/schemas/{name}", "components": components}

@@ -16,7 +16,7 @@ import base64
 import contextlib
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
@@ -668,20 +668,23 @@ def install(app: FastAPI) -> None:
     event loop. Tests run passes with megawatt.ops.openadr.outbox.deliver_once."""
     app.mount(PREFIX, create_vtn(app))
     app.state.outbox = None
-    tasks: list[asyncio.Task[None]] = []
+    inner = app.router.lifespan_context
 
-    @app.on_event("startup")
-    async def _start() -> None:
-        if getattr(app.state, "outbox_worker", False):
-            options = getattr(app.state, "outbox_options", {})
-            app.state.outbox = Deliverer(app.state.sessions, **options)
-            tasks.append(asyncio.create_task(app.state.outbox.run()))
-            log.info("webhook outbox worker started")
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as state:
+            task = None
+            if getattr(app.state, "outbox_worker", False):
+                options = getattr(app.state, "outbox_options", {})
+                app.state.outbox = Deliverer(app.state.sessions, **options)
+                task = asyncio.create_task(app.state.outbox.run())
+                log.info("webhook outbox worker started")
+            try:
+                yield state
+            finally:
+                if task is not None:
+                    app.state.outbox.stop()
+                    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                        await asyncio.wait_for(task, timeout=5)
 
-    @app.on_event("shutdown")
-    async def _stop() -> None:
-        if app.state.outbox is not None:
-            app.state.outbox.stop()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, timeout=5)
+    app.router.lifespan_context = lifespan
