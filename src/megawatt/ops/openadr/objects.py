@@ -118,8 +118,21 @@ def conflict(detail: str, field: str) -> Problem:
     return Problem(409, "Conflict", detail, [{"field": field, "message": detail}])
 
 
+def strip_nulls(value: Any) -> Any:
+    """``value`` without null-valued object properties (at any depth): a VTN reads
+    ``"x": null`` as "x absent" (clients send nulls the spec does not allow, e.g.
+    ``randomizeStart`` or an interval's ``intervalPeriod``)."""
+    if isinstance(value, dict):
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [strip_nulls(v) for v in value]
+    return value
+
+
 def check(schema: str, body: Any) -> dict[str, Any]:
-    """``body`` if it satisfies the spec's schema ``schema``, else a 400 problem."""
+    """``body`` without its nulls if it satisfies the spec's schema ``schema``, else a
+    400 problem."""
+    body = strip_nulls(body)
     errs = spec.errors(schema, body)
     if errs:
         raise bad_request(
@@ -440,7 +453,7 @@ def _program_body(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_program(s: Session, body: dict[str, Any], actor: str) -> OadrProgram:
-    check("programRequest", body)
+    body = check("programRequest", body)
     if s.scalars(
         select(OadrProgram).where(OadrProgram.program_name == body["programName"])
     ).first():
@@ -462,7 +475,7 @@ def create_program(s: Session, body: dict[str, Any], actor: str) -> OadrProgram:
 
 
 def update_program(s: Session, row: OadrProgram, body: dict[str, Any], actor: str) -> OadrProgram:
-    check("programRequest", body)
+    body = check("programRequest", body)
     other = s.scalars(
         select(OadrProgram).where(
             OadrProgram.program_name == body["programName"], OadrProgram.id != row.id
@@ -549,7 +562,7 @@ def create_event(
     site_id: int | None = None,
     key: str | None = None,
 ) -> OadrEvent:
-    check("eventRequest", body)
+    body = check("eventRequest", body)
     program_id = _event_program(s, body)
     now = _now()
     row = OadrEvent(
@@ -569,7 +582,7 @@ def create_event(
 
 
 def update_event(s: Session, row: OadrEvent, body: dict[str, Any], actor: str) -> OadrEvent:
-    check("eventRequest", body)
+    body = check("eventRequest", body)
     program_id = _event_program(s, body)
     before = event_json(row)
     row.program_id = program_id
@@ -731,7 +744,7 @@ def _report_event(s: Session, who: Principal, body: dict[str, Any]) -> OadrEvent
 
 
 def create_report(s: Session, who: Principal, body: dict[str, Any]) -> OadrReport:
-    check("reportRequest", body)
+    body = check("reportRequest", body)
     event = _report_event(s, who, body)
     now = _now()
     row = OadrReport(
@@ -753,7 +766,7 @@ def create_report(s: Session, who: Principal, body: dict[str, Any]) -> OadrRepor
 
 
 def update_report(s: Session, who: Principal, row: OadrReport, body: dict[str, Any]) -> OadrReport:
-    check("reportRequest", body)
+    body = check("reportRequest", body)
     event = _report_event(s, who, body)
     before = report_json(row)
     row.event_id = event.id
@@ -809,7 +822,7 @@ def _check_callbacks(body: dict[str, Any]) -> None:
 
 
 def create_subscription(s: Session, who: Principal, body: dict[str, Any]) -> OadrSubscription:
-    check("subscriptionRequest", body)
+    body = check("subscriptionRequest", body)
     _check_callbacks(body)
     now = _now()
     row = OadrSubscription(
@@ -835,7 +848,7 @@ def create_subscription(s: Session, who: Principal, body: dict[str, Any]) -> Oad
 def update_subscription(
     s: Session, who: Principal, row: OadrSubscription, body: dict[str, Any]
 ) -> OadrSubscription:
-    check("subscriptionRequest", body)
+    body = check("subscriptionRequest", body)
     _check_callbacks(body)
     before = subscription_json(row)
     row.program_id = _subscription_program(s, body)
@@ -881,7 +894,7 @@ def _ven_subject(site: Site, extras_targets: Sequence[str] | None) -> Subject:
 def put_ven(s: Session, site: Site, body: dict[str, Any], actor: str, *, create: bool) -> None:
     """Set what OpenADR adds to a licensed site (targets, attributes, clientID) from a
     BL_VEN_REQUEST. The venName is the site's name: renaming is done in the registry."""
-    check("venRequest", body)
+    body = check("venRequest", body)
     if body.get("objectType") != "BL_VEN_REQUEST":
         raise bad_request(
             "only the business logic writes VENs here: objectType BL_VEN_REQUEST",
@@ -949,7 +962,7 @@ def _resource_body(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_resource(s: Session, body: dict[str, Any], actor: str) -> OadrResource:
-    check("resourceRequest", body)
+    body = check("resourceRequest", body)
     site = _resource_site(s, body)
     exists_ = s.scalars(
         select(OadrResource.id).where(
@@ -986,7 +999,7 @@ def create_resource(s: Session, body: dict[str, Any], actor: str) -> OadrResourc
 def update_resource(
     s: Session, row: OadrResource, body: dict[str, Any], actor: str
 ) -> OadrResource:
-    check("resourceRequest", body)
+    body = check("resourceRequest", body)
     site = _resource_site(s, body)
     clash = s.scalars(
         select(OadrResource.id).where(

@@ -546,17 +546,17 @@ def create_vtn(parent: FastAPI) -> FastAPI:
 
         def fn(s: Session, who: Principal) -> Any:
             o.require(who, "write_vens")
-            o.check("venRequest", body)
+            req = o.check("venRequest", body)
             site = s.scalars(
-                select(Site).where(Site.name == body["venName"], Site.id.in_(o.licensed_sites()))
+                select(Site).where(Site.name == req["venName"], Site.id.in_(o.licensed_sites()))
             ).first()
             if site is None:
                 raise o.bad_request(
-                    f"no licensed site named {body['venName']!r}: a VEN is a licensed site "
+                    f"no licensed site named {req['venName']!r}: a VEN is a licensed site "
                     "(POST /sites and /licences first)",
                     [{"field": "venName", "message": "no licensed site with this name"}],
                 )
-            o.put_ven(s, site, body, who.actor, create=True)
+            o.put_ven(s, site, req, who.actor, create=True)
             return o.ven_json(s, site)
 
         return JSONResponse(await run(request, fn), status_code=201)
