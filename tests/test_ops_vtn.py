@@ -584,3 +584,26 @@ def test_deleting_a_subscription_stops_its_pending_notifications(world: World) -
     valid(world.as_("bl", "POST", "/events", json=curtail(world.program, "mine-a")), "event", 201)
     valid(world.as_("ven_a", "DELETE", f"/subscriptions/{sub['id']}"), "subscription")
     assert deliver_once(world.sessions()) == 0
+
+
+def test_a_ven_that_loses_an_event_is_told_delete_and_nothing_of_the_new(world: World) -> None:
+    with receiver() as ra, receiver() as rb:
+        for who, r in (("ven_a", ra), ("ven_b", rb)):
+            body = subscription_body(r.url, objects=("EVENT",))
+            valid(world.as_(who, "POST", "/subscriptions", json=body), "subscription", 201)
+        ev = valid(
+            world.as_("bl", "POST", "/events", json=curtail(world.program, "mine-a", 111)),
+            "event",
+            201,
+        )
+        moved = curtail(world.program, "mine-b", 222)
+        valid(world.as_("bl", "PUT", f"/events/{ev['id']}", json=moved), "event")
+        deliver_once(world.sessions())
+        got_a = [(n["operation"], n["object"]["targets"]) for n in ra.unique().values()]
+        got_b = [(n["operation"], n["object"]["targets"]) for n in rb.unique().values()]
+        assert sorted(got_a) == [("CREATE", ["mine-a"]), ("DELETE", ["mine-a"])]
+        assert got_b == [("UPDATE", ["mine-b"])]
+        limits = [
+            n["object"]["intervals"][0]["payloads"][0]["values"] for n in ra.unique().values()
+        ]
+        assert limits == [[111], [111]]  # nothing of the event as it is now for B
