@@ -34,6 +34,7 @@ OPENADR = {
     "oadr_resources",
     "oadr_targets",
     "oadr_outbox",
+    "oadr_outbox_bodies",
 }
 HEAD = "0003"
 

@@ -30,6 +30,7 @@ from megawatt.ops.openadr.tables import (
     OadrSubscription,
     OadrTarget,
     OadrVen,
+    OutboxBody,
     OutboxEntry,
 )
 from megawatt.ops.problems import Problem
@@ -445,6 +446,7 @@ def notify(
     }
     now = _now()
     queued = 0
+    shared: OutboxBody | None = None
     for sub in subs:
         if sub.client_id in disabled:
             continue
@@ -466,13 +468,17 @@ def notify(
             if (url, token) in seen:
                 continue
             seen.add((url, token))
+            if shared is None:
+                shared = OutboxBody(body=body, created_at=now)
+                s.add(shared)
+                s.flush()
             s.add(
                 OutboxEntry(
                     notification_id=str(uuid.uuid4()),
                     subscription_id=sub.id,
                     callback_url=url,
                     bearer_token=token,
-                    body=body,
+                    body_id=shared.id,
                     status="pending",
                     attempts=0,
                     next_attempt_at=now,

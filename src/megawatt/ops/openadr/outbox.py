@@ -7,7 +7,7 @@ has none. A delivery pass:
 1. **claims** due rows (``pending``, ``next_attempt_at <= now``, lease free) by setting
    ``locked_until = now + lease`` and committing (PostgreSQL: ``FOR UPDATE SKIP
    LOCKED``, so several processes share the work; SQLite: one writer at a time);
-2. **POSTs** each notification body to its callback URL, with ``Authorization: Bearer
+2. **POSTs** each notification body to its callback URL (concurrently), with ``Authorization: Bearer
    <the subscription's bearerToken>`` when it has one and ``X-Notification-Id`` (a
    UUID, the same on every retry) for the receiver to drop duplicates;
 3. **records** the outcome: a 2xx marks it ``delivered``; anything else (refused,
@@ -24,21 +24,60 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import random
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from megawatt.ops.openadr.tables import OutboxEntry
+from megawatt.ops.openadr.tables import OutboxBody, OutboxEntry
 
 log = logging.getLogger("megawatt.outbox")
 
 HEADER = "X-Notification-Id"
+
+
+async def post_json(url: str, data: bytes, headers: dict[str, str]) -> int:
+    """POST ``data`` (JSON) to an http(s) URL and return the status code: one
+    HTTP/1.1 request per connection (``Connection: close``), redirects not followed.
+
+    A plain asyncio client because a webhook needs only the status line: httpx took
+    ~5 ms of CPU per request here (2.3-5 s for 500 receivers; this: 0.3 s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url}")
+    tls = parts.scheme == "https"
+    port = parts.port or (443 if tls else 80)
+    context = ssl.create_default_context() if tls else None
+    reader, writer = await asyncio.open_connection(parts.hostname, port, ssl=context)
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [
+            f"POST {target} HTTP/1.1",
+            f"Host: {parts.netloc.rpartition('@')[2]}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(data)}",
+            "Connection: close",
+            "User-Agent: megawatt-vtn",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
+        await writer.drain()
+        status_line = await reader.readline()
+        fields = status_line.split()
+        if len(fields) < 2 or not fields[0].startswith(b"HTTP/") or not fields[1].isdigit():
+            raise ValueError(f"not an HTTP response: {status_line[:80]!r}")
+        return int(fields[1])
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
 
 
 @dataclass
@@ -69,7 +108,7 @@ class Deliverer:
     sessions: sessionmaker[Session]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch: int = 500
-    concurrency: int = 100
+    concurrency: int = 250
     lease_seconds: float = 30.0
     timeout_seconds: float = 10.0
     poll_seconds: float = 1.0
@@ -78,7 +117,7 @@ class Deliverer:
     _stop: bool = False
 
     # -- database steps (run in a thread) ----------------------------------------------
-    def claim(self) -> list[tuple[int, str, str | None, str, Any]]:
+    def claim(self) -> list[tuple[int, str, str | None, str, bytes]]:
         now = dt.datetime.now(dt.UTC)
         with self.sessions() as s, s.begin():
             stmt = (
@@ -97,24 +136,44 @@ class Deliverer:
             lease = now + dt.timedelta(seconds=self.lease_seconds)
             for row in rows:
                 row.locked_until = lease
-            return [(r.id, r.callback_url, r.bearer_token, r.notification_id, r.body) for r in rows]
+            bodies = {
+                b.id: json.dumps(b.body, separators=(",", ":")).encode()
+                for b in s.scalars(
+                    select(OutboxBody).where(OutboxBody.id.in_({r.body_id for r in rows}))
+                )
+            }
+            return [
+                (r.id, r.callback_url, r.bearer_token, r.notification_id, bodies[r.body_id])
+                for r in rows
+            ]
 
     def record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
             return
         now = dt.datetime.now(dt.UTC)
+        ok = [o.id for o in outcomes if o.ok]
         with self.sessions() as s, s.begin():
+            for chunk in range(0, len(ok), 500):
+                s.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ok[chunk : chunk + 500]))
+                    .where(OutboxEntry.status == "pending")
+                    .values(
+                        status="delivered",
+                        delivered_at=now,
+                        locked_until=None,
+                        last_error=None,
+                        attempts=OutboxEntry.attempts + 1,
+                    )
+                )
             for out in outcomes:
+                if out.ok:
+                    continue
                 row = s.get(OutboxEntry, out.id)
                 if row is None or row.status != "pending":
                     continue
                 row.locked_until = None
                 row.attempts += 1
-                if out.ok:
-                    row.status = "delivered"
-                    row.delivered_at = now
-                    row.last_error = None
-                    continue
                 row.last_error = (out.error or "failed")[:2000]
                 if row.attempts >= self.policy.max_attempts:
                     row.status = "dead"
@@ -125,23 +184,22 @@ class Deliverer:
 
     # -- sending -----------------------------------------------------------------------
     async def _send(
-        self,
-        client: httpx.AsyncClient,
-        gate: asyncio.Semaphore,
-        item: tuple[int, str, str | None, str, Any],
+        self, gate: asyncio.Semaphore, item: tuple[int, str, str | None, str, bytes]
     ) -> Outcome:
-        key, url, token, notification_id, body = item
+        key, url, token, notification_id, data = item
         headers = {HEADER: notification_id}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         async with gate:
             try:
-                resp = await client.post(url, json=body, headers=headers)
-            except (httpx.HTTPError, OSError, ValueError) as exc:
+                status = await asyncio.wait_for(
+                    post_json(url, data, headers), timeout=self.timeout_seconds
+                )
+            except (OSError, ValueError, TimeoutError, asyncio.IncompleteReadError) as exc:
                 return Outcome(key, False, f"{type(exc).__name__}: {exc}")
-        if 200 <= resp.status_code < 300:
+        if 200 <= status < 300:
             return Outcome(key, True)
-        return Outcome(key, False, f"HTTP {resp.status_code}")
+        return Outcome(key, False, f"HTTP {status}")
 
     async def pass_once(self) -> int:
         """Claim what is due, send it, record the outcomes; the number sent."""
@@ -149,11 +207,7 @@ class Deliverer:
         if not items:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
-        limits = httpx.Limits(max_connections=self.concurrency)
-        async with httpx.AsyncClient(
-            timeout=self.timeout_seconds, limits=limits, follow_redirects=False
-        ) as client:
-            outcomes = await asyncio.gather(*(self._send(client, gate, i) for i in items))
+        outcomes = await asyncio.gather(*(self._send(gate, i) for i in items))
         await asyncio.to_thread(self.record, list(outcomes))
         return len(items)
 

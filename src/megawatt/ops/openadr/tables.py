@@ -109,6 +109,16 @@ class OadrTarget(Base):
     target: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
+class OutboxBody(Base):
+    """The body of one change's notification, shared by its outbox rows (an event for
+    500 VENs is one body and 500 small rows)."""
+
+    __tablename__ = "oadr_outbox_bodies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxEntry(Base):
     """One notification to one callback URL: pending until a 2xx, retried with
     exponential backoff, ``dead`` after the last attempt."""
@@ -120,7 +130,7 @@ class OutboxEntry(Base):
     subscription_id: Mapped[int] = mapped_column(Integer, index=True)
     callback_url: Mapped[str] = mapped_column(Text)
     bearer_token: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[Any] = mapped_column(JSON)
+    body_id: Mapped[int] = mapped_column(ForeignKey("oadr_outbox_bodies.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

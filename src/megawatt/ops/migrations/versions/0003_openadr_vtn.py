@@ -99,13 +99,19 @@ def upgrade() -> None:
     )
     op.create_index("oadr_targets_lookup", "oadr_targets", ["object_type", "target"])
     op.create_table(
+        "oadr_outbox_bodies",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("body", sa.JSON, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    op.create_table(
         "oadr_outbox",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("notification_id", sa.String(36), nullable=False, unique=True),
         sa.Column("subscription_id", sa.Integer, nullable=False),
         sa.Column("callback_url", sa.Text, nullable=False),
         sa.Column("bearer_token", sa.Text),
-        sa.Column("body", sa.JSON, nullable=False),
+        sa.Column("body_id", sa.Integer, sa.ForeignKey("oadr_outbox_bodies.id"), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("next_attempt_at", UTCDateTime, nullable=False),
@@ -117,11 +123,13 @@ def upgrade() -> None:
     )
     op.create_index("oadr_outbox_due", "oadr_outbox", ["status", "next_attempt_at"])
     op.create_index("ix_oadr_outbox_subscription_id", "oadr_outbox", ["subscription_id"])
+    op.create_index("ix_oadr_outbox_body_id", "oadr_outbox", ["body_id"])
 
 
 def downgrade() -> None:
     for table in (
         "oadr_outbox",
+        "oadr_outbox_bodies",
         "oadr_targets",
         "oadr_resources",
         "oadr_vens",
