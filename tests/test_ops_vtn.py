@@ -661,3 +661,30 @@ def test_a_ven_that_loses_an_event_is_told_delete_and_nothing_of_the_new(world: 
             n["object"]["intervals"][0]["payloads"][0]["values"] for n in ra.unique().values()
         ]
         assert limits == [[111], [111]]  # nothing of the event as it is now for B
+
+
+def test_active_ignores_events_that_have_transpired(world: World) -> None:
+    past = curtail(world.program, "mine-a")
+    past["intervalPeriod"] = {"start": "2020-01-01T00:00:00Z", "duration": "PT1H"}
+    future = curtail(world.program, "mine-a")
+    future["intervalPeriod"] = {"start": "2099-01-01T00:00:00Z", "duration": "PT1H"}
+    forever = curtail(world.program, "mine-a")
+    forever["intervalPeriod"] = {"start": "2020-01-01T00:00:00Z", "duration": "P9999Y"}
+    ids = [
+        valid(world.as_("bl", "POST", "/events", json=b), "event", 201)["id"]
+        for b in (past, future, forever)
+    ]
+    active = valid(world.as_("ven_a", "GET", "/events?active=true"), "event")
+    assert [e["id"] for e in active] == ids[1:]
+    assert len(valid(world.as_("ven_a", "GET", "/events?active=false"), "event")) == 3
+    assert [
+        e["id"] for e in valid(world.as_("ven_a", "GET", "/events?active=true&skip=1"), "event")
+    ] == ids[2:]
+    from megawatt.ops.openadr.objects import event_end
+
+    two = {
+        "intervalPeriod": {"start": "2026-12-04T12:00:00Z", "duration": "PT15M"},
+        "intervals": [{"id": 0, "payloads": []}, {"id": 1, "payloads": []}],
+    }
+    assert event_end(two) == dt.datetime(2026, 12, 4, 12, 30, tzinfo=dt.UTC)
+    assert event_end({"intervals": [{"id": 0, "payloads": []}]}) is None
