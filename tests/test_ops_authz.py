@@ -139,7 +139,8 @@ class World:
 # A request for one cell: (method, url, kwargs) built from the world and the target.
 Build = Callable[[World, str], tuple[str, dict[str, Any]]]
 # Kinds: "read" (visible 200, invisible 404), "list" (200 for any client, filtered),
-# "write" (authority 2xx, others 403), "audit" (authority and system operator 200, others 403),
+# "write" (authority 2xx, others 403), "audit" (authority and system operator 2xx, others
+# 403: the audit trail, the schedule, emergencies),
 # "public" (every client 200: caps), "token" (the token endpoint, no bearer needed).
 
 
@@ -282,6 +283,28 @@ MATRIX: dict[tuple[str, str], tuple[str, int, Build]] = {
         lambda w, t: ("/allocations", {"params": {"at": "2026-06-01T00:00:00Z"}}),
     ),
     ("get", "/audit"): ("audit", 200, lambda w, t: ("/audit", {})),
+    # The day-ahead schedule and emergencies: the system operator's writes (and the
+    # authority's); published over OpenADR.
+    ("post", "/schedule"): (
+        "audit",
+        200,
+        lambda w, t: ("/schedule", {"json": {"day": "2026-03-01"}}),
+    ),
+    ("post", "/emergencies"): (
+        "audit",
+        201,
+        lambda w, t: (
+            "/emergencies",
+            {
+                "json": {
+                    "site_id": w.site[t],
+                    "start": f"2026-03-0{1 + next(_seq) % 9}T10:00:00Z",
+                    "end": "2026-03-10T12:00:00Z",
+                    "limit_mw": "0.1",
+                }
+            },
+        ),
+    ),
 }
 
 

@@ -478,10 +478,11 @@ def test_cli_schedule_and_emergency(live, tmp_path: Path) -> None:  # type: igno
         ("miner", "2026-01-01T13:00:00+00:00"),
         ("ai", "2026-01-01T01:00:00+00:00"),
     ]
-    assert data["published"] is False
+    assert data["published"] is True
+    assert len(data["changes"]["create"]) == 3 and not data["changes"]["keep"]
     res = runner.invoke(app, [*args, "--published-at", "2025-12-31T12:00:00+05:00"])
     assert res.exit_code == 0, res.output
-    assert "miner" in res.output and "not published" in res.output
+    assert "miner" in res.output and "3 kept, 0 updated, 0 created, 0 cancelled" in res.output
     res = runner.invoke(app, [*args, "--published-at", "2025-12-31T12:00:00"])
     assert res.exit_code == 2 and "UTC offset" in res.output
     em = [
@@ -492,9 +493,91 @@ def test_cli_schedule_and_emergency(live, tmp_path: Path) -> None:  # type: igno
         "--site",
         str(ids["miner"]),
         "--start",
-        "2026-01-01T09:00:00+05:00",
+        "2026-01-01T05:00:00+05:00",
     ]
-    res = runner.invoke(app, [*em, "--end", "2026-01-01T11:00:00+05:00", "--limit-mw", "5"])
-    assert res.exit_code == 2 and "NOT published" in res.output
     res = runner.invoke(app, [*em, "--end", "2026-01-01T08:00:00+05:00", "--limit-mw", "5"])
+    assert res.exit_code == 0, res.output
+    assert "published" in res.output
+    res = runner.invoke(app, [*em, "--end", "2026-01-01T04:00:00+05:00", "--limit-mw", "5"])
     assert res.exit_code == 2 and "ends before it starts" in res.output
+    res = runner.invoke(app, [*em, "--end", "2026-01-01T09:00:00+05:00", "--limit-mw", "1e6"])
+    assert res.exit_code == 2 and "does not curtail" in res.output
+    # What the VTN now holds: one event per block, the emergency with priority 0, and
+    # the miner's 01:00 UTC block cut where the emergency (00:00-03:00 UTC) covers it.
+    from megawatt.ops.openadr import objects
+
+    engine = db.make_engine(url)
+    try:
+        with db.transaction(db.session_factory(engine)) as s:
+            events = {e.key: e for e in objects.events_with_keys(s, "")}
+            emergency = [k for k in events if k.startswith("emergency:")]
+            assert len(emergency) == 1 and events[emergency[0]].priority == 0
+            miner = sorted(k for k in events if k.startswith(f"scheduled:{ids['miner']}:"))
+            starts = [objects.interval_limits_kw(events[k])[0][0] for k in miner]
+            assert all(
+                not (
+                    dt.datetime(2026, 1, 1, 0, tzinfo=dt.UTC)
+                    <= t
+                    < dt.datetime(2026, 1, 1, 3, tzinfo=dt.UTC)
+                )
+                for t in starts
+            )
+            assert events[emergency[0]].body["intervals"][0]["payloads"][0]["values"] == [5000]
+    finally:
+        engine.dispose()
+
+
+def test_schedule_over_the_api_reaches_the_site_as_openadr_events(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """POST /schedule as the system operator publishes the blocks as VTN events; the
+    miner's VEN reads exactly its own (IMPORT_CAPACITY_LIMIT in KW, the block's
+    intervals); a second run changes nothing; POST /emergencies adds a priority-0
+    event; a site client may do neither (403)."""
+    from fastapi.testclient import TestClient
+
+    from megawatt.ops.app import create_app
+    from opsdb import add_client, token
+
+    url, sc, ids = live
+    path = scenario_lib.dump(sc, tmp_path / "grid")
+    app = create_app(url, expiry_sweep_seconds=None, scenario=str(path))
+    npcc = add_client(url, "npcc", "system_operator")
+    mine = add_client(url, "miner-ven", "site", site_id=ids["miner"])
+    body = {"day": DAY.isoformat(), "published_at": EARLY.isoformat()}
+    with TestClient(app) as c:
+        so, ven = token(c, "npcc", npcc), token(c, "miner-ven", mine)
+        first = c.post("/schedule", json=body, headers=so)
+        assert first.status_code == 200, first.text
+        out = first.json()
+        assert len(out["changes"]["create"]) == len(out["blocks"]) == 3
+        again = c.post("/schedule", json=body, headers=so).json()
+        assert (
+            again["changes"]["keep"] == out["changes"]["create"] and not again["changes"]["create"]
+        )
+        events = c.get("/openadr3/3.1.0/events", headers=ven).json()
+        mine_blocks = [b for b in out["blocks"] if b["site_id"] == ids["miner"]]
+        assert len(events) == len(mine_blocks) == 2
+        limits = sorted(
+            [p["values"][0] for iv in e["intervals"] for p in iv["payloads"]] for e in events
+        )
+        assert limits == sorted(
+            [round(i["allowed_mw"] * 1000) for i in b["intervals"]] for b in mine_blocks
+        )
+        assert all(
+            e["intervals"][0]["payloads"][0]["type"] == "IMPORT_CAPACITY_LIMIT" for e in events
+        )
+        em = {
+            "site_id": ids["miner"],
+            "start": local(DAY, 12).isoformat(),
+            "end": local(DAY, 14).isoformat(),
+            "limit_mw": "2.5",
+        }
+        assert c.post("/emergencies", json=em, headers=ven).status_code == 403
+        assert c.post("/schedule", json=body, headers=ven).status_code == 403
+        made = c.post("/emergencies", json=em, headers=so)
+        assert made.status_code == 201, made.text
+        assert made.json()["priority"] == 0
+        events = c.get("/openadr3/3.1.0/events", headers=ven).json()
+        assert sorted(e.get("priority") for e in events) == [0, 1, 1]
+        bad = c.post("/schedule", json={"day": "2026-13-01"}, headers=so)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "day"
+    app.state.engine.dispose()

@@ -699,15 +699,12 @@ def ops_schedule(
     when = _when(published_at, "--published-at") if published_at else None
     sc = scenario_lib.load_or_default(base)
     engine = db.make_engine(ctx.obj["db"])
-    rec = None
     try:
         with db.transaction(db.session_factory(engine)) as session:
             from megawatt.ops.schedule import event_sink
 
             out = schedule_day(session, the_day, sc, published_at=when)
-            sink = event_sink(session)
-            if sink is not None:
-                rec = publish(sink, the_day, out.timezone, out.blocks)
+            rec = publish(event_sink(session, "cli:schedule"), the_day, out.timezone, out.blocks)
     finally:
         engine.dispose()
     if as_json:
@@ -720,12 +717,11 @@ def ops_schedule(
             "blocks": [b.as_dict() for b in out.blocks],
             "uncovered_mwh": {k: round(v, 3) for k, v in out.uncovered_mwh.items()},
             "no_contract": out.no_contract,
-            "published": rec is not None,
-        }
-        if rec is not None:
-            doc["changes"] = {
+            "published": True,
+            "changes": {
                 k: [b.key for b in getattr(rec, k)] for k in ("keep", "update", "create", "cancel")
-            }
+            },
+        }
         print(json.dumps(doc, indent=2))
         return
     table = Table(
@@ -748,14 +744,11 @@ def ops_schedule(
     if out.no_contract:
         console.print(f"no contract, program notice: {', '.join(out.no_contract)}")
     console.print(f"{len(out.blocks)} blocks in {out.solve_s:.2f} s", highlight=False)
-    if rec is None:
-        console.print("not published: this build has no OpenADR VTN (blocks printed only)")
-    else:
-        console.print(
-            f"published: {len(rec.keep)} kept, {len(rec.update)} updated, "
-            f"{len(rec.create)} created, {len(rec.cancel)} cancelled",
-            highlight=False,
-        )
+    console.print(
+        f"published over OpenADR: {len(rec.keep)} kept, {len(rec.update)} updated, "
+        f"{len(rec.create)} created, {len(rec.cancel)} cancelled",
+        highlight=False,
+    )
 
 
 @ops_app.command("emergency")
@@ -785,17 +778,10 @@ def ops_emergency(
     try:
         with db.transaction(db.session_factory(engine)) as session:
             block = emergency_block(session, site, t0, t1, limit_mw, tz)
-            sink = event_sink(session)
-            rec = issue_emergency(sink, block) if sink is not None else None
+            rec = issue_emergency(event_sink(session, "cli:emergency"), block)
     finally:
         engine.dispose()
     print(json.dumps(block.as_dict(), indent=2))
-    if rec is None:
-        err_console.print(
-            "[bold red]error:[/] the emergency was NOT published: this build has no OpenADR VTN",
-            highlight=False,
-        )
-        raise typer.Exit(2)
     console.print(
         f"published; scheduled blocks of the site: {len(rec.update)} updated, "
         f"{len(rec.create) - 1} created, {len(rec.cancel)} cancelled",
@@ -937,8 +923,16 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario whose grid the day-ahead schedule dispatches "
+            "(default: $MEGAWATT_SCENARIO, else the embedded Pakistan FY2025 one)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the operations service (registry, caps, allocation ledger, audit).
+    """Run the operations service (registry, caps, allocation ledger, audit, the
+    OpenADR 3.1 VTN, the day-ahead schedule).
 
     Every endpoint needs an OAuth2 access token (megawatt ops client add); it speaks
     plain HTTP: put TLS in front of it beyond loopback."""
@@ -956,7 +950,15 @@ def serve(
             "--db",
             f"{state} in {ops_db.redact(url)}: run `megawatt ops migrate` first",
         )
-    uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+    if scenario is not None:
+        scenario_lib.load(scenario)  # a bad file fails here, not on the first schedule
+    application = create_app(url, scenario=str(scenario) if scenario else None)
+    # The OpenADR webhook outbox is delivered by this process (MEGAWATT_OUTBOX_WORKER=0
+    # leaves it to another one); MEGAWATT_OUTBOX_LEASE_SECONDS shortens the lease.
+    application.state.outbox_worker = os.environ.get("MEGAWATT_OUTBOX_WORKER", "1") != "0"
+    lease = os.environ.get("MEGAWATT_OUTBOX_LEASE_SECONDS")
+    application.state.outbox_options = {"lease_seconds": float(lease)} if lease else {}
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from megawatt.ops import audit, auth, ledger
+from megawatt.errors import InputError
+from megawatt.ops import audit, auth, ledger, schedule
 from megawatt.ops.auth import Principal
 from megawatt.ops.db import make_engine, session_factory
 from megawatt.ops.models import (
@@ -52,10 +53,12 @@ from megawatt.ops.schemas import (
     ApplicationOut,
     ApplicationPatch,
     AuditOut,
+    BlockOut,
     CapIn,
     CapOut,
     ContractIn,
     ContractOut,
+    EmergencyIn,
     LedgerIn,
     LedgerOut,
     LicenceIn,
@@ -65,6 +68,8 @@ from megawatt.ops.schemas import (
     OperatorOut,
     OperatorPatch,
     ProblemOut,
+    ScheduleIn,
+    ScheduleOut,
     SiteIn,
     SiteOut,
     SitePatch,
@@ -123,13 +128,13 @@ def writer(
 def overseer(
     request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
 ) -> Principal:
-    """The authority or the system operator (the audit trail)."""
+    """The authority or the system operator (the audit trail, schedules, events)."""
     who = _principal(request, authorization)
     if who.role not in auth.SEE_ALL:
         raise Problem(
             403,
             "Forbidden",
-            f"a {who.role} client cannot read the audit trail",
+            f"a {who.role} client cannot do this; only the authority or the system operator",
             [{"field": "Authorization", "message": "authority or system operator role required"}],
         )
     return who
@@ -638,6 +643,49 @@ def build_router() -> APIRouter:
                 for i in ids
             ]
 
+    # -- day-ahead schedule and emergencies (published over OpenADR) ------------------
+    @r.post("/schedule", response_model=ScheduleOut, tags=["events"])
+    def run_schedule(body: ScheduleIn, request: Request, who: Overseer) -> Any:
+        """Dispatch a program day on the live allocations (the rolling re-dispatch) and
+        publish each site's curtailment as OpenADR events: one per contiguous block, no
+        block sooner than the contract's notice after ``published_at``. Idempotent:
+        unchanged blocks are kept, changed ones updated, vanished ones cancelled."""
+        base = request.app.state.scenario()
+        with _tx(request) as s:
+            try:
+                out = schedule.schedule_day(s, body.day, base, published_at=body.published_at)
+            except InputError as exc:
+                raise invalid(exc.problem, "day", exc.problem) from None
+            rec = schedule.publish(
+                schedule.event_sink(s, who.actor), body.day, out.timezone, out.blocks
+            )
+            return ScheduleOut(
+                day=out.day,
+                timezone=out.timezone,
+                published_at=out.published_at,
+                profile_day=out.profile_day,
+                blocks=[BlockOut.model_validate(b.as_dict()) for b in out.blocks],
+                uncovered_mwh={k: round(v, 3) for k, v in out.uncovered_mwh.items()},
+                no_contract=out.no_contract,
+                changes={
+                    k: [b.key for b in getattr(rec, k)]
+                    for k in ("keep", "update", "create", "cancel")
+                },
+            )
+
+    @r.post("/emergencies", status_code=201, response_model=BlockOut, tags=["events"])
+    def emergency(body: EmergencyIn, request: Request, who: Overseer) -> Any:
+        """Curtail a site at once: from ``start`` to ``end`` it may import at most
+        ``limit_mw`` (an OpenADR event, priority 0). It overrides the site's scheduled
+        blocks where they overlap (those are updated, split or cancelled)."""
+        tz = request.app.state.scenario().timezone
+        with _tx(request) as s:
+            block = schedule.emergency_block(
+                s, body.site_id, body.start, body.end, float(body.limit_mw), tz
+            )
+            schedule.issue_emergency(schedule.event_sink(s, who.actor), block)
+            return BlockOut.model_validate(block.as_dict())
+
     # -- audit -------------------------------------------------------------------------
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
     def list_audit(
@@ -660,6 +708,20 @@ def build_router() -> APIRouter:
 
 
 EXPIRY_SWEEP_SECONDS = 60.0
+
+
+def _scenario_loader(path: str | None) -> Any:
+    """A function returning the scenario (loaded once, on first use)."""
+    import functools
+    import os
+
+    from megawatt import scenario as scenario_lib
+
+    @functools.cache
+    def load() -> Any:
+        return scenario_lib.load_or_default(path or os.environ.get("MEGAWATT_SCENARIO"))
+
+    return load
 
 
 def _sweeper(sessions: sessionmaker[Session], every: float) -> Any:
@@ -695,6 +757,7 @@ def create_app(
     *,
     auth_required: bool = True,
     expiry_sweep_seconds: float | None = EXPIRY_SWEEP_SECONDS,
+    scenario: str | None = None,
 ) -> FastAPI:
     """The service over ``database_url`` (default: $MEGAWATT_DATABASE_URL or
     ./megawatt.db). The schema must exist: ``megawatt ops --db URL migrate``.
@@ -702,7 +765,9 @@ def create_app(
     Every endpoint but /auth/token needs a Bearer token; ``auth_required=False``
     (tests of the domain logic only) treats every request as the authority.
     ``expiry_sweep_seconds``: how often lapsed licences are swept (None: never, only
-    on ledger writes)."""
+    on ledger writes). ``scenario``: the scenario file whose grid and hourly inputs the
+    day-ahead schedule dispatches (default: the embedded Pakistan FY2025 scenario;
+    ``$MEGAWATT_SCENARIO``), loaded on first use."""
     engine = make_engine(database_url)
     sessions = session_factory(engine)
     app = FastAPI(
@@ -714,7 +779,11 @@ def create_app(
     app.state.engine = engine
     app.state.auth = auth_required
     app.state.sessions = sessions
+    app.state.scenario = _scenario_loader(scenario)
     app.include_router(build_router())
+    from megawatt.ops.openadr.vtn import install as install_vtn
+
+    install_vtn(app)  # OpenADR 3.1.0 at /openadr3/3.1.0 (issue 14)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

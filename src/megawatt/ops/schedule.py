@@ -183,10 +183,82 @@ class EventSink(Protocol):
         ...
 
 
-def event_sink(session: Session) -> EventSink | None:
-    """The VTN's sink on ``session``'s database; None while this build has no VTN (the
-    lead wires the VTN's sink here at merge)."""
-    return None
+class VtnSink:
+    """The OpenADR VTN as the schedule's :class:`EventSink`, in the caller's transaction:
+    each block is one event keyed by :attr:`Block.key`
+    (:func:`megawatt.ops.openadr.upsert_event`: targeted at the site's VEN,
+    ``IMPORT_CAPACITY_LIMIT`` in kW per interval, the block's priority), audited and
+    notified through the outbox like any other change."""
+
+    def __init__(self, session: Session, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    def events(self, start: dt.datetime, end: dt.datetime) -> list[Block]:
+        from megawatt.ops.openadr import objects
+
+        out = []
+        names: dict[int, str] = {i: n for i, n in self.session.execute(select(Site.id, Site.name))}
+        for kind in PRIORITY:
+            for row in objects.events_with_keys(self.session, f"{kind}:"):
+                block = _block_of(row.key, row.priority, objects.interval_limits_kw(row), names)
+                if block is not None and block.start < end and block.end > start:
+                    out.append(block)
+        return out
+
+    def upsert_event(self, block: Block) -> None:
+        from megawatt.ops.openadr import objects
+
+        try:
+            objects.upsert_event(
+                self.session,
+                key=block.key,
+                site_id=block.site_id,
+                intervals=[(i.start, i.end - i.start, i.allowed_kw) for i in block.intervals],
+                priority=block.priority,
+                event_name=block.key,
+                actor=self.actor,
+            )
+        except ValueError as exc:  # a site that never held a licence is no VEN
+            raise invalid(str(exc), "site_id", "must be a licensed site (a VEN)") from None
+
+    def cancel_event(self, block: Block) -> None:
+        from megawatt.ops.openadr import objects
+
+        objects.cancel_event(self.session, key=block.key, actor=self.actor)
+
+
+def _block_of(
+    key: str | None,
+    priority: int | None,
+    limits: Sequence[tuple[dt.datetime, dt.timedelta | None, int]],
+    names: dict[int, str],
+) -> Block | None:
+    """The block an event was published from (its key ``kind:site:day:start`` and its
+    intervals' kW limits); None for an event this module did not make."""
+    parts = (key or "").split(":", 3)
+    if len(parts) != 4 or parts[0] not in PRIORITY or not limits:
+        return None
+    if any(duration is None for _, duration, _ in limits):
+        return None
+    kind, site, day, _ = parts
+    intervals = tuple(
+        Interval(start, start + duration, kw / ledger.KW_PER_MW)  # type: ignore[operator]
+        for start, duration, kw in limits
+    )
+    return Block(
+        site_id=int(site),
+        site=names.get(int(site), site),
+        day=dt.date.fromisoformat(day),
+        kind=kind,  # type: ignore[arg-type]
+        intervals=intervals,
+        priority=PRIORITY[kind] if priority is None else priority,
+    )
+
+
+def event_sink(session: Session, actor: str = "system:schedule") -> EventSink:
+    """The VTN's sink on ``session``'s database (see :class:`VtnSink`)."""
+    return VtnSink(session, actor)
 
 
 @dataclass(frozen=True)
@@ -567,6 +639,13 @@ def emergency_block(
         raise invalid(f"limit {limit_mw} MW", "limit_mw", "must be a finite MW >= 0")
     limit = float(ledger.to_mw(ledger.to_kw(Decimal(str(limit_mw)), "limit_mw")))
     level = ledger.to_mw(ledger.level_kw(session, site_id, start))
+    if limit >= float(level):
+        raise invalid(
+            f"a limit of {limit} MW does not curtail site {site_id}: it holds {level} MW at "
+            f"{start.isoformat()}",
+            "limit_mw",
+            f"must be below the site's allocation ({level} MW)",
+        )
     curtailed = max(float(level) - limit, 0.0)
     start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
     return Block(

@@ -265,3 +265,57 @@ class AuditOut(Out):
     entity_id: int | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class ScheduleIn(In):
+    """Run the day-ahead schedule of a program day and publish it over OpenADR."""
+
+    day: dt.date = Field(description="The program day (local calendar day).")
+    published_at: When | None = Field(
+        None, description="When the schedule goes out (default now): notice counts from it."
+    )
+
+
+class BlockIntervalOut(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    allowed_mw: float = Field(description="Allowed import, MW (kW steps at the VTN).")
+    curtailed_mw: float = Field(description="Below the allocation, MW (information).")
+
+
+class BlockOut(BaseModel):
+    key: str
+    site_id: int
+    site: str
+    day: dt.date
+    kind: Literal["scheduled", "emergency"]
+    priority: int
+    start: dt.datetime
+    end: dt.datetime
+    notice_minutes: int
+    curtailed_mwh: float
+    intervals: list[BlockIntervalOut]
+
+
+class ScheduleOut(BaseModel):
+    day: dt.date
+    timezone: str
+    published_at: dt.datetime
+    profile_day: dt.date = Field(description="The scenario day whose hourly inputs were used.")
+    blocks: list[BlockOut]
+    uncovered_mwh: dict[str, float] = Field(
+        description="Curtailment inside the notice window that no event asks for, MWh."
+    )
+    no_contract: list[str]
+    changes: dict[str, list[str]] = Field(
+        description="Event keys kept, updated, created and cancelled at the VTN."
+    )
+
+
+class EmergencyIn(In):
+    """An emergency curtailment by hand: it overrides the site's scheduled blocks."""
+
+    site_id: DbId
+    start: When
+    end: When
+    limit_mw: MW
