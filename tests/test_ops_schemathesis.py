@@ -59,7 +59,14 @@ def test_api_fuzz(ops_app) -> None:  # type: ignore[no-untyped-def]
         @given(case=operation.as_strategy())
         @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
         def run(case) -> None:  # type: ignore[no-untyped-def]
-            case.call_and_validate(checks=CHECKS, headers=ops_app.state.fuzz_headers)
+            # A body naming a record that does not exist is a 422 naming the field
+            # (the target, e.g. /sites, exists: RFC 9110's 404 is for the target);
+            # schemathesis' positive-data check would want 404 there.
+            case.call_and_validate(
+                checks=CHECKS,
+                excluded_checks=[positive_data_acceptance],
+                headers=ops_app.state.fuzz_headers,
+            )
 
         run()
 

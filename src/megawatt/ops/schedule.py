@@ -392,6 +392,8 @@ def schedule_day(
     counts from it. Raises :class:`InputError` when the day has no counterpart in the
     scenario's span or the registry makes an invalid scenario."""
     t0 = time.perf_counter()
+    if not dt.date(1901, 1, 1) <= day <= dt.date(9998, 12, 30):
+        raise InputError(None, "--day", "must lie between 1901-01-01 and 9998-12-30", str(day))
     published_at = published_at or dt.datetime.now(dt.UTC)
     if published_at.tzinfo is None:
         raise InputError(None, "--published-at", "needs a UTC offset", str(published_at))

@@ -270,7 +270,14 @@ class AuditOut(Out):
 class ScheduleIn(In):
     """Run the day-ahead schedule of a program day and publish it over OpenADR."""
 
-    day: dt.date = Field(description="The program day (local calendar day).")
+    day: Annotated[
+        dt.date,
+        Field(
+            ge=dt.date(1901, 1, 1),
+            le=dt.date(9998, 12, 30),
+            description="The program day (local calendar day).",
+        ),
+    ]
     published_at: When | None = Field(
         None, description="When the schedule goes out (default now): notice counts from it."
     )
