@@ -41,7 +41,9 @@ def world(http: Any, serials: tuple[str, ...] = ("M-1",), name: str = "s1") -> d
     return {"operator": op, "site": site, "meters": meters}
 
 
-def batch(serial: str, n: int, start: dt.datetime = T0, version: int = 1, kwh: str = "250.5") -> list[dict[str, Any]]:
+def batch(
+    serial: str, n: int, start: dt.datetime = T0, version: int = 1, kwh: str = "250.5"
+) -> list[dict[str, Any]]:
     return [
         {
             "meter": serial,
@@ -61,7 +63,9 @@ def stored(url: str) -> list[tuple[int, dt.datetime, int, Decimal | None, str]]:
     engine = db.make_engine(url)
     try:
         with db.transaction(db.session_factory(engine)) as s:
-            rows = s.scalars(select(Reading).order_by(Reading.meter_id, Reading.interval_start, Reading.version))
+            rows = s.scalars(
+                select(Reading).order_by(Reading.meter_id, Reading.interval_start, Reading.version)
+            )
             return [(r.meter_id, r.interval_start, r.version, r.kwh, r.quality) for r in rows]
     finally:
         engine.dispose()
@@ -73,7 +77,11 @@ def test_ingest_is_idempotent_and_corrections_keep_both(client: Any, migrated: s
     first = client.post("/readings", json=body)
     assert first.status_code == 200, first.text
     assert first.json() | {"audit_id": 0} == {
-        "received": 96, "inserted": 96, "unchanged": 0, "superseded": 0, "audit_id": 0
+        "received": 96,
+        "inserted": 96,
+        "unchanged": 0,
+        "superseded": 0,
+        "audit_id": 0,
     }
     before = stored(migrated)
     again = client.post("/readings", json=body)
@@ -90,14 +98,24 @@ def test_ingest_is_idempotent_and_corrections_keep_both(client: Any, migrated: s
     assert r.json()["superseded"] == 1 and r.json()["inserted"] == 1
     rows = stored(migrated)
     assert len(rows) == 97
-    assert [x[2:4] for x in rows if x[1] == T0] == [(1, Decimal("250.5")), (2, Decimal("240.000001"))]
+    assert [x[2:4] for x in rows if x[1] == T0] == [
+        (1, Decimal("250.5")),
+        (2, Decimal("240.000001")),
+    ]
     current = client.get(
-        "/readings", params={"start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=1)).isoformat()}
+        "/readings",
+        params={"start": T0.isoformat(), "end": (T0 + dt.timedelta(hours=1)).isoformat()},
     ).json()
-    assert [(x["version"], x["kwh"]) for x in current] == [(2, "240.000001")] + [(1, "250.500000")] * 3
+    assert [(x["version"], x["kwh"]) for x in current] == [(2, "240.000001")] + [
+        (1, "250.500000")
+    ] * 3
     every = client.get(
         "/readings",
-        params={"start": T0.isoformat(), "end": (T0 + dt.timedelta(minutes=15)).isoformat(), "versions": "all"},
+        params={
+            "start": T0.isoformat(),
+            "end": (T0 + dt.timedelta(minutes=15)).isoformat(),
+            "versions": "all",
+        },
     ).json()
     assert [x["version"] for x in every] == [1, 2]
     # The audit entry of the correction names the old and the new value.
@@ -124,7 +142,9 @@ def test_gaps_are_listed_not_filled(client: Any, migrated: str) -> None:  # noqa
     assert client.post("/readings", json={"readings": rows}).status_code == 200
     meter = client.get("/meters").json()[0]["id"]
     end = T0 + dt.timedelta(hours=3)
-    gaps = client.get(f"/meters/{meter}/gaps", params={"start": T0.isoformat(), "end": end.isoformat()}).json()
+    gaps = client.get(
+        f"/meters/{meter}/gaps", params={"start": T0.isoformat(), "end": end.isoformat()}
+    ).json()
     assert gaps == [
         {"start": "2026-03-01T00:30:00Z", "end": "2026-03-01T01:00:00Z", "reason": "no reading"},
         {"start": "2026-03-01T01:15:00Z", "end": "2026-03-01T01:30:00Z", "reason": "missing"},
@@ -157,11 +177,20 @@ def test_csv_errors_name_row_and_column(client: Any, migrated: str) -> None:  # 
         body = r.json()
         assert (body["row"], body["column"], body["file"]) == (row, column, "body"), line
         assert body["errors"][0]["field"] == f"body: row {row}, column {column}"
-    r = client.post("/readings", content=good + "NOPE,2026-03-01T00:15:00Z,15,1,measured,1\n", headers={"Content-Type": "text/csv"})
+    r = client.post(
+        "/readings",
+        content=good + "NOPE,2026-03-01T00:15:00Z,15,1,measured,1\n",
+        headers={"Content-Type": "text/csv"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body: row 3, column meter"
-    r = client.post("/readings", json={"readings": [{"meter": "M-1", "interval_start": "x", "kwh": "1"}]})
+    r = client.post(
+        "/readings", json={"readings": [{"meter": "M-1", "interval_start": "x", "kwh": "1"}]}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "readings[0].interval_start"
-    r = client.post("/readings", json={"readings": [{"meter": "M-1", "interval_start": T0.isoformat(), "kwh": 1.5}]})
+    r = client.post(
+        "/readings",
+        json={"readings": [{"meter": "M-1", "interval_start": T0.isoformat(), "kwh": 1.5}]},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "readings[0].kwh"
     # Nothing of a refused batch was stored.
     assert len(stored(migrated)) == 1
@@ -171,13 +200,21 @@ def test_a_site_sends_only_its_own_meters(client: Any, migrated: str) -> None:  
     a = world(client, ("A-1",), "site-a")
     world(client, ("B-1",), "site-b")
     h = token(client, "site-a", add_client(migrated, "site-a", "site", site_id=a["site"]))
-    assert client.post("/readings", json={"readings": batch("A-1", 4)}, headers=h).status_code == 200
+    assert (
+        client.post("/readings", json={"readings": batch("A-1", 4)}, headers=h).status_code == 200
+    )
     r = client.post("/readings", json={"readings": batch("B-1", 4)}, headers=h)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "readings[0].meter"
-    seen = client.get("/readings", params={"start": T0.isoformat(), "end": (T0 + dt.timedelta(days=1)).isoformat()}, headers=h).json()
+    seen = client.get(
+        "/readings",
+        params={"start": T0.isoformat(), "end": (T0 + dt.timedelta(days=1)).isoformat()},
+        headers=h,
+    ).json()
     assert {x["serial"] for x in seen} == {"A-1"}
     ho = token(client, "op-a", add_client(migrated, "op-a", "operator", operator_id=a["operator"]))
-    assert client.post("/readings", json={"readings": batch("A-1", 4)}, headers=ho).status_code == 403
+    assert (
+        client.post("/readings", json={"readings": batch("A-1", 4)}, headers=ho).status_code == 403
+    )
 
 
 def test_cli_ingest_bulk_and_replay(client: Any, migrated: str, tmp_path: Path) -> None:  # noqa: F811
@@ -189,7 +226,9 @@ def test_cli_ingest_bulk_and_replay(client: Any, migrated: str, tmp_path: Path) 
     rows[11] = {**rows[11], "quality": "missing", "kwh": None}
     csv_path = tmp_path / "readings.csv"
     lines = ["meter,interval_start,minutes,kwh,quality,version"]
-    lines += [",".join("" if r[k] is None else str(r[k]) for k in metering.COLUMNS) for r in rows[:3000]]
+    lines += [
+        ",".join("" if r[k] is None else str(r[k]) for k in metering.COLUMNS) for r in rows[:3000]
+    ]
     csv_path.write_text("\n".join(lines) + "\n")
     json_path = tmp_path / "readings.json"
     json_path.write_text(json.dumps({"readings": rows[3000:]}))
@@ -202,7 +241,13 @@ def test_cli_ingest_bulk_and_replay(client: Any, migrated: str, tmp_path: Path) 
     assert len(got) == len(rows)
     ids = dict(zip(("C-1", "C-2"), sorted({g[0] for g in got}), strict=True))
     want = sorted(
-        (ids[r["meter"]], dt.datetime.fromisoformat(r["interval_start"]), 1, None if r["kwh"] is None else Decimal(r["kwh"]), r["quality"])
+        (
+            ids[r["meter"]],
+            dt.datetime.fromisoformat(r["interval_start"]),
+            1,
+            None if r["kwh"] is None else Decimal(r["kwh"]),
+            r["quality"],
+        )
         for r in rows
     )
     assert got == want

@@ -62,13 +62,20 @@ def feed(
     _a(root, "id", f"urn:megawatt:site:{site.id}:greenbutton")
     _a(root, "title", f"Interval data of site {site.name}")
     _a(root, "updated", _stamp(now))
-    _a(root, "link", rel="self", href=f"{base_url}/sites/{site.id}/greenbutton")
+    _a(
+        root,
+        "link",
+        rel="self",
+        href=f"{base_url}/sites/{site.id}/greenbutton",
+        type="application/atom+xml",
+    )
 
     def entry(uid: str, title: str, self_href: str, up_href: str) -> ET.Element:
         el = _a(root, "entry")
         _a(el, "id", uid)
-        _a(el, "link", rel="self", href=self_href)
-        _a(el, "link", rel="up", href=up_href)
+        kind = up_href.rsplit("/", 1)[-1]  # the ESPI resource (the URL's last name)
+        _a(el, "link", rel="self", href=self_href, type=f"espi-entry/{kind}")
+        _a(el, "link", rel="up", href=up_href, type=f"espi-feed/{kind}")
         _a(el, "title", title)
         _a(el, "published", _stamp(now))
         _a(el, "updated", _stamp(now))
