@@ -72,7 +72,7 @@ def stored(url: str) -> list[tuple[int, dt.datetime, int, Decimal | None, str]]:
 
 
 def test_ingest_is_idempotent_and_corrections_keep_both(client: Any, migrated: str) -> None:  # noqa: F811
-    w = world(client)
+    world(client)
     body = {"readings": batch("M-1", 96)}
     first = client.post("/readings", json=body)
     assert first.status_code == 200, first.text
@@ -156,7 +156,10 @@ def test_gaps_are_listed_not_filled(client: Any, migrated: str) -> None:  # noqa
 
 def test_csv_errors_name_row_and_column(client: Any, migrated: str) -> None:  # noqa: F811
     world(client)
-    good = "meter,interval_start,minutes,kwh,quality,version\nM-1,2026-03-01T00:00:00Z,15,1.5,measured,1\n"
+    good = (
+        "meter,interval_start,minutes,kwh,quality,version\n"
+        "M-1,2026-03-01T00:00:00Z,15,1.5,measured,1\n"
+    )
     r = client.post("/readings", content=good, headers={"Content-Type": "text/csv"})
     assert r.status_code == 200 and r.json()["inserted"] == 1
     cases = {
