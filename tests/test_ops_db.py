@@ -25,6 +25,17 @@ TABLES = {
     "clients",
     "signing_keys",
 }
+OPENADR = {
+    "oadr_programs",
+    "oadr_events",
+    "oadr_reports",
+    "oadr_subscriptions",
+    "oadr_vens",
+    "oadr_resources",
+    "oadr_targets",
+    "oadr_outbox",
+    "oadr_outbox_bodies",
+}
 HEAD = db.head_revision()
 
 
@@ -40,7 +51,13 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert db.current_revision(db_url) is None
     db.migrate(db_url)
     assert db.current_revision(db_url) == HEAD
+    assert _tables(db_url) >= TABLES | OPENADR
+    db.downgrade(db_url, "0002")
+    assert db.current_revision(db_url) == "0002"
+    assert not (_tables(db_url) & OPENADR)
     assert _tables(db_url) >= TABLES
+    db.migrate(db_url)
+    assert _tables(db_url) >= TABLES | OPENADR
     db.downgrade(db_url, "0001")
     assert db.current_revision(db_url) == "0001"
     assert "clients" not in _tables(db_url)
@@ -49,7 +66,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert not (_tables(db_url) & TABLES)
     db.migrate(db_url)
     assert db.current_revision(db_url) == HEAD
-    assert _tables(db_url) >= TABLES
+    assert _tables(db_url) >= TABLES | OPENADR
 
 
 def _revisions() -> list[str]:

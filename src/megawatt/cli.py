@@ -991,7 +991,13 @@ def serve(
             "--db",
             f"{state} in {ops_db.redact(url)}: run `megawatt ops migrate` first",
         )
-    uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+    application = create_app(url)
+    # The OpenADR webhook outbox is delivered by this process (MEGAWATT_OUTBOX_WORKER=0
+    # leaves it to another one); MEGAWATT_OUTBOX_LEASE_SECONDS shortens the lease.
+    application.state.outbox_worker = os.environ.get("MEGAWATT_OUTBOX_WORKER", "1") != "0"
+    lease = os.environ.get("MEGAWATT_OUTBOX_LEASE_SECONDS")
+    application.state.outbox_options = {"lease_seconds": float(lease)} if lease else {}
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 def main() -> None:  # pragma: no cover - console entry point

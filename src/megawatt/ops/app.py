@@ -1062,6 +1062,9 @@ def create_app(
     app.state.auth = auth_required
     app.state.sessions = sessions
     app.include_router(build_router())
+    from megawatt.ops.openadr.vtn import install as install_vtn
+
+    install_vtn(app)  # OpenADR 3.1.0 at /openadr3/3.1.0 (issue 14)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

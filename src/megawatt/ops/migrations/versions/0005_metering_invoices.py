@@ -4,7 +4,7 @@ and exchange rate, fixed charge and tax rate, and invoices with their lines
 (immutable once issued: corrections are credit notes).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from megawatt.ops.models import Exact, UTCDateTime
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
