@@ -95,6 +95,7 @@ class World:
             r = http.post("/readings", json=self.readings_body(t))
             assert r.status_code == 200, r.text
             self.invoice[t] = self._post("/invoices", {"site_id": self.site[t], "month": "2026-01"})
+        self.event = {t: self._event(url, t) for t in TARGETS}
         self.headers: dict[str, dict[str, str]] = {"none": {"Authorization": ""}}
         self.headers["authority"] = dict(http.headers)
         scoped = {
@@ -138,6 +139,28 @@ class World:
             "mw": "0.5",
             "reason": "matrix",
         }
+
+    def _event(self, url: str, t: str) -> int:
+        """A curtailment event for the target's site (the VTN's upsert_event)."""
+        import datetime as dt
+
+        from megawatt.ops import db
+        from megawatt.ops.openadr.objects import upsert_event
+
+        engine = db.make_engine(url)
+        try:
+            with db.transaction(db.session_factory(engine)) as s:
+                start = dt.datetime(2026, 1, 10, 0, 0, tzinfo=dt.UTC)
+                row = upsert_event(
+                    s,
+                    key=f"matrix-{t}",
+                    site_id=self.site[t],
+                    intervals=[(start, dt.timedelta(hours=1), 500)],
+                    actor="test",
+                )
+                return int(row.id)
+        finally:
+            engine.dispose()
 
     def readings_body(self, t: str) -> dict[str, Any]:
         return {
@@ -305,6 +328,16 @@ MATRIX: dict[tuple[str, str], tuple[str, int, Build]] = {
         lambda w, t: ("/allocations", {"params": {"at": "2026-06-01T00:00:00Z"}}),
     ),
     ("get", "/audit"): ("audit", 200, lambda w, t: ("/audit", {})),
+    ("get", "/compliance"): (
+        "list",
+        200,
+        lambda w, t: ("/compliance", {"params": {"month": "2026-01", "site_id": w.site[t]}}),
+    ),
+    ("get", "/compliance/events/{event_id}"): (
+        "read",
+        200,
+        lambda w, t: (f"/compliance/events/{w.event[t]}", {}),
+    ),
     ("post", "/meters"): (
         "write",
         201,

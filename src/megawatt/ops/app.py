@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote
 
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from megawatt.ops import audit, auth, greenbutton, invoicing, ledger, metering
+from megawatt.ops import audit, auth, compliance, greenbutton, invoicing, ledger, metering
 from megawatt.ops.auth import Principal
 from megawatt.ops.db import make_engine, session_factory
 from megawatt.ops.invoice_html import render as render_invoice
@@ -876,6 +877,55 @@ def build_router() -> APIRouter:
             rows = list(s.scalars(metering.current([m.id for m in meters], start, end)))
             xml = greenbutton.feed(site, meters, rows, str(request.base_url).rstrip("/"))
         return Response(xml, media_type="application/atom+xml")
+
+    # -- compliance --------------------------------------------------------------------
+    @r.get("/compliance/events/{event_id}", response_model=dict[str, Any], tags=["compliance"])
+    def event_compliance(event_id: PathId, request: Request, who: Who) -> Any:
+        """A site's compliance with one curtailment event: the compliance intervals,
+        metered against the allowed kW, shortfall, penalty, performance factor, and
+        the evidence (publication, webhook deliveries, the site's reports)."""
+        from megawatt.ops.openadr.tables import OadrEvent
+
+        with _tx(request) as s:
+            event = s.get(OadrEvent, event_id)
+            if event is None or event.site_id is None:
+                raise not_found("event", event_id, "event_id")
+            _check_visible(s, who, event.site_id, "event", event_id)
+            return compliance.as_dict(compliance.event_result(s, event))
+
+    @r.get("/compliance", response_model=list[dict[str, Any]], tags=["compliance"])
+    def monthly_compliance(
+        request: Request,
+        who: Who,
+        month: Annotated[str, Query(pattern=r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$")],
+        site_id: QueryId = None,
+    ) -> Any:
+        """Each visible site's compliance record for a local calendar month: its events
+        that ended in the month, and their totals."""
+        with _tx(request) as s:
+            stmt = _scoped(select(Site.id).order_by(Site.id), Site.id, s, who)
+            if site_id is not None:
+                stmt = stmt.where(Site.id == site_id)
+            out = []
+            for sid in s.scalars(stmt).all():
+                results = compliance.month_results(s, sid, month)
+                if not results and site_id is None:
+                    continue
+                out.append(
+                    {
+                        "site_id": sid,
+                        "month": month,
+                        "events": len(results),
+                        "compliant_events": sum(1 for x in results if x.status == "compliant"),
+                        "compliance_intervals": sum(len(x.intervals) for x in results),
+                        "compliant_intervals": sum(x.compliant_intervals for x in results),
+                        "flagged_intervals": sum(x.flagged_intervals for x in results),
+                        "shortfall_kwh": sum((x.shortfall_kwh for x in results), Decimal(0)),
+                        "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
+                        "results": [compliance.as_dict(x) for x in results],
+                    }
+                )
+            return compliance.plain(out)
 
     # -- invoices ----------------------------------------------------------------------
     @r.post("/invoices", status_code=201, response_model=InvoiceOut, tags=["invoices"])

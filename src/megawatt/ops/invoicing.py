@@ -299,7 +299,20 @@ def issue(
         )
     contract = contract_in_force(s, site_id, month)
     rows = readings_of(s, site_id, start, end)
-    bill = compute(((r.interval_start, r.kwh, r.quality) for r in rows), Terms.of(contract))
+    from megawatt.ops import compliance  # compliance prices penalties with this module
+
+    penalties = [
+        (
+            f"penalty, event {r.event_id} ({r.event_start.isoformat()}): "
+            f"{r.shortfall_kwh} kWh over the limit",
+            r.penalty_pkr,
+        )
+        for r in compliance.month_results(s, site_id, month)
+        if r.penalty_pkr > 0
+    ]
+    bill = compute(
+        ((r.interval_start, r.kwh, r.quality) for r in rows), Terms.of(contract), penalties
+    )
     inv = Invoice(
         number=_number(s, "INV", site_id, month),
         site_id=site_id,
