@@ -656,6 +656,32 @@ def ops_plan_vs_actual(
     )
 
 
+@ops_app.command("invoice-run")
+@user_errors
+@ops_errors
+def ops_invoice_run(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option(help="The local calendar month, YYYY-MM (ended).")],
+) -> None:
+    """Issue the month's invoice of every site with a contract in force (one transaction
+    per site; sites already invoiced are skipped, so a run may be repeated or resumed)."""
+    import time
+
+    from megawatt.ops import db, invoicing
+
+    engine = db.make_engine(ctx.obj["db"])
+    start = time.perf_counter()
+    try:
+        done = invoicing.run(db.session_factory(engine), month, actor="cli")
+    finally:
+        engine.dispose()
+    console.print(
+        f"{month}: {len(done['issued'])} invoices issued, {len(done['standing'])} already "
+        f"standing, {len(done['no_contract'])} sites without a contract in force "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+
+
 @ops_app.command("import-plan")
 @user_errors
 @ops_errors

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from megawatt.ops import audit, metering
 from megawatt.ops.models import Contract, Invoice, InvoiceLine, Meter, Reading, Site
-from megawatt.ops.problems import conflict, invalid, not_found
+from megawatt.ops.problems import Problem, conflict, invalid, not_found
 
 PAISA = Decimal("0.01")
 
@@ -426,3 +426,28 @@ def as_dict(inv: Invoice, lines: Sequence[InvoiceLine]) -> dict[str, Any]:
             for x in lines
         ],
     }
+
+
+def run(
+    factory: Any, month: str, actor: str, now: dt.datetime | None = None
+) -> dict[str, list[int]]:
+    """The invoice run of a month: every site with a contract in force, one transaction
+    per site, so a run killed midway keeps what it issued and a second run issues only
+    the rest (a site whose invoice of the month stands is skipped, never billed twice).
+    ``factory``: a sessionmaker. Returns the site ids issued, skipped, without contract."""
+    out: dict[str, list[int]] = {"issued": [], "standing": [], "no_contract": []}
+    with factory() as s:
+        sites = list(s.scalars(select(Site.id).order_by(Site.id)))
+    for site_id in sites:
+        with factory() as s, s.begin():
+            if _open_invoice(s, site_id, month) is not None:
+                out["standing"].append(site_id)
+                continue
+            try:
+                contract_in_force(s, site_id, month)
+            except Problem:
+                out["no_contract"].append(site_id)
+                continue
+            issue(s, site_id, month, actor, now=now)
+            out["issued"].append(site_id)
+    return out
