@@ -307,8 +307,9 @@ def _stage(s: Session, rows: Sequence[Row], meters: dict[str, int]) -> None:
         cur = raw.cursor()  # type: ignore[union-attr]
         with cur.copy(
             "COPY reading_stage (n, meter_id, interval_start, version, minutes, kwh, quality) "
-            "FROM STDIN"
+            "FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(["int4", "int4", "timestamptz", "int4", "int4", "numeric", "text"])
             for n, r in enumerate(rows):
                 copy.write_row(
                     (n, meters[r.meter], r.start, r.version, r.minutes, r.kwh, r.quality)
