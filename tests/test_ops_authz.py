@@ -50,6 +50,9 @@ class World:
         self.application: dict[str, int] = {}
         self.contract: dict[str, int] = {}
         self.ledger: dict[str, int] = {}
+        self.meter: dict[str, int] = {}
+        self.serial: dict[str, str] = {}
+        self.invoice: dict[str, int] = {}
         self.plant = {"own": "sahiwal", "other": "port_qasim"}
         self.zone = {"own": "North", "other": "South"}
         self.names = {
@@ -85,6 +88,14 @@ class World:
             )
             self.contract[t] = self._post("/contracts", self.contract_body(t))
             self.ledger[t] = self._post("/ledger", self.grant_body(t))
+            self.serial[t] = f"MTR-{site_name}"
+            self.meter[t] = self._post(
+                "/meters", {"site_id": self.site[t], "serial": self.serial[t]}
+            )
+            r = http.post("/readings", json=self.readings_body(t))
+            assert r.status_code == 200, r.text
+            self.invoice[t] = self._post("/invoices", {"site_id": self.site[t], "month": "2026-01"})
+        self.event = {t: self._event(url, t) for t in TARGETS}
         self.headers: dict[str, dict[str, str]] = {"none": {"Authorization": ""}}
         self.headers["authority"] = dict(http.headers)
         scoped = {
@@ -129,6 +140,36 @@ class World:
             "reason": "matrix",
         }
 
+    def _event(self, url: str, t: str) -> int:
+        """A curtailment event for the target's site (the VTN's upsert_event)."""
+        import datetime as dt
+
+        from megawatt.ops import db
+        from megawatt.ops.openadr.objects import upsert_event
+
+        engine = db.make_engine(url)
+        try:
+            with db.transaction(db.session_factory(engine)) as s:
+                start = dt.datetime(2026, 1, 10, 0, 0, tzinfo=dt.UTC)
+                row = upsert_event(
+                    s,
+                    key=f"matrix-{t}",
+                    site_id=self.site[t],
+                    intervals=[(start, dt.timedelta(hours=1), 500)],
+                    actor="test",
+                )
+                return int(row.id)
+        finally:
+            engine.dispose()
+
+    def readings_body(self, t: str) -> dict[str, Any]:
+        return {
+            "readings": [
+                {"meter": self.serial[t], "interval_start": f"2026-01-10T0{h}:00:00Z", "kwh": "100"}
+                for h in range(4)
+            ]
+        }
+
     def sees(self, role: str, t: str) -> bool:
         """Whether ``role`` may read the records of target ``t``'s site."""
         if role in ("authority", "system_operator"):
@@ -141,7 +182,12 @@ Build = Callable[[World, str], tuple[str, dict[str, Any]]]
 # Kinds: "read" (visible 200, invisible 404), "list" (200 for any client, filtered),
 # "write" (authority 2xx, others 403), "audit" (authority and system operator 2xx, others
 # 403: the audit trail, the schedule, emergencies),
-# "public" (every client 200: caps), "token" (the token endpoint, no bearer needed).
+# "public" (every client 200: caps), "token" (the token endpoint, no bearer needed),
+# "ingest" (readings: the authority any meter's, a site client its own meters' (another
+# site's meter is an unknown meter: 422), everyone else 403).
+
+
+JANUARY = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
 
 
 def _u() -> str:
@@ -305,6 +351,79 @@ MATRIX: dict[tuple[str, str], tuple[str, int, Build]] = {
             },
         ),
     ),
+    ("get", "/compliance"): (
+        "list",
+        200,
+        lambda w, t: ("/compliance", {"params": {"month": "2026-01", "site_id": w.site[t]}}),
+    ),
+    ("get", "/compliance/events/{event_id}"): (
+        "read",
+        200,
+        lambda w, t: (f"/compliance/events/{w.event[t]}", {}),
+    ),
+    ("post", "/meters"): (
+        "write",
+        201,
+        lambda w, t: ("/meters", {"json": {"site_id": w.site[t], "serial": f"m-{_u()}"}}),
+    ),
+    ("get", "/meters"): ("list", 200, lambda w, t: ("/meters", {"params": {"site_id": w.site[t]}})),
+    ("get", "/meters/{meter_id}"): ("read", 200, lambda w, t: (f"/meters/{w.meter[t]}", {})),
+    ("get", "/meters/{meter_id}/gaps"): (
+        "read",
+        200,
+        lambda w, t: (f"/meters/{w.meter[t]}/gaps", {"params": JANUARY}),
+    ),
+    ("post", "/readings"): (
+        "ingest",
+        200,
+        lambda w, t: ("/readings", {"json": w.readings_body(t)}),
+    ),
+    ("get", "/readings"): (
+        "list",
+        200,
+        lambda w, t: ("/readings", {"params": {**JANUARY, "site_id": w.site[t]}}),
+    ),
+    ("get", "/sites/{site_id}/greenbutton"): (
+        "read",
+        200,
+        lambda w, t: (f"/sites/{w.site[t]}/greenbutton", {"params": JANUARY}),
+    ),
+    ("post", "/invoices"): (
+        "write",
+        201,
+        lambda w, t: (
+            "/invoices",
+            {"json": {"site_id": w.site[t], "month": f"2026-{next(_seq) % 10 + 2:02d}"}},
+        ),
+    ),
+    ("get", "/invoices"): (
+        "list",
+        200,
+        lambda w, t: ("/invoices", {"params": {"site_id": w.site[t]}}),
+    ),
+    ("get", "/invoices/{invoice_id}"): (
+        "read",
+        200,
+        lambda w, t: (f"/invoices/{w.invoice[t]}", {}),
+    ),
+    ("get", "/invoices/{invoice_id}/csv"): (
+        "read",
+        200,
+        lambda w, t: (f"/invoices/{w.invoice[t]}/csv", {}),
+    ),
+    ("get", "/invoices/{invoice_id}/html"): (
+        "read",
+        200,
+        lambda w, t: (f"/invoices/{w.invoice[t]}/html", {}),
+    ),
+    ("post", "/invoices/{invoice_id}/credit-note"): (
+        "write",
+        201,
+        lambda w, t: (
+            f"/invoices/{w.invoice[t]}/credit-note",
+            {"json": {"reason": "matrix"}},
+        ),
+    ),
 }
 
 
@@ -326,6 +445,12 @@ def expected(kind: str, ok: int, role: str, world: World, t: str) -> int:
         return ok if role in ("authority", "system_operator") else 403
     if kind == "read":
         return ok if world.sees(role, t) else 404
+    if kind == "ingest":
+        if role == "authority":
+            return ok
+        if role.startswith("site_"):
+            return ok if world.sees(role, t) else 422
+        return 403
     return ok  # list, public
 
 
@@ -348,7 +473,7 @@ def _check_no_leak(world: World, role: str, method: str, path: str, body: Any) -
     if role in ("none", "authority", "system_operator"):
         return
     hidden = "other" if role.endswith("_own") else "own"
-    text = json.dumps(body)
+    text = body if isinstance(body, str) else json.dumps(body)
     for name in world.names[hidden]:
         assert name not in text, (role, method, path, name)
     assert world.site[hidden] not in _ids(body, "site_id"), (role, method, path)
@@ -402,7 +527,8 @@ def test_authorization_matrix(client: Any, migrated: str) -> None:  # noqa: F811
             if r.status_code >= 400:
                 assert r.headers["content-type"].startswith("application/problem+json")
             elif kind != "token":
-                _check_no_leak(world, role, method, path, r.json())
+                json_body = "json" in r.headers["content-type"]
+                _check_no_leak(world, role, method, path, r.json() if json_body else r.text)
     assert not failures, "\n".join(failures)
     assert cells == len(MATRIX) * len(ROLES) * len(TARGETS)
 
@@ -414,7 +540,7 @@ def test_lists_are_filtered_to_own(client: Any, migrated: str, role: str) -> Non
     world = World(client, migrated)
     h = world.headers[role]
     own, other = world.site["own"], world.site["other"]
-    for path in ("/licences", "/applications", "/contracts", "/ledger"):
+    for path in ("/licences", "/applications", "/contracts", "/ledger", "/meters", "/invoices"):
         assert {x["site_id"] for x in client.get(path, headers=h).json()} == {own}, path
         assert client.get(path, headers=h, params={"site_id": other}).json() == [], path
     assert [x["id"] for x in client.get("/sites", headers=h).json()] == [own]
@@ -436,6 +562,8 @@ def test_someone_elses_record_is_indistinguishable_from_none(client: Any, migrat
             ("/licences", world.licence),
             ("/applications", world.application),
             ("/contracts", world.contract),
+            ("/meters", world.meter),
+            ("/invoices", world.invoice),
         ):
             hidden = client.get(f"{path}/{ids['other']}", headers=h)
             absent = client.get(f"{path}/{missing}", headers=h)

@@ -25,6 +25,7 @@ TABLES = {
     "clients",
     "signing_keys",
 }
+METERING = {"meters", "readings", "invoices", "invoice_lines"}
 OPENADR = {
     "oadr_programs",
     "oadr_events",
@@ -51,10 +52,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert db.current_revision(db_url) is None
     db.migrate(db_url)
     assert db.current_revision(db_url) == HEAD
-    assert _tables(db_url) >= TABLES | OPENADR
+    assert _tables(db_url) >= TABLES | OPENADR | METERING
+    db.downgrade(db_url, "0004")
+    assert not (_tables(db_url) & METERING) and _tables(db_url) >= TABLES | OPENADR
     db.downgrade(db_url, "0002")
     assert db.current_revision(db_url) == "0002"
-    assert not (_tables(db_url) & OPENADR)
+    assert not (_tables(db_url) & (OPENADR | METERING))
     assert _tables(db_url) >= TABLES
     db.migrate(db_url)
     assert _tables(db_url) >= TABLES | OPENADR
@@ -66,7 +69,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:  # noqa: F811
     assert not (_tables(db_url) & TABLES)
     db.migrate(db_url)
     assert db.current_revision(db_url) == HEAD
-    assert _tables(db_url) >= TABLES | OPENADR
+    assert _tables(db_url) >= TABLES | OPENADR | METERING
 
 
 def _revisions() -> list[str]:

@@ -563,6 +563,125 @@ def ops_seed_caps(ctx: typer.Context, file: ScenarioArg = None) -> None:
         engine.dispose()
 
 
+@ops_app.command("ingest")
+@user_errors
+@ops_errors
+def ops_ingest(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Readings: CSV (.csv; header meter,interval_start,minutes,kwh,quality,"
+            'version) or JSON ({"readings": [...]}).'
+        ),
+    ],
+) -> None:
+    """Ingest interval readings from a meter head-end file (all or nothing; replaying a
+    file changes nothing; a correction is a higher version)."""
+    import time
+
+    from megawatt.ops import db, metering
+
+    start = time.perf_counter()
+    rows = metering.parse_file(str(file))
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            done = metering.ingest(session, rows, actor="cli")
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - start
+    console.print(
+        f"{done['received']:,} readings: {done['inserted']:,} new, {done['unchanged']:,} "
+        f"already stored, {done['superseded']:,} superseding an earlier version "
+        f"({seconds:.1f} s)"
+    )
+
+
+@ops_app.command("plan-vs-actual")
+@user_errors
+@ops_errors
+def ops_plan_vs_actual(
+    ctx: typer.Context,
+    plan: Annotated[Path, typer.Argument(help="A plan's output directory (megawatt plan).")],
+    month: Annotated[str, typer.Option(help="The local calendar month, YYYY-MM.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Per site and for the program: energy served and curtailed, revenue and penalties
+    as metered and billed, against the plan and the day-ahead schedule; the state's
+    margin as billed versus as planned (docs/operations.md, "Plan against actual")."""
+    import json
+
+    from rich.table import Table
+
+    from megawatt.ops import compliance, db
+    from megawatt.ops.settlement import plan_vs_actual
+
+    engine = db.make_engine(ctx.obj["db"])
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            out = compliance.plain(plan_vs_actual(session, plan, month))
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    table = Table(title=f"plan against actual, {month} (local)")
+    for col in (
+        "site",
+        "served MWh (plan)",
+        "served MWh",
+        "curtailed MWh (plan / schedule)",
+        "curtailed MWh",
+        "revenue PKR (plan)",
+        "billed PKR",
+        "penalties PKR",
+    ):
+        table.add_column(col, justify="left" if col == "site" else "right")
+    for r in [*out["sites"], {"site": "program", **out["program"]}]:
+        table.add_row(
+            r["site"],
+            r.get("planned_served_mwh", ""),
+            r.get("served_mwh", ""),
+            f"{r.get('planned_curtailed_mwh', '')} / {r.get('scheduled_curtailed_mwh', '')}",
+            r.get("curtailed_mwh", ""),
+            r.get("planned_revenue_pkr", ""),
+            r.get("revenue_pkr", ""),
+            r.get("penalties_pkr", ""),
+        )
+    console.print(table)
+    m = out["margin"]
+    console.print(
+        f"state's margin: planned {m['planned_pkr']} PKR, as billed {m['billed_pkr']} PKR"
+    )
+
+
+@ops_app.command("invoice-run")
+@user_errors
+@ops_errors
+def ops_invoice_run(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option(help="The local calendar month, YYYY-MM (ended).")],
+) -> None:
+    """Issue the month's invoice of every site with a contract in force (one transaction
+    per site; sites already invoiced are skipped, so a run may be repeated or resumed)."""
+    import time
+
+    from megawatt.ops import db, invoicing
+
+    engine = db.make_engine(ctx.obj["db"])
+    start = time.perf_counter()
+    try:
+        done = invoicing.run(db.session_factory(engine), month, actor="cli")
+    finally:
+        engine.dispose()
+    console.print(
+        f"{month}: {len(done['issued'])} invoices issued, {len(done['standing'])} already "
+        f"standing, {len(done['no_contract'])} sites without a contract in force "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+
+
 @ops_app.command("import-plan")
 @user_errors
 @ops_errors

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import datetime as dt
+import io
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, unquote
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,21 +35,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from megawatt.errors import InputError
-from megawatt.ops import audit, auth, ledger, schedule
+from megawatt.ops import audit, auth, compliance, greenbutton, invoicing, ledger, metering, schedule
 from megawatt.ops.auth import Principal
 from megawatt.ops.db import make_engine, session_factory
+from megawatt.ops.invoice_html import render as render_invoice
 from megawatt.ops.models import (
     Application,
     AuditEntry,
     Base,
     Cap,
     Contract,
+    Invoice,
     LedgerEntry,
     Licence,
+    Meter,
     Operator,
+    Reading,
     Site,
 )
-from megawatt.ops.problems import Problem, invalid, not_found
+from megawatt.ops.problems import Problem, conflict, invalid, not_found
 from megawatt.ops.schemas import (
     MAX_ID,
     AllocationOut,
@@ -58,16 +66,24 @@ from megawatt.ops.schemas import (
     CapOut,
     ContractIn,
     ContractOut,
+    CreditNoteIn,
     EmergencyIn,
+    GapOut,
+    IngestOut,
+    InvoiceIn,
+    InvoiceOut,
     LedgerIn,
     LedgerOut,
     LicenceIn,
     LicenceOut,
     LicencePatch,
+    MeterIn,
+    MeterOut,
     OperatorIn,
     OperatorOut,
     OperatorPatch,
     ProblemOut,
+    ReadingOut,
     ScheduleIn,
     ScheduleOut,
     SiteIn,
@@ -207,6 +223,20 @@ def _patch(session: Session, actor: str, entity: str, row: Base, changes: dict[s
     session.flush()
     audit.record(session, actor, "update", entity, row.id, before, audit.snapshot(row))  # type: ignore[attr-defined]
     return row
+
+
+def _contract_values(body: Any) -> dict[str, Any]:
+    values = body.model_dump()
+    if body.tou_periods is not None:  # JSON column: prices as exact strings
+        values["tou_periods"] = [p.model_dump(mode="json") for p in body.tou_periods]
+    return values
+
+
+def _span(start: dt.datetime, end: dt.datetime, days: int) -> None:
+    if end <= start:
+        raise invalid("end must be after start", "end", "after start")
+    if end - start > dt.timedelta(days=days):
+        raise invalid(f"at most {days} days at a time", "end", f"at most {days} days after start")
 
 
 def _ledger_out(entry: LedgerEntry) -> LedgerOut:
@@ -534,7 +564,7 @@ def build_router() -> APIRouter:
                         "application_id",
                         "no such application for this site",
                     )
-            row = _create(s, actor, "contract", Contract(**body.model_dump()))
+            row = _create(s, actor, "contract", Contract(**_contract_values(body)))
             return ContractOut.model_validate(row)
 
     @r.get("/contracts", response_model=list[ContractOut], tags=["registry"])
@@ -685,6 +715,373 @@ def build_router() -> APIRouter:
             )
             schedule.issue_emergency(schedule.event_sink(s, who.actor), block)
             return BlockOut.model_validate(block.as_dict())
+
+    # -- metering ----------------------------------------------------------------------
+    @r.post("/meters", status_code=201, response_model=MeterOut, tags=["metering"])
+    def create_meter(body: MeterIn, request: Request, actor: Actor) -> Any:
+        with _tx(request) as s:
+            _must_exist(s, Site, body.site_id, "site_id")
+            if s.scalar(select(Meter.id).where(Meter.serial == body.serial)) is not None:
+                raise conflict(f"meter {body.serial} exists", "serial", "already exists")
+            return MeterOut.model_validate(_create(s, actor, "meter", Meter(**body.model_dump())))
+
+    @r.get("/meters", response_model=list[MeterOut], tags=["metering"])
+    def list_meters(
+        request: Request,
+        who: Who,
+        site_id: QueryId = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            rows = _site_rows(s, who, Meter, (Meter.id,), site_id, limit, offset)
+            return [MeterOut.model_validate(x) for x in rows]
+
+    @r.get("/meters/{meter_id}", response_model=MeterOut, tags=["metering"])
+    def get_meter(meter_id: PathId, request: Request, who: Who) -> Any:
+        with _tx(request) as s:
+            return MeterOut.model_validate(_site_row(s, who, Meter, meter_id, "meter_id", "meter"))
+
+    @r.get("/meters/{meter_id}/gaps", response_model=list[GapOut], tags=["metering"])
+    def meter_gaps(
+        meter_id: PathId,
+        request: Request,
+        who: Who,
+        start: Annotated[When, Query()],
+        end: Annotated[When, Query()],
+    ) -> Any:
+        """The stretches of [start, end) without a current reading with kWh: never
+        received ("no reading") or received as missing ("missing"). At most 400 days."""
+        _span(start, end, 400)
+        with _tx(request) as s:
+            _site_row(s, who, Meter, meter_id, "meter_id", "meter")
+            return [
+                GapOut(start=g.start, end=g.end, reason=g.reason)
+                for g in metering.gaps(s, meter_id, start, end)
+            ]
+
+    @r.post(
+        "/readings",
+        response_model=IngestOut,
+        tags=["metering"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["readings"],
+                            "properties": {
+                                "readings": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["meter", "interval_start", "kwh"],
+                                        "properties": {
+                                            "meter": {"type": "string"},
+                                            "interval_start": {
+                                                "type": "string",
+                                                "format": "date-time",
+                                            },
+                                            "minutes": {
+                                                "type": "integer",
+                                                "enum": [5, 10, 15, 30, 60],
+                                            },
+                                            "kwh": {"type": ["string", "null"]},
+                                            "quality": {
+                                                "type": "string",
+                                                "enum": ["measured", "estimated", "missing"],
+                                            },
+                                            "version": {"type": "integer", "minimum": 1},
+                                        },
+                                    },
+                                }
+                            },
+                        }
+                    },
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
+    async def ingest_readings(request: Request, who: Who) -> Any:
+        """A batch of interval readings, JSON or CSV (``Content-Type: text/csv``: a
+        header meter,interval_start,minutes,kwh,quality,version). All or nothing;
+        replaying a batch changes nothing; the same key with other values is 409. The
+        authority may send any meter's readings, a site client only its own meters'."""
+        if who.role not in ("authority", "site"):
+            raise Problem(
+                403,
+                "Forbidden",
+                f"a {who.role} client cannot send readings",
+                [{"field": "Authorization", "message": "authority or site role required"}],
+            )
+        raw = await request.body()
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        try:
+            data = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid("the body is not UTF-8", "body", "not UTF-8") from None
+        if ctype == "text/csv":
+            rows = metering.parse_csv(data, "body")
+        else:
+            try:
+                body = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise Problem(
+                    400,
+                    "Bad request",
+                    f"malformed JSON: {exc}",
+                    [{"field": "body", "message": "malformed JSON"}],
+                ) from None
+            rows = metering.parse_json(body)
+
+        def store() -> dict[str, Any]:
+            with _tx(request) as s:
+                return metering.ingest(
+                    s, rows, who.actor, who.site_id if who.role == "site" else None
+                )
+
+        return IngestOut(**await run_in_threadpool(store))
+
+    @r.get("/readings", response_model=list[ReadingOut], tags=["metering"])
+    def list_readings(
+        request: Request,
+        who: Who,
+        start: Annotated[When, Query()],
+        end: Annotated[When, Query()],
+        site_id: QueryId = None,
+        meter_id: QueryId = None,
+        versions: Literal["current", "all"] = "current",
+        limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+        offset: Offset = 0,
+    ) -> Any:
+        """Readings with interval_start in [start, end): the current version of each
+        interval, or every version (``versions=all``: corrections and what they
+        superseded)."""
+        with _tx(request) as s:
+            meters = _scoped(select(Meter.id), Meter.site_id, s, who)
+            if site_id is not None:
+                meters = meters.where(Meter.site_id == site_id)
+            if meter_id is not None:
+                meters = meters.where(Meter.id == meter_id)
+            if versions == "current":
+                stmt = metering.current(meters, start, end)
+            else:
+                stmt = (
+                    select(Reading)
+                    .where(
+                        Reading.meter_id.in_(meters),
+                        Reading.interval_start >= start,
+                        Reading.interval_start < end,
+                    )
+                    .order_by(Reading.meter_id, Reading.interval_start, Reading.version)
+                )
+            rows = _page(s, stmt, limit, offset)
+            info = {
+                m.id: m
+                for m in s.scalars(select(Meter).where(Meter.id.in_({x.meter_id for x in rows})))
+            }
+            return [
+                ReadingOut(
+                    meter_id=x.meter_id,
+                    serial=info[x.meter_id].serial,
+                    site_id=info[x.meter_id].site_id,
+                    interval_start=x.interval_start,
+                    minutes=x.minutes,
+                    kwh=x.kwh,
+                    quality=x.quality,
+                    version=x.version,
+                    recorded_at=x.recorded_at,
+                    recorded_by=x.recorded_by,
+                )
+                for x in rows
+            ]
+
+    @r.get(
+        "/sites/{site_id}/greenbutton",
+        tags=["metering"],
+        response_class=Response,
+        responses={200: {"content": {"application/atom+xml": {}}, "description": "ESPI feed"}},
+    )
+    def site_greenbutton(
+        site_id: PathId,
+        request: Request,
+        who: Who,
+        start: Annotated[When, Query()],
+        end: Annotated[When, Query()],
+    ) -> Any:
+        """Green Button (ESPI 3.3) Atom feed of the site's current readings in [start,
+        end) (at most 400 days): one MeterReading per meter, one IntervalBlock per
+        local day; missing intervals are absent."""
+        _span(start, end, 400)
+        with _tx(request) as s:
+            site = _get(s, Site, site_id, "site_id")
+            _check_visible(s, who, site.id, "site", site_id)
+            meters = list(
+                s.scalars(select(Meter).where(Meter.site_id == site_id).order_by(Meter.id))
+            )
+            rows = list(s.scalars(metering.current([m.id for m in meters], start, end)))
+            xml = greenbutton.feed(site, meters, rows, str(request.base_url).rstrip("/"))
+        return Response(xml, media_type="application/atom+xml")
+
+    # -- compliance --------------------------------------------------------------------
+    @r.get("/compliance/events/{event_id}", response_model=dict[str, Any], tags=["compliance"])
+    def event_compliance(event_id: PathId, request: Request, who: Who) -> Any:
+        """A site's compliance with one curtailment event: the compliance intervals,
+        metered against the allowed kW, shortfall, penalty, performance factor, and
+        the evidence (publication, webhook deliveries, the site's reports)."""
+        from megawatt.ops.openadr.tables import OadrEvent
+
+        with _tx(request) as s:
+            event = s.get(OadrEvent, event_id)
+            if event is None or event.site_id is None:
+                raise not_found("event", event_id, "event_id")
+            _check_visible(s, who, event.site_id, "event", event_id)
+            return compliance.as_dict(compliance.event_result(s, event))
+
+    @r.get("/compliance", response_model=list[dict[str, Any]], tags=["compliance"])
+    def monthly_compliance(
+        request: Request,
+        who: Who,
+        month: Annotated[str, Query(pattern=r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$")],
+        site_id: QueryId = None,
+    ) -> Any:
+        """Each visible site's compliance record for a local calendar month: its events
+        that ended in the month, and their totals."""
+        with _tx(request) as s:
+            stmt = _scoped(select(Site.id).order_by(Site.id), Site.id, s, who)
+            if site_id is not None:
+                stmt = stmt.where(Site.id == site_id)
+            out = []
+            for sid in s.scalars(stmt).all():
+                results = compliance.month_results(s, sid, month)
+                if not results and site_id is None:
+                    continue
+                out.append(
+                    {
+                        "site_id": sid,
+                        "month": month,
+                        "events": len(results),
+                        "compliant_events": sum(1 for x in results if x.status == "compliant"),
+                        "compliance_intervals": sum(len(x.intervals) for x in results),
+                        "compliant_intervals": sum(x.compliant_intervals for x in results),
+                        "flagged_intervals": sum(x.flagged_intervals for x in results),
+                        "shortfall_kwh": sum((x.shortfall_kwh for x in results), Decimal(0)),
+                        "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
+                        "results": [compliance.as_dict(x) for x in results],
+                    }
+                )
+            return compliance.plain(out)
+
+    # -- invoices ----------------------------------------------------------------------
+    @r.post("/invoices", status_code=201, response_model=InvoiceOut, tags=["invoices"])
+    def issue_invoice(body: InvoiceIn, request: Request, actor: Actor) -> Any:
+        """Issue the invoice of a site for a local calendar month (Asia/Karachi) that
+        has ended; 409 while an invoice of that month stands (credit it first)."""
+        with _tx(request) as s:
+            inv = invoicing.issue(s, body.site_id, body.month, actor)
+            return invoicing.as_dict(inv, invoicing.lines_of(s, inv.id))
+
+    @r.post(
+        "/invoices/{invoice_id}/credit-note",
+        status_code=201,
+        response_model=InvoiceOut,
+        tags=["invoices"],
+    )
+    def credit_invoice(
+        invoice_id: PathId, body: CreditNoteIn, request: Request, actor: Actor
+    ) -> Any:
+        """Cancel an issued invoice with a credit note (its lines negated); the month
+        may then be invoiced again."""
+        with _tx(request) as s:
+            note = invoicing.credit_note(s, invoice_id, body.reason, actor)
+            return invoicing.as_dict(note, invoicing.lines_of(s, note.id))
+
+    @r.get("/invoices", response_model=list[InvoiceOut], tags=["invoices"])
+    def list_invoices(
+        request: Request,
+        who: Who,
+        site_id: QueryId = None,
+        month: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> Any:
+        with _tx(request) as s:
+            stmt = _scoped(select(Invoice).order_by(Invoice.id), Invoice.site_id, s, who)
+            if site_id is not None:
+                stmt = stmt.where(Invoice.site_id == site_id)
+            if month is not None:
+                stmt = stmt.where(Invoice.month == month)
+            return [
+                invoicing.as_dict(x, invoicing.lines_of(s, x.id))
+                for x in _page(s, stmt, limit, offset)
+            ]
+
+    def _invoice(request: Request, who: Principal, invoice_id: int) -> dict[str, Any]:
+        with _tx(request) as s:
+            inv = _site_row(s, who, Invoice, invoice_id, "invoice_id", "invoice")
+            out = invoicing.as_dict(inv, invoicing.lines_of(s, inv.id))
+            out["_site"] = s.get(Site, inv.site_id)
+            return out
+
+    @r.get("/invoices/{invoice_id}", response_model=InvoiceOut, tags=["invoices"])
+    def get_invoice(invoice_id: PathId, request: Request, who: Who) -> Any:
+        out = _invoice(request, who, invoice_id)
+        out.pop("_site")
+        return out
+
+    @r.get(
+        "/invoices/{invoice_id}/csv",
+        tags=["invoices"],
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}}, "description": "Lines as CSV"}},
+    )
+    def invoice_csv(invoice_id: PathId, request: Request, who: Who) -> Any:
+        """The invoice for accounting systems: one row per line, then the total."""
+        inv = _invoice(request, who, invoice_id)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        head = ("invoice", "kind", "site_id", "month", "currency")
+        w.writerow(
+            (
+                *head,
+                "position",
+                "line_kind",
+                "description",
+                "quantity",
+                "unit",
+                "unit_price",
+                "amount",
+            )
+        )
+        fixed = (inv["number"], inv["kind"], inv["site_id"], inv["month"], inv["currency"])
+        for x in inv["lines"]:
+            w.writerow(
+                (
+                    *fixed,
+                    x["position"],
+                    x["kind"],
+                    x["description"],
+                    x["quantity"],
+                    x["unit"],
+                    x["unit_price"],
+                    x["amount"],
+                )
+            )
+        w.writerow((*fixed, "", "total", "", "", "", "", inv["total"]))
+        return Response(buf.getvalue(), media_type="text/csv")
+
+    @r.get(
+        "/invoices/{invoice_id}/html",
+        tags=["invoices"],
+        response_class=HTMLResponse,
+        responses={200: {"content": {"text/html": {}}, "description": "The invoice page"}},
+    )
+    def invoice_html(invoice_id: PathId, request: Request, who: Who) -> Any:
+        inv = _invoice(request, who, invoice_id)
+        return HTMLResponse(render_invoice(inv, inv.pop("_site")))
 
     # -- audit -------------------------------------------------------------------------
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])

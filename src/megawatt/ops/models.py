@@ -174,6 +174,20 @@ class Contract(Base):
     term_months: Mapped[int] = mapped_column(Integer)
     review_months: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Billing (migration 0005): time-of-use bands [{name, hours, months, local_per_kwh}]
+    # (local hours and months of the program's time zone; the first band that matches
+    # an interval prices it, tariff_local_per_kwh prices the rest), the currency of the
+    # prices and its exchange rule (a fixed PKR per unit), a fixed charge per month and
+    # the tax rate on the invoice.
+    tou_periods: Mapped[Any] = mapped_column(JSON, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="PKR", server_default="PKR")
+    pkr_per_unit: Mapped[Decimal] = mapped_column(
+        Exact(18, 4), default=Decimal(1), server_default="1"
+    )
+    fixed_pkr_per_month: Mapped[Decimal] = mapped_column(
+        Exact(18, 2), default=Decimal(0), server_default="0"
+    )
+    tax_rate: Mapped[Decimal] = mapped_column(Exact(7, 6), default=Decimal(0), server_default="0")
 
 
 class Cap(Base):
@@ -255,3 +269,90 @@ class SigningKey(Base):
     secret: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Meter(Base):
+    """A revenue meter of a site (the serial is what a head-end or site agent sends)."""
+
+    __tablename__ = "meters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reading(Base):
+    """One interval reading (append-only). The key is (meter, interval start, version):
+    a correction is a higher version, which supersedes the lower ones; all stay."""
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        CheckConstraint("quality IN ('measured', 'estimated', 'missing')", name="reading_quality"),
+        CheckConstraint(
+            "(quality = 'missing' AND kwh IS NULL) OR (quality <> 'missing' AND kwh IS NOT NULL)",
+            name="reading_kwh",
+        ),
+        CheckConstraint("minutes IN (5, 10, 15, 30, 60)", name="reading_minutes"),
+        CheckConstraint("version >= 1", name="reading_version"),
+    )
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)
+    interval_start: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    kwh: Mapped[Decimal | None] = mapped_column(Exact(18, 6))
+    quality: Mapped[str] = mapped_column(String(10))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
+class Invoice(Base):
+    """An issued invoice or credit note of one site for one local calendar month
+    (immutable: database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("kind IN ('invoice', 'credit_note')", name="invoice_kind"),
+        CheckConstraint(
+            "(kind = 'invoice' AND credits_invoice_id IS NULL) OR "
+            "(kind = 'credit_note' AND credits_invoice_id IS NOT NULL)",
+            name="invoice_credits",
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(50), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    month: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    currency: Mapped[str] = mapped_column(String(3))
+    energy_kwh: Mapped[Decimal] = mapped_column(Exact(18, 6))
+    intervals: Mapped[int] = mapped_column(Integer)
+    estimated: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal] = mapped_column(Exact(18, 2))
+    credits_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(200))
+
+
+class InvoiceLine(Base):
+    """One line of an invoice: amount = quantity x unit price, rounded half-up to the
+    paisa (0.01 PKR)."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "position", name="invoice_line_position"),
+        CheckConstraint("kind IN ('energy', 'fixed', 'penalty', 'tax')", name="invoice_line_kind"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(Exact(18, 6))
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_price: Mapped[Decimal] = mapped_column(Exact(28, 10))
+    amount: Mapped[Decimal] = mapped_column(Exact(18, 2))

@@ -7,7 +7,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 MW = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=3, description="MW (kW steps)")]
 PositiveMW = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=3)]
@@ -172,6 +180,18 @@ class ApplicationOut(Out):
     created_at: UTC
 
 
+class TouPeriodIn(In):
+    """A time-of-use band (as the scenario's TouPeriod): local hours (hour beginning)
+    and months it applies to, and its price in the contract's currency per kWh."""
+
+    name: Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_. -]+$")]
+    hours: Annotated[list[Annotated[int, Field(ge=0, le=23)]], Field(min_length=1, max_length=24)]
+    months: Annotated[
+        list[Annotated[int, Field(ge=1, le=12)]], Field(min_length=1, max_length=12)
+    ] = list(range(1, 13))
+    local_per_kwh: Money
+
+
 class ContractIn(In):
     site_id: DbId
     application_id: DbId | None = None
@@ -185,6 +205,23 @@ class ContractIn(In):
     start: dt.date
     term_months: Annotated[int, Field(ge=1, le=360)]
     review_months: Annotated[int, Field(ge=1, le=120)]
+    tou_periods: Annotated[list[TouPeriodIn], Field(max_length=24)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "PKR"
+    pkr_per_unit: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)] = Decimal(1)
+    fixed_pkr_per_month: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)] = Decimal(
+        0
+    )
+    tax_rate: Share = Decimal(0)
+
+    @model_validator(mode="after")
+    def _billing(self) -> ContractIn:
+        if self.tariff_scheme == "time_of_use" and not self.tou_periods:
+            raise ValueError("tou_periods: a time_of_use tariff needs at least one band")
+        if self.tariff_scheme == "flat" and self.tou_periods:
+            raise ValueError("tou_periods: a flat tariff has no bands (use time_of_use)")
+        if self.currency == "PKR" and self.pkr_per_unit != 1:
+            raise ValueError("pkr_per_unit: must be 1 when the currency is PKR")
+        return self
 
 
 class ContractOut(Out):
@@ -202,6 +239,11 @@ class ContractOut(Out):
     term_months: int
     review_months: int
     created_at: UTC
+    tou_periods: list[dict[str, Any]] | None = None
+    currency: str = "PKR"
+    pkr_per_unit: Decimal = Decimal(1)
+    fixed_pkr_per_month: Decimal = Decimal(0)
+    tax_rate: Decimal = Decimal(0)
 
 
 class LedgerIn(In):
@@ -326,3 +368,87 @@ class EmergencyIn(In):
     start: When
     end: When
     limit_mw: MW
+
+
+class MeterIn(In):
+    site_id: DbId
+    serial: Key
+
+
+class MeterOut(Out):
+    id: int
+    site_id: int
+    serial: str
+    created_at: UTC
+
+
+class IngestOut(BaseModel):
+    """What a batch did: readings received, newly stored, already stored (a replay),
+    and how many supersede an earlier version; the audit entry that records it."""
+
+    received: int
+    inserted: int
+    unchanged: int
+    superseded: int
+    audit_id: int | None
+
+
+class ReadingOut(BaseModel):
+    meter_id: int
+    serial: str
+    site_id: int
+    interval_start: UTC
+    minutes: int
+    kwh: Decimal | None
+    quality: str
+    version: int
+    recorded_at: UTC
+    recorded_by: str
+
+
+class GapOut(BaseModel):
+    start: UTC
+    end: UTC
+    reason: Literal["no reading", "missing"]
+
+
+class InvoiceIn(In):
+    site_id: DbId
+    month: Annotated[str, Field(pattern=r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$")]
+
+
+class CreditNoteIn(In):
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class InvoiceLineOut(BaseModel):
+    position: int
+    kind: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+
+
+class InvoiceOut(BaseModel):
+    id: int
+    number: str
+    kind: str
+    site_id: int
+    contract_id: int
+    month: str
+    period_start: UTC
+    period_end: UTC
+    period_local: str
+    currency: str
+    energy_kwh: Decimal
+    intervals: int
+    estimated: int
+    missing: int
+    total: Decimal
+    credits_invoice_id: int | None
+    reason: str | None
+    issued_at: UTC
+    issued_by: str
+    lines: list[InvoiceLineOut]

@@ -1,4 +1,4 @@
-"""Tables of the OpenADR 3.1 VTN (migration 0003).
+"""Tables of the OpenADR 3.1 VTN (migration 0004).
 
 One registry: a VEN is a licensed site (``sites`` + ``licences``); ``oadr_vens`` holds
 only what OpenADR adds to a site (targets, attributes, the VEN's client id) and may be
