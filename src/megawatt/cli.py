@@ -694,7 +694,14 @@ def site_agent(
     if check:
         console.print(f"[green]ok[/] {config}: {len(cfg.fleets)} fleets, {units} units")
         return
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # One JSON line per decision and reading on stderr (pyasic configures the root
+    # logger on import, so the agent's logger gets its own handler).
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    site_log = logging.getLogger("megawatt.site")
+    site_log.addHandler(handler)
+    site_log.setLevel(logging.INFO)
+    site_log.propagate = False
     agent = Agent(cfg, config.resolve().parent, file=config)
     try:
         asyncio.run(agent.run())

@@ -65,6 +65,7 @@ class UnitState:
     watts: float | None = None  # the last read-back [W]
     alive: bool = True
     lying: bool = False
+    read_once: bool = False  # read at least once by this process
 
     @property
     def key(self) -> str:
@@ -353,6 +354,9 @@ class Agent:
         async with self.sem:
             try:
                 u.watts = await u.adapter.read_watts()
+                if not u.read_once:
+                    u.read_once = True
+                    self._reconcile(u)
                 if not u.alive:
                     self._record(self.clock(), "answering", {"unit": u.key, "watts": u.watts})
                 u.alive = True
@@ -364,6 +368,28 @@ class Agent:
                         {"unit": u.key, "counted_w": u.power(), "error": str(exc)[:120]},
                     )
                 u.alive = False
+
+    def _reconcile(self, u: UnitState) -> None:
+        """The first reading after a start: if the unit does not draw what its stored
+        level says (a command sent just before a crash, or changed by hand), take the
+        rung nearest the reading. The store says what was meant; the power, what is."""
+        if u.watts is None:
+            return
+        expected = u.ladder[u.level].watts
+        if abs(u.watts - expected) <= 0.2 * max(expected, 100.0):
+            return
+        nearest = min(range(len(u.ladder)), key=lambda i: abs(u.ladder[i].watts - u.watts))
+        self._record(
+            self.clock(),
+            "reconciled",
+            {
+                "unit": u.key,
+                "stored": u.ladder[u.level].name,
+                "now": u.ladder[nearest].name,
+                "watts": u.watts,
+            },
+        )
+        u.level = nearest
 
     async def _read_all(self) -> None:
         await asyncio.gather(*(self._read(u) for u in self.units.values()))
