@@ -237,3 +237,41 @@ def test_the_webhook_receiver_checks_the_token_and_deduplicates() -> None:
         assert len(got) == 1
 
     asyncio.run(run())
+
+
+def test_two_hundred_miners_under_the_limit_in_one_tick(tmp_path: Path) -> None:
+    """200 fakes in another process (194 LuxOS, 3 lying, 3 dead), each on its own
+    loopback address: one event, one tick, under the limit by read-back."""
+    fakes = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "megawatt.site.fakeminer",
+            "luxos=194",
+            "lying=3",
+            "dead=3",
+            "--start",
+            "100",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert fakes.stdout is not None
+    listed = json.loads(fakes.stdout.readline())
+    miners = [FakeMiner(h.split(":")[0], int(h.split(":")[1]), kind=k) for k, h in listed]
+    assert len({m.ip for m in miners}) == 200
+
+    async def run() -> None:
+        agent = await _agent(miners, tmp_path, Clock(), command_timeout_seconds=1.0)
+        agent.events = {"7": event(325.0)}  # half of 200 x 3.25 kW
+        result = await agent.tick()
+        assert result.site_kw <= 325.0
+        assert len(result.lying) == 3 and len(result.dead) == 3
+        lying = {m.host for m in miners if m.kind == "lying"}
+        assert set(result.lying) == lying
+        await agent.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        fakes.communicate(timeout=30)
