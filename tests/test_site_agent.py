@@ -10,6 +10,7 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 pytest.importorskip("pyasic", reason="the site extra (pyasic) is not installed")
 
+from megawatt.site import config as site_config
 from megawatt.site.agent import Agent
 from megawatt.site.fakeminer import FakeFleet, FakeMiner, loopback
 from megawatt.site.ven import WebhookReceiver, limit_at, slots
@@ -275,3 +277,145 @@ def test_two_hundred_miners_under_the_limit_in_one_tick(tmp_path: Path) -> None:
         asyncio.run(run())
     finally:
         fakes.communicate(timeout=30)
+
+
+class LoadEndpoint:
+    """An AI data center's load-management endpoint on loopback (GET its power, POST a
+    cap), a meter gateway (GET /meter) and the metering API (POST /readings)."""
+
+    def __init__(self, rated_kw: float) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.kw = rated_kw
+        self.rated_kw = rated_kw
+        self.meter_kw: float | None = None
+        self.readings: list[dict[str, object]] = []
+        self.auth: list[str] = []
+        me = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _send(self, body: object, status: int = 200) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:
+                kw = me.kw if self.path == "/load" else me.meter_kw
+                self._send({"kw": kw})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                if self.path == "/load":
+                    me.kw = min(me.rated_kw, float(body["limit_kw"]))
+                    self._send({"kw": me.kw})
+                else:
+                    me.readings += body["readings"]
+                    me.auth.append(self.headers.get("authorization", ""))
+                    self._send({"received": len(body["readings"])}, 201)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_bosminer_stock_and_an_http_load(tmp_path: Path) -> None:
+    """2 BOSminer (pause/resume, tunerstatus power), 1 stock (read-only, counted at its
+    rating), a 100 kW data-center load with a 60 kW level whose work is worth more than
+    the miners' (hashrate_th 10000 for the load, 140 per miner)."""
+    miners = [
+        FakeMiner(ip, kind=k)
+        for ip, k in zip(loopback(3, start=180), ["bosminer", "bosminer", "stock"], strict=True)
+    ]
+    load = LoadEndpoint(100.0)
+    clock = Clock()
+
+    async def run() -> None:
+        cfg = agent_config(miners, tmp_path)
+        dc = {
+            "name": "dc",
+            "firmware": "http",
+            "url": f"{load.url}/load",
+            "rated_w": 100_000,
+            "hashrate_th": 10_000,
+            "profiles": [{"name": "60kw", "watts": 60_000, "hashrate_th": 6000}],
+            "min_w": 20_000,
+        }
+        raw = cfg.model_dump()
+        raw["fleets"].append(dc)
+        agent = Agent(site_config.parse(raw), clock=clock)
+        await agent.start()
+        # 6.5 + 3.25 + 100 = 109.75 kW. Limit 105: the two BOSminers sleep (6.47 kW).
+        agent.events = {"7": event(105.0)}
+        r = await agent.tick()
+        assert r.site_kw <= 105.0 and load.kw == 100.0
+        assert [m.asleep for m in miners[:2]] == [True, True]
+        # Limit 100: sleeping miners alone cannot do it; the load steps to 60 kW, and
+        # the miners' sleep is then unneeded: they wake (within the headroom).
+        clock.advance(60)
+        agent.events = {"7": event(100.0, start=clock.at, eid="7")}
+        r = await agent.tick()
+        assert load.kw == 60.0 and r.site_kw <= 100.0
+        clock.advance(60)
+        await agent.tick()
+        assert [m.asleep for m in miners[:2]] == [False, False]
+        # The stock miner was never commanded, only read.
+        assert set(miners[2].commands) <= {"summary"}
+        await agent.close()
+
+    with FakeFleet(miners):
+        try:
+            asyncio.run(run())
+        finally:
+            load.close()
+
+
+def test_meter_and_metering_push(tmp_path: Path) -> None:
+    """The site total from a meter gateway where there is one; 15-minute readings
+    pushed to the metering API with the agent's token (see docs/site-agent.md)."""
+    miners = _fleet(["luxos"] * 2)
+    endpoint = LoadEndpoint(0.0)
+    endpoint.meter_kw = 8.4  # the miners (6.5 kW) plus what the meter sees besides
+    clock = Clock()
+
+    async def run() -> None:
+        agent = await _agent(
+            miners,
+            tmp_path,
+            clock,
+            meter={"source": "http", "url": f"{endpoint.url}/meter", "serial": "M-1"},
+            metering_push={"url": f"{endpoint.url}/readings", "minutes": 15},
+            tick_seconds=30,
+        )
+
+        async def token() -> str:  # the VTN is away in this test
+            return "tok"
+
+        agent.ven._token = token  # type: ignore[method-assign]
+        r = await agent.tick()
+        assert r.site_kw == 8.4
+        for _ in range(31):  # 15.5 minutes in 30 s ticks
+            clock.advance(30)
+            await agent.tick()
+        await agent.close()
+
+    with FakeFleet(miners):
+        try:
+            asyncio.run(run())
+        finally:
+            endpoint.close()
+    (reading,) = endpoint.readings
+    assert reading["meter"] == "M-1" and reading["minutes"] == 15
+    assert reading["interval_start"] == "2026-12-04T12:00:00Z"
+    # 8.4 kW for 15 minutes = 2.1 kWh
+    assert reading["kwh"] == "2.100" and reading["quality"] == "measured"
+    assert endpoint.auth == ["Bearer tok"]

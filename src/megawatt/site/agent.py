@@ -560,26 +560,28 @@ class Agent:
             return
         step = dt.timedelta(minutes=push.minutes)
         epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-        start = epoch + ((now - epoch) // step) * step
-        if self.meter_bucket is None or self.meter_bucket[0] != start:
-            if self.meter_bucket is not None:
+
+        def bucket(t: dt.datetime) -> dt.datetime:
+            return epoch + ((t - epoch) // step) * step
+
+        if self.last_tick is None or self.meter_bucket is None:
+            self.meter_bucket = (bucket(now), 0.0, 0.0)
+        else:
+            # The energy since the last tick at this tick's power, split at the
+            # interval boundaries; a stall longer than 3 ticks is not counted as energy.
+            t = max(self.last_tick, now - dt.timedelta(seconds=3 * self.cfg.tick_seconds))
+            while t < now:
                 b_start, kwh, secs = self.meter_bucket
-                full = secs >= 0.9 * push.minutes * 60
-                self.pending_readings.append(
-                    {
-                        "meter": self.cfg.meter.serial or self.cfg.site,
-                        "interval_start": b_start.isoformat().replace("+00:00", "Z"),
-                        "minutes": push.minutes,
-                        "kwh": f"{kwh:.3f}",
-                        "quality": "measured" if full else "estimated",
-                    }
-                )
-                del self.pending_readings[: -4 * self.max_pending]
-            self.meter_bucket = (start, 0.0, 0.0)
-        seconds = 0.0 if self.last_tick is None else (now - self.last_tick).total_seconds()
-        seconds = min(seconds, 3 * self.cfg.tick_seconds)
-        b_start, kwh, secs = self.meter_bucket
-        self.meter_bucket = (b_start, kwh + site_kw * seconds / 3600.0, secs + seconds)
+                if bucket(t) != b_start:
+                    self._close_reading(b_start, kwh, secs, push.minutes)
+                    b_start, kwh, secs = bucket(t), 0.0, 0.0
+                end = min(now, b_start + step)
+                seconds = (end - t).total_seconds()
+                self.meter_bucket = (b_start, kwh + site_kw * seconds / 3600.0, secs + seconds)
+                t = end
+            if bucket(now) != self.meter_bucket[0]:
+                self._close_reading(*self.meter_bucket, push.minutes)
+                self.meter_bucket = (bucket(now), 0.0, 0.0)
         if not self.pending_readings:
             return
         try:
@@ -596,6 +598,19 @@ class Agent:
         )
         if ok:
             self.pending_readings.clear()
+
+    def _close_reading(self, start: dt.datetime, kwh: float, secs: float, minutes: int) -> None:
+        full = secs >= 0.9 * minutes * 60
+        self.pending_readings.append(
+            {
+                "meter": self.cfg.meter.serial or self.cfg.site,
+                "interval_start": start.isoformat().replace("+00:00", "Z"),
+                "minutes": minutes,
+                "kwh": f"{kwh:.3f}",
+                "quality": "measured" if full else "estimated",
+            }
+        )
+        del self.pending_readings[: -4 * self.max_pending]
 
     # -- the record -------------------------------------------------------------------
     def _record(self, at: dt.datetime, kind: str, body: dict[str, Any]) -> None:
