@@ -72,10 +72,23 @@ class FakeMiner:
         if len(self.commands) > 100:  # a short history, for the tests (memory-bounded)
             del self.commands[:50]
         if command == "version":
-            fw = {"luxos": "LUXminer 2025.1.1", "lying": "LUXminer 2025.1.1"}.get(self.kind)
-            return self._ok(
-                22, "CGMiner versions", VERSION=[{"API": "3.7", "Miner": fw or "bmminer"}]
-            )
+            ver: dict[str, Any] = {"API": "3.7", "Type": "Antminer S19 XP"}
+            if self.kind in ("luxos", "lying", "dead"):
+                ver |= {"LUXminer": "2025.1.1.123456-abcdef", "Miner": "LUXminer 2025.1.1"}
+            elif self.kind == "bosminer":
+                ver |= {"BOSminer": "0.2.0-9e5fbb0", "Miner": "BOSminer+ 1.0"}
+            else:
+                ver |= {"BMMiner": "2.0.0", "Miner": "uart_trans.1.3"}
+            return self._ok(22, "CGMiner versions", VERSION=[ver])
+        if command == "devdetails":
+            dev = {
+                "DEVDETAILS": 0,
+                "Name": "BC5",
+                "ID": 0,
+                "Driver": "bitmicro",
+                "Model": "Antminer S19 XP",
+            }
+            return self._ok(69, "Device Details", DEVDETAILS=[dev])
         if command == "summary":
             th = 0.0 if self.asleep else next(h for n, _, h in self.profiles if n == self.profile)
             return self._ok(11, "Summary", SUMMARY=[{"GHS 5s": th * 1000.0, "Elapsed": 100}])
