@@ -419,3 +419,31 @@ def test_meter_and_metering_push(tmp_path: Path) -> None:
     # 8.4 kW for 15 minutes = 2.1 kWh
     assert reading["kwh"] == "2.100" and reading["quality"] == "measured"
     assert endpoint.auth == ["Bearer tok"]
+
+
+def test_the_asic_rs_backend_on_port_4028(tmp_path: Path) -> None:
+    """asic-rs (pyasic_rs) identifies the LuxOS fakes by their version and devdetails
+    on 127.0.0.x:4028, reads power and pauses; the liar is found the same way."""
+    pytest.importorskip("pyasic_rs", reason="asic-rs's Python binding is not installed")
+    kinds = ["lying", "luxos", "luxos", "luxos"]  # the liar first: it is commanded
+    miners = [
+        FakeMiner(ip, port=4028, kind=k)
+        for ip, k in zip(loopback(4, start=230), kinds, strict=True)
+    ]
+    clock = Clock()
+
+    async def run() -> None:
+        raw = agent_config(miners, tmp_path).model_dump()
+        raw["fleets"][0]["firmware"] = "asicrs"
+        agent = Agent(site_config.parse(raw), clock=clock)
+        await agent.start()
+        agent.events = {"7": event(7.0)}  # 13 kW: two honest miners must sleep
+        result = await agent.tick()
+        assert result.site_kw <= 7.0
+        assert result.lying == [miners[0].host]
+        await agent.close()
+
+    with FakeFleet(miners) as fleet:
+        asyncio.run(run())
+        assert fleet.total_w() <= 7000
+        assert sum(m.asleep for m in miners) == 2 and not miners[0].asleep

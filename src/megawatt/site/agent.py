@@ -33,6 +33,7 @@ import httpx
 from megawatt.site import config as cfgmod
 from megawatt.site.fleet import (
     Adapter,
+    AsicRsAdapter,
     BOSminerAdapter,
     HttpLoadAdapter,
     LuxOSAdapter,
@@ -146,12 +147,17 @@ class Agent:
                 adapters.append(HttpLoadAdapter(fleet, self.http, t))
                 rungs = http_ladder(fleet)
             else:
-                kind = {"luxos": LuxOSAdapter, "bosminer": BOSminerAdapter, "stock": StockAdapter}
+                kind: dict[str, Any] = {
+                    "luxos": LuxOSAdapter,
+                    "bosminer": BOSminerAdapter,
+                    "stock": StockAdapter,
+                    "asicrs": AsicRsAdapter,
+                }
                 for spec in fleet.hosts:
                     for ip, port in cfgmod.expand_hosts(spec, fleet.port):
                         adapters.append(kind[fleet.firmware](fleet, ip, port, t))
                 profiles = [Level(p.name, p.watts, p.hashrate_th) for p in fleet.profiles]
-                idle = fleet.idle_w if fleet.firmware in ("luxos", "bosminer") else None
+                idle = fleet.idle_w if fleet.firmware in ("luxos", "bosminer", "asicrs") else None
                 if fleet.firmware != "luxos":
                     profiles = []  # only LuxOS takes profiles over this API
                 rungs = ladder(fleet.rated_w, fleet.hashrate_th, profiles, idle)

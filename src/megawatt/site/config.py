@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from megawatt.errors import InputError, input_error
 
-Firmware = Literal["luxos", "bosminer", "stock", "http"]
+Firmware = Literal["luxos", "bosminer", "stock", "http", "asicrs"]
 
 #: At most this many miners in one range (a /22): a typo like 10.0.0.1-10.9.0.1 is refused.
 MAX_RANGE = 1024
@@ -224,6 +224,13 @@ def parse(raw: Any, file: Path | str | None = None) -> AgentConfig:
             except ValueError as exc:
                 raise input_error(file, f"fleets[{i}].hosts[{j}]", str(exc), spec) from None
             for pair in pairs:
+                if fleet.firmware == "asicrs" and pair[1] != 4028:
+                    raise input_error(
+                        file,
+                        f"fleets[{i}].hosts[{j}]",
+                        "firmware asicrs reaches port 4028 only",
+                        spec,
+                    )
                 if pair in seen:
                     raise input_error(
                         file,

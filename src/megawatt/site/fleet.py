@@ -132,6 +132,50 @@ class BOSminerAdapter:
         return None
 
 
+class AsicRsAdapter:
+    """Any miner asic-rs (``pyasic_rs``) identifies, on port 4028 (its factory takes no
+    port): ``get_wattage``, ``pause``/``resume``. The miner is identified on first use
+    (``MinerFactory.get_miner``); one that is not identified is Unreachable. Tested
+    with the LuxOS fakes; an alternative to pyasic, not the default."""
+
+    can_sleep = True
+
+    def __init__(self, fleet: FleetConfig, ip: str, port: int, timeout: float) -> None:
+        self.key = f"{ip}:{port}"
+        self.fleet = fleet.name
+        self.ip = ip
+        self.timeout = timeout
+        self.miner: Any = None
+
+    async def _miner(self) -> Any:
+        if self.miner is None:
+            from pyasic_rs import MinerFactory
+
+            t = max(1, round(self.timeout))
+            factory = (
+                MinerFactory().with_identification_timeout_secs(t).with_connectivity_timeout_secs(t)
+            )
+            self.miner = await _bounded(factory.get_miner(self.ip), self.timeout * 2)
+            if self.miner is None:
+                raise Unreachable("asic-rs did not identify the miner")
+        return self.miner
+
+    async def read_watts(self) -> float:
+        miner = await self._miner()
+        watts = await _bounded(miner.get_wattage(), self.timeout)
+        if watts is None:
+            raise Unreachable("asic-rs read no power")
+        return float(watts)
+
+    async def set_level(self, level: Level) -> bool:
+        miner = await self._miner()
+        call = miner.pause() if level.name == "sleep" else miner.resume()
+        return bool(await _bounded(call, self.timeout))
+
+    async def profiles(self) -> list[Level] | None:
+        return None
+
+
 class StockAdapter:
     """Stock Antminer CGMiner API through pyasic's ``BMMiner``: read-only. It has no
     power reading (pyasic's ``get_wattage`` is None) and no sleep over this API, so
