@@ -6,12 +6,15 @@ the kill tests are in test_ops_vtn_serve.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from megawatt.ops import db
 from megawatt.ops.app import create_app
@@ -33,31 +36,47 @@ from vtnkit import (
 
 
 class World:
-    def __init__(self, url: str, app: Any, http: TestClient) -> None:
+    """The app over a database with the registry of vtnkit, VEN clients of A and B, an
+    operator client of A, their tokens, and a program."""
+
+    def __init__(
+        self, url: str, app: Any, http: TestClient, state: dict[str, Any] | None = None
+    ) -> None:
         self.url = url
         self.app = app
         self.http = http
-        self.ids = registry(http)
-        self.secrets = {
-            "ven_a": add_client(url, "ven-a", "site", site_id=self.ids["site_a"]),
-            "ven_b": add_client(url, "ven-b", "site", site_id=self.ids["site_b"]),
-            "op_a": add_client(url, "op-a", "operator", operator_id=self.ids["op_a"]),
+        state = state or self._build(url, http)
+        self.ids, self.secrets, self.h = state["ids"], state["secrets"], state["h"]
+        self.program: str = state["program"]
+        http.headers.update(self.h["bl"])
+
+    @staticmethod
+    def _build(url: str, http: TestClient) -> dict[str, Any]:
+        ids = registry(http)
+        secrets = {
+            "ven_a": add_client(url, "ven-a", "site", site_id=ids["site_a"]),
+            "ven_b": add_client(url, "ven-b", "site", site_id=ids["site_b"]),
+            "op_a": add_client(url, "op-a", "operator", operator_id=ids["op_a"]),
         }
-        self.h = {"bl": dict(http.headers)}
+        h = {"bl": dict(http.headers)}
         for who, cid in (("ven_a", "ven-a"), ("ven_b", "ven-b"), ("op_a", "op-a")):
             resp = http.post(
                 f"{B}/auth/token",
                 data={
                     "grant_type": "client_credentials",
                     "client_id": cid,
-                    "client_secret": self.secrets[who],
+                    "client_secret": secrets[who],
                 },
             )
             assert resp.status_code == 200, resp.text
-            self.h[who] = {"Authorization": f"Bearer {resp.json()['access_token']}"}
-        self.program = valid(
+            h[who] = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+        program = valid(
             http.post(f"{B}/programs", json={"programName": "curtailment"}), "program", 201
         )["id"]
+        return {"ids": ids, "secrets": secrets, "h": h, "program": program}
+
+    def state(self) -> dict[str, Any]:
+        return {"ids": self.ids, "secrets": self.secrets, "h": self.h, "program": self.program}
 
     def as_(self, who: str, method: str, path: str, **kw: Any) -> Any:
         headers = {**self.h[who], **kw.pop("headers", {})}
@@ -67,13 +86,48 @@ class World:
         return self.app.state.sessions
 
 
-@pytest.fixture
-def world(migrated: str) -> Iterator[World]:  # noqa: F811
-    secret = add_client(migrated, "bl", "authority")
-    app = create_app(migrated)
+def _fresh_world(url: str) -> Iterator[World]:
+    secret = add_client(url, "bl", "authority")
+    app = create_app(url)
     with TestClient(app) as c:
         c.headers.update(token(c, "bl", secret))
-        yield World(migrated, app, c)
+        yield World(url, app, c)
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The SQLite world built once (migrations, caps, registry, clients, tokens); each
+    test gets a copy of its file (the fast subset runs these tests on SQLite only)."""
+    from megawatt import scenario
+    from megawatt.ops.seed import seed_caps
+
+    path = tmp_path_factory.mktemp("vtn-world") / "world.db"
+    url = f"sqlite:///{path}"
+    db.migrate(url)
+    engine = db.make_engine(url)
+    with db.transaction(db.session_factory(engine)) as s:
+        seed_caps(s, scenario.load_default(), actor="test")
+    engine.dispose()
+    for w in _fresh_world(url):
+        state = w.state()
+    return path, state
+
+
+@pytest.fixture
+def world(db_url: str, request: pytest.FixtureRequest) -> Iterator[World]:  # noqa: F811
+    if not db_url.startswith("sqlite"):
+        yield from _fresh_world(request.getfixturevalue("migrated"))
+        return
+    template, state = request.getfixturevalue("sqlite_world")
+    src, dst = sqlite3.connect(template), sqlite3.connect(make_url(db_url).database or "")
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    app = create_app(db_url)
+    with TestClient(app) as c:
+        yield World(db_url, app, c, state)
     app.state.engine.dispose()
 
 
@@ -607,3 +661,30 @@ def test_a_ven_that_loses_an_event_is_told_delete_and_nothing_of_the_new(world: 
             n["object"]["intervals"][0]["payloads"][0]["values"] for n in ra.unique().values()
         ]
         assert limits == [[111], [111]]  # nothing of the event as it is now for B
+
+
+def test_active_ignores_events_that_have_transpired(world: World) -> None:
+    past = curtail(world.program, "mine-a")
+    past["intervalPeriod"] = {"start": "2020-01-01T00:00:00Z", "duration": "PT1H"}
+    future = curtail(world.program, "mine-a")
+    future["intervalPeriod"] = {"start": "2099-01-01T00:00:00Z", "duration": "PT1H"}
+    forever = curtail(world.program, "mine-a")
+    forever["intervalPeriod"] = {"start": "2020-01-01T00:00:00Z", "duration": "P9999Y"}
+    ids = [
+        valid(world.as_("bl", "POST", "/events", json=b), "event", 201)["id"]
+        for b in (past, future, forever)
+    ]
+    active = valid(world.as_("ven_a", "GET", "/events?active=true"), "event")
+    assert [e["id"] for e in active] == ids[1:]
+    assert len(valid(world.as_("ven_a", "GET", "/events?active=false"), "event")) == 3
+    assert [
+        e["id"] for e in valid(world.as_("ven_a", "GET", "/events?active=true&skip=1"), "event")
+    ] == ids[2:]
+    from megawatt.ops.openadr.objects import event_end
+
+    two = {
+        "intervalPeriod": {"start": "2026-12-04T12:00:00Z", "duration": "PT15M"},
+        "intervals": [{"id": 0, "payloads": []}, {"id": 1, "payloads": []}],
+    }
+    assert event_end(two) == dt.datetime(2026, 12, 4, 12, 30, tzinfo=dt.UTC)
+    assert event_end({"intervals": [{"id": 0, "payloads": []}]}) is None

@@ -40,8 +40,10 @@ def vtn_app(migrated: str) -> Iterator[Any]:  # noqa: F811
     with TestClient(app) as c:
         app.state.fuzz_headers = token(c, "fuzzer", secret)
         c.headers.update(app.state.fuzz_headers)
-        registry(c)  # two licensed sites: VENs 1 and 2
+        ids = registry(c)  # two licensed sites: VENs 1 and 2
         c.post(f"{B}/programs", json={"programName": "p"})
+        ven = add_client(migrated, "ven-1", "site", site_id=ids["site_a"])
+        app.state.ven_headers = token(c, "ven-1", ven)
     yield app
     app.state.engine.dispose()
 
@@ -53,17 +55,21 @@ def _no_server_error(ctx: Any, response: Any, case: Any) -> bool:
     return True
 
 
-def test_vtn_fuzz_against_the_spec(vtn_app: Any) -> None:
+@pytest.mark.parametrize("who", ["authority", "ven"])
+def test_vtn_fuzz_against_the_spec(vtn_app: Any, who: str) -> None:
+    """As the business logic (every scope) and as a VEN (403s, 404s, its own reports
+    and subscriptions)."""
+    headers = vtn_app.state.fuzz_headers if who == "authority" else vtn_app.state.ven_headers
     schema = schemathesis.openapi.from_asgi(f"{B}/openapi.json", vtn_app)
     operations = [
         r.ok() for r in schema.get_all_operations() if not r.ok().path.startswith(SKIP_PREFIX)
     ]
     assert len(operations) >= 30
     for operation in operations:
-        _fuzz(vtn_app, operation)
+        _fuzz(headers, operation)
 
 
-def _fuzz(app: Any, operation: Any) -> None:
+def _fuzz(headers: dict[str, str], operation: Any) -> None:
     checks: list[Any] = [_no_server_error, content_type_conformance, status_code_conformance]
     if not operation.path.startswith(UNSATISFIABLE):
         checks.append(response_schema_conformance)
@@ -71,6 +77,6 @@ def _fuzz(app: Any, operation: Any) -> None:
     @given(case=operation.as_strategy())
     @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
     def run(case: Any) -> None:
-        case.call_and_validate(checks=checks, headers=app.state.fuzz_headers)
+        case.call_and_validate(checks=checks, headers=headers)
 
     run()

@@ -791,14 +791,59 @@ def interval_limits_kw(row: OadrEvent) -> list[tuple[dt.datetime, dt.timedelta |
     return out
 
 
+_DURATION = re.compile(
+    r"^(-?)P(?=\d|T\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+)
+#: "P9999Y" (or longer) means "no end" (User Guide).
+FOREVER = dt.timedelta(days=9999 * 365)
+
+
 def _parse_duration(text: str | None) -> dt.timedelta | None:
-    if not text:
-        return None
-    m = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", text)
+    """An ISO 8601 duration (years as 365 days, months as 30); None if absent or bad."""
+    m = _DURATION.match(text or "")
     if not m:
         return None
-    h, mi, se = (int(x or 0) for x in m.groups())
-    return dt.timedelta(hours=h, minutes=mi, seconds=se)
+    sign, y, mo, d, unit, h, mi, se = m.groups()
+    days = int(y or 0) * 365 + int(mo or 0) * 30 + int(d or 0) * (7 if unit == "W" else 1)
+    out = dt.timedelta(days=days, hours=int(h or 0), minutes=int(mi or 0), seconds=float(se or 0))
+    return -out if sign else out
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    if not text or text.startswith("0001-01-01"):  # "0001-01-01": now (User Guide)
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def event_end(body: dict[str, Any]) -> dt.datetime | None:
+    """When the event's last interval ends; None when that is unknown or never (such an
+    event counts as active). Intervals without their own period follow the event's
+    ``intervalPeriod`` one after another."""
+    period = body.get("intervalPeriod") or {}
+    start = _parse_time(period.get("start"))
+    step = _parse_duration(period.get("duration"))
+    end: dt.datetime | None = None
+    for i, iv in enumerate(body.get("intervals") or []):
+        own = iv.get("intervalPeriod") or {}
+        s = _parse_time(own.get("start")) if own.get("start") else None
+        if s is None and start is not None and step is not None:
+            s = start + i * step
+        d = _parse_duration(own.get("duration")) if own.get("duration") else step
+        if s is None or d is None or d >= FOREVER:
+            return None
+        end = max(end, s + d) if end is not None else s + d
+    return end
+
+
+def is_active(row: OadrEvent, now: dt.datetime | None = None) -> bool:
+    """Not transpired: the ``active`` filter of GET /events."""
+    end = event_end(row.body)
+    return end is None or end > (now or _now())
 
 
 # -- reports -----------------------------------------------------------------------------

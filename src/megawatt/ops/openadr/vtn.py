@@ -307,7 +307,10 @@ def create_vtn(parent: FastAPI) -> FastAPI:
                 stmt = stmt.where(OadrEvent.program_id == (o.parse_id(programID) or 0))
             for cond in o.with_all_targets("EVENT", OadrEvent.id, targets or []):
                 stmt = stmt.where(cond)
-            rows = s.scalars(stmt.offset(skip).limit(limit))
+            if active:  # "ignore events that have transpired": decided from the intervals
+                rows = _page([r for r in s.scalars(stmt) if o.is_active(r)], skip, limit)
+            else:
+                rows = list(s.scalars(stmt.offset(skip).limit(limit)))
             return [o.event_json(r) for r in rows]
 
         return await run(request, fn)
