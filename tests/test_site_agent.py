@@ -447,3 +447,31 @@ def test_the_asic_rs_backend_on_port_4028(tmp_path: Path) -> None:
         asyncio.run(run())
         assert fleet.total_w() <= 7000
         assert sum(m.asleep for m in miners) == 2 and not miners[0].asleep
+
+
+def test_notifications_update_and_delete_the_schedule(tmp_path: Path) -> None:
+    """CREATE adds an event (and it is stored), an event retargeted away or DELETEd
+    leaves the schedule, and the fleet wakes."""
+    miners = _fleet(["luxos"] * 3)
+    clock = Clock()
+
+    async def run() -> None:
+        agent = await _agent(miners, tmp_path, clock, wake_stagger_seconds=0, wake_step_kw=20)
+        ev = event(5.0)
+        await agent._on_notification({"objectType": "EVENT", "operation": "CREATE", "object": ev})
+        assert list(agent.store.events()) == ["7"] and agent.wake.is_set()
+        assert (await agent.tick()).site_kw <= 5.0
+        other = {**ev, "targets": ["mine-b"]}
+        await agent._on_notification(
+            {"objectType": "EVENT", "operation": "UPDATE", "object": other}
+        )
+        assert agent.events == {} and agent.store.events() == {}
+        await agent._on_notification({"objectType": "EVENT", "operation": "CREATE", "object": ev})
+        await agent._on_notification({"objectType": "EVENT", "operation": "DELETE", "object": ev})
+        assert agent.events == {}
+        clock.advance(5)
+        assert (await agent.tick()).site_kw == pytest.approx(3 * 3.25)
+        await agent.close()
+
+    with FakeFleet(miners):
+        asyncio.run(run())
