@@ -54,6 +54,8 @@ def test_under_the_limit_by_read_back_with_a_liar_and_a_dead_miner(tmp_path: Pat
         # The dead miner counts at its rating, the liar at what it reads: 2 x 3250 W.
         honest = sum(agent.units[m.host].power() for m in miners[:5])
         assert result.site_kw == pytest.approx((honest + 6500) / 1000)
+        (ramp,) = [b for _, _, b in agent.store.log_rows("under_limit")]
+        assert ramp["seconds_after_start"] == 0 and ramp["ramp_ok"] is True
         kinds = [b["verdict"] for _, _, b in agent.store.log_rows("command")]
         assert "lying" in kinds and "ok" in kinds
         await agent.close()

@@ -203,6 +203,14 @@ def test_event_to_fleet_and_back(vtn: Server, tmp_path: Path) -> None:
         assert lying and lying[0]["unit"] == liar.host
         assert any(r.get("kind") == "unreachable" and r["unit"] == dead.host for r in agent.lines())
 
+        _wait(
+            "the agent saw it",
+            lambda: any(r.get("kind") == "under_limit" for r in agent.lines()),
+            RAMP_S,
+        )
+        ramp = [r for r in agent.lines() if r.get("kind") == "under_limit"]
+        assert ramp and ramp[0]["ramp_ok"] is True and ramp[0]["event"] == event_id
+
         # A restart mid-event resumes it: same state, still under the limit.
         agent.stop(signal.SIGKILL)
         agent.start()

@@ -19,6 +19,7 @@ JSON line; reports go to the VTN at the end of each reporting period.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import json
 import logging
@@ -130,6 +131,7 @@ class Agent:
         self.last_tick: dt.datetime | None = None
         self.last_wake: dt.datetime | None = None
         self.in_event = False
+        self.ramped: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.hook_token = self.store.get("hook_token") or secrets.token_urlsafe(24)
         self.store.set("hook_token", self.hook_token)
         self.receiver: Any = None
@@ -327,6 +329,7 @@ class Agent:
                 now, (target_kw - site_kw) * 1000.0, result
             ):
                 site_kw = await self._site_kw()
+            self._ramp_check(now, active, limit, site_kw)
         else:
             if self.in_event:
                 self._record(now, "event_end", {"site_kw": site_kw})
@@ -354,6 +357,36 @@ class Agent:
         self._persist(now)
         self.last_tick = now
         return result
+
+    def _ramp_check(
+        self, now: dt.datetime, active: list[Slot], limit: float, site_kw: float
+    ) -> None:
+        """Once per interval: how long after its start the site was first under the
+        limit, and whether that was within the contract's ramp (``ramp_ok``)."""
+        if site_kw > limit:
+            return
+        for slot in active:
+            key = f"{slot.event_id}/{slot.interval_id}"
+            if key in self.ramped or self.store.get(f"ramped:{key}") is not None:
+                continue  # already recorded (by this process or before a restart)
+            self.ramped[key] = None
+            self.store.set(f"ramped:{key}", now.isoformat())
+            while len(self.ramped) > 1000:
+                self.ramped.popitem(last=False)
+            # the end of this tick's commands and read-backs, not its start
+            after = max(0.0, (self.clock() - slot.start).total_seconds())
+            self._record(
+                now,
+                "under_limit",
+                {
+                    "event": slot.event_id,
+                    "interval": slot.interval_id,
+                    "limit_kw": limit,
+                    "site_kw": round(site_kw, 3),
+                    "seconds_after_start": round(after, 1),
+                    "ramp_ok": after <= self.cfg.ramp_seconds,
+                },
+            )
 
     # -- reading and commanding -------------------------------------------------------
     async def _read(self, u: UnitState) -> None:

@@ -125,4 +125,5 @@ class Store:
     def prune(self, before: dt.datetime) -> int:
         cur = self.db.execute("DELETE FROM log WHERE at < ?", (_iso(before),))
         self.db.execute("DELETE FROM reports WHERE start < ?", (_iso(before),))
+        self.db.execute("DELETE FROM kv WHERE k LIKE 'ramped:%' AND v < ?", (before.isoformat(),))
         return cur.rowcount
