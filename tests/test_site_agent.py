@@ -159,6 +159,7 @@ def test_a_miner_going_offline_mid_event_counts_at_its_last_power(tmp_path: Path
         asyncio.run(run())
 
 
+@pytest.mark.slow  # 600 cycles under tracemalloc: ~20 s
 def test_memory_stays_bounded_over_many_cycles(tmp_path: Path) -> None:
     """600 cycles (an event on and off every 50: plans, commands, read-backs, wakes,
     reports queued for an absent VTN), the fakes in another process. After warm-up,
