@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("megawatt.planning",),
     ("megawatt.risk",),
     ("megawatt.report", "megawatt.data.provenance"),
+    ("megawatt.site",),
     ("megawatt.ops",),
     (
         "megawatt.cli",

@@ -1080,6 +1080,47 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
+@app.command("site-agent")
+@user_errors
+def site_agent(
+    config: Annotated[Path, typer.Argument(help="The site agent's YAML configuration.")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Validate the configuration and exit.")
+    ] = False,
+) -> None:
+    """Run the site agent: act on the VTN's OpenADR events at this site's fleet.
+
+    Receives events by webhook (and polls), steps miners down or to sleep to stay under
+    the import limit, reads power back after every command, reports to the VTN. Stop
+    with Ctrl-C or SIGTERM; a restart resumes from the local store."""
+    import asyncio
+    import logging
+
+    from megawatt.site import config as site_config
+    from megawatt.site.agent import Agent
+
+    cfg = site_config.load(config)
+    units = sum(
+        len(site_config.expand_hosts(h, f.port)) for f in cfg.fleets for h in f.hosts
+    ) + sum(1 for f in cfg.fleets if f.firmware == "http")
+    if check:
+        console.print(f"[green]ok[/] {config}: {len(cfg.fleets)} fleets, {units} units")
+        return
+    # One JSON line per decision and reading on stderr (pyasic configures the root
+    # logger on import, so the agent's logger gets its own handler).
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    site_log = logging.getLogger("megawatt.site")
+    site_log.addHandler(handler)
+    site_log.setLevel(logging.INFO)
+    site_log.propagate = False
+    agent = Agent(cfg, config.resolve().parent, file=config)
+    try:
+        asyncio.run(agent.run())
+    except KeyboardInterrupt:
+        err_console.print("stopped", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
