@@ -258,3 +258,18 @@ def test_cli_ingest_bulk_and_replay(client: Any, migrated: str, tmp_path: Path) 
     bad.write_text("meter,interval_start,kwh\nC-1,2026-03-01T00:00:00Z,oops\n")
     done = runner.invoke(cli, ["ops", "--db", migrated, "ingest", str(bad)])
     assert done.exit_code == 2 and "row 2, column kwh" in done.output
+
+
+def test_an_oversized_batch_is_413_and_stores_nothing(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A batch above the limit is refused before it is parsed (413 problem+json)."""
+    from megawatt.ops import app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_INGEST_BYTES", 100)
+    body = (
+        "meter,interval_start,minutes,kwh,quality,version\\n"
+        + "m,2026-01-01T00:00:00Z,15,1,measured,1\\n" * 10
+    )
+    r = client.post("/readings", content=body, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == "body"

@@ -688,3 +688,32 @@ def test_active_ignores_events_that_have_transpired(world: World) -> None:
     }
     assert event_end(two) == dt.datetime(2026, 12, 4, 12, 30, tzinfo=dt.UTC)
     assert event_end({"intervals": [{"id": 0, "payloads": []}]}) is None
+
+
+def test_interval_limits_read_any_spec_valid_shape() -> None:
+    """Intervals that inherit the event's period (the spec allows it), a payload of
+    another type and a missing value: read or skipped, never a KeyError."""
+    import datetime as dt
+
+    from megawatt.ops.openadr.objects import interval_limits_kw
+    from megawatt.ops.openadr.tables import OadrEvent
+
+    body = {
+        "intervalPeriod": {"start": "2026-07-15T13:00:00Z", "duration": "PT1H"},
+        "intervals": [
+            {"id": 0, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [5000]}]},
+            {"id": 1, "payloads": [{"type": "PRICE", "values": [0.1]}]},
+            {
+                "id": 2,
+                "intervalPeriod": {"start": "2026-07-15T16:00:00Z", "duration": "PT30M"},
+                "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [2500]}],
+            },
+            {"id": 3, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": []}]},
+        ],
+    }
+    t = dt.datetime(2026, 7, 15, 13, tzinfo=dt.UTC)
+    assert interval_limits_kw(OadrEvent(body=body)) == [
+        (t, dt.timedelta(hours=1), 5000),
+        (t + dt.timedelta(hours=3), dt.timedelta(minutes=30), 2500),
+    ]
+    assert interval_limits_kw(OadrEvent(body={"intervals": [{"id": 0, "payloads": []}]})) == []

@@ -783,13 +783,32 @@ def events_with_keys(s: Session, prefix: str) -> list[OadrEvent]:
 
 
 def interval_limits_kw(row: OadrEvent) -> list[tuple[dt.datetime, dt.timedelta | None, int]]:
-    """The (start, duration or None, kW) of an upsert_event event's intervals."""
+    """The (start, duration or None, kW) of an event's ``IMPORT_CAPACITY_LIMIT``
+    intervals. An interval without its own period follows the event's
+    ``intervalPeriod`` one after another (as :func:`event_end` reads them); an interval
+    whose start cannot be known, or that carries no numeric limit, is left out (an
+    event edited by hand into another shape must not break the schedule, compliance
+    or invoices that read it)."""
+    body = row.body or {}
+    period = body.get("intervalPeriod") or {}
+    start = _parse_time(period.get("start"))
+    step = _parse_duration(period.get("duration"))
     out = []
-    for iv in row.body.get("intervals", []):
-        period = iv.get("intervalPeriod") or {}
-        start = dt.datetime.fromisoformat(period["start"].replace("Z", "+00:00"))
-        value = next(p["values"][0] for p in iv["payloads"] if p["type"] == CURTAILMENT_PAYLOAD)
-        out.append((start, _parse_duration(period.get("duration")), int(value)))
+    for i, iv in enumerate(body.get("intervals") or []):
+        own = iv.get("intervalPeriod") or {}
+        t = _parse_time(own.get("start")) if own.get("start") else None
+        if t is None and start is not None and step is not None:
+            t = start + i * step
+        duration = _parse_duration(own.get("duration")) if own.get("duration") else step
+        values = [
+            p.get("values")
+            for p in iv.get("payloads") or []
+            if isinstance(p, dict) and p.get("type") == CURTAILMENT_PAYLOAD
+        ]
+        value = values[0][0] if values and values[0] else None
+        if t is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        out.append((t, duration, int(value)))
     return out
 
 
