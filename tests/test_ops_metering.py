@@ -273,3 +273,23 @@ def test_an_oversized_batch_is_413_and_stores_nothing(client, monkeypatch) -> No
     assert r.status_code == 413, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["field"] == "body"
+
+
+def test_a_meter_keeps_one_interval_length(client: Any, migrated: str) -> None:  # noqa: F811
+    """A 60-minute reading at 00:00 and 15-minute ones at 00:15..00:45 would count the
+    same energy twice: the second length is refused (422 naming the row's minutes),
+    in a later batch and within one batch; nothing is stored by the refused batch."""
+    world(client)
+    hour = {**batch("M-1", 1)[0], "minutes": 60, "kwh": "1000"}
+    assert client.post("/readings", json={"readings": [hour]}).status_code == 200
+    later = batch("M-1", 3, start=T0 + dt.timedelta(minutes=15))
+    r = client.post("/readings", json={"readings": later})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"].endswith(".minutes") and "60-minute" in r.json()["detail"]
+    world(client, ("M-2",), name="s2")
+    mixed = [
+        *batch("M-2", 2),
+        {**batch("M-2", 1, start=T0 + dt.timedelta(hours=1))[0], "minutes": 60},
+    ]
+    assert client.post("/readings", json={"readings": mixed}).status_code == 422
+    assert len(stored(migrated)) == 1

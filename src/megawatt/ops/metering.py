@@ -293,6 +293,30 @@ def _duplicates(rows: Sequence[Row]) -> None:
             )
 
 
+def _one_length(s: Session, rows: Sequence[Row], meters: dict[str, int]) -> None:
+    """Each meter records one interval length (the first reading's): with starts on
+    that length's boundaries, no two intervals of a meter can overlap, so no energy is
+    counted twice (a 60-minute reading at 00:00 and a 15-minute one at 00:15 would
+    be). 422 naming the row's ``minutes`` otherwise."""
+    stored = dict(
+        s.execute(
+            select(Reading.meter_id, func.min(Reading.minutes))
+            .where(Reading.meter_id.in_(set(meters.values())))
+            .group_by(Reading.meter_id)
+        ).all()
+    )
+    length: dict[str, int] = {m: stored[i] for m, i in meters.items() if i in stored}
+    for r in rows:
+        want = length.setdefault(r.meter, r.minutes)
+        if r.minutes != want:
+            raise Problem(
+                422,
+                "Invalid request",
+                f"{r.where}: meter {r.meter} records {want}-minute intervals, not {r.minutes}",
+                [{"field": f"{r.where}.minutes", "message": f"must be {want} for this meter"}],
+            )
+
+
 def _stage(s: Session, rows: Sequence[Row], meters: dict[str, int]) -> None:
     conn = s.connection()
     dialect = conn.dialect.name
@@ -347,6 +371,7 @@ def ingest(
     meters = _resolve_meters(s, rows, site_id)
     if not rows:
         return {"received": 0, "inserted": 0, "unchanged": 0, "superseded": 0, "audit_id": None}
+    _one_length(s, rows, meters)
     conn = s.connection()
     pg = conn.dialect.name == "postgresql"
     _stage(s, rows, meters)
