@@ -336,3 +336,29 @@ def test_exports(client: Any, migrated: str) -> None:  # noqa: F811
     }
     assert b"<espi:quality>8</espi:quality>" in feed.content  # the estimated interval
     assert feed.content.count(b"<espi:IntervalReading>") == 249  # the missing one is absent
+
+
+def test_a_contract_starting_mid_month_bills_only_its_days(client: Any, migrated: str) -> None:  # noqa: F811
+    """A contract from 15 March (local) bills 15-31 March: the invoice's period starts
+    at 2026-03-15 00:00 PKT and the readings of 1-14 March (no contract) are not on it.
+    A second contract from 20 March in the same month is a 422 (one contract per
+    invoice), never a silent choice."""
+    w = world(client)
+    contract(client, w["site"], start="2026-03-15")
+    day = dt.timedelta(days=1)
+    t0 = dt.datetime(2026, 2, 28, 19, tzinfo=dt.UTC)  # 2026-03-01 00:00 PKT
+    rows = [r for d in range(31) for r in batch("M-1", 1, start=t0 + d * day, kwh="100")]
+    assert client.post("/readings", json={"readings": rows}).status_code == 200
+    inv = client.post("/invoices", json={"site_id": w["site"], "month": "2026-03"})
+    assert inv.status_code == 201, inv.text
+    body = inv.json()
+    assert body["period_start"].startswith("2026-03-14T19:00:00")  # 15 March 00:00 PKT
+    assert body["intervals"] == 17 and Decimal(body["energy_kwh"]) == Decimal(1700)
+    assert Decimal(body["total"]) == Decimal("1700") * Decimal("22.98")
+    w2 = world(client, ("M-2",), name="s2")
+    contract(client, w2["site"], start="2026-01-01")
+    contract(client, w2["site"], start="2026-03-20")
+    r = client.post("/invoices", json={"site_id": w2["site"], "month": "2026-03"})
+    assert r.status_code == 422 and "changes contract within 2026-03" in r.json()["detail"]
+    ok = client.post("/invoices", json={"site_id": w2["site"], "month": "2026-02"})
+    assert ok.status_code == 201, ok.text  # the first contract alone governs February

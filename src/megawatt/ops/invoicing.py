@@ -190,24 +190,63 @@ def month_bounds(month: str, tz: ZoneInfo = metering.PROGRAM_TZ) -> tuple[dt.dat
     return first.astimezone(dt.UTC), nxt.astimezone(dt.UTC)
 
 
-def contract_in_force(s: Session, site_id: int, month: str) -> Contract:
-    """The newest contract (by start, then id) of the site that started on or before the
-    month's first day and whose term covers it."""
+def _add_months(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def contract_spans(s: Session, site_id: int) -> list[tuple[Contract, dt.date, dt.date]]:
+    """Each contract of the site with the local days ``[from, to)`` it governs: from its
+    start to the end of its term, cut where a newer contract (by start, then id) starts
+    (a newer contract supersedes from its first day)."""
+    contracts = list(
+        s.scalars(
+            select(Contract)
+            .where(Contract.site_id == site_id)
+            .order_by(Contract.start, Contract.id)
+        )
+    )
+    spans = []
+    for k, c in enumerate(contracts):
+        end = _add_months(c.start, c.term_months)
+        for newer in contracts[k + 1 :]:
+            end = min(end, max(newer.start, c.start))
+        if end > c.start:
+            spans.append((c, c.start, end))
+    return spans
+
+
+def contract_in_force(s: Session, site_id: int, month: str) -> tuple[Contract, dt.date, dt.date]:
+    """The contract that governs the local month ``month`` and the days ``[from, to)``
+    of the month it governs (a contract that starts or ends within the month bills only
+    its days; readings outside any contract are not billed, and the invoice's period
+    says which days it covers). 422 when none governs any day of the month, or when two
+    do (a change of contract within a month: not billed by one invoice yet)."""
     year, mon = (int(x) for x in month.split("-"))
     first = dt.date(year, mon, 1)
-    for c in s.scalars(
-        select(Contract)
-        .where(Contract.site_id == site_id, Contract.start <= first)
-        .order_by(Contract.start.desc(), Contract.id.desc())
-    ):
-        months = (first.year - c.start.year) * 12 + first.month - c.start.month
-        if months < c.term_months:
-            return c
-    raise invalid(
-        f"site {site_id} has no contract in force on {first.isoformat()}",
-        "month",
-        "no contract in force for this month",
-    )
+    nxt = dt.date(year + mon // 12, mon % 12 + 1, 1)
+    governing = [
+        (c, max(a, first), min(b, nxt))
+        for c, a, b in contract_spans(s, site_id)
+        if a < nxt and b > first
+    ]
+    if not governing:
+        raise invalid(
+            f"site {site_id} has no contract in force in {month}",
+            "month",
+            "no contract in force for this month",
+        )
+    if len(governing) > 1:
+        raise invalid(
+            f"site {site_id} changes contract within {month} (contracts "
+            + ", ".join(str(c.id) for c, _, _ in governing)
+            + "): one invoice bills one contract; not supported yet",
+            "month",
+            "one contract per month",
+        )
+    return governing[0]
 
 
 def readings_of(s: Session, site_id: int, start: dt.datetime, end: dt.datetime) -> list[Reading]:
@@ -297,7 +336,10 @@ def issue(
             "already invoiced",
             invoice_id=standing.id,
         )
-    contract = contract_in_force(s, site_id, month)
+    contract, day_from, day_to = contract_in_force(s, site_id, month)
+    tz = metering.PROGRAM_TZ
+    start = max(start, dt.datetime.combine(day_from, dt.time(0), tz).astimezone(dt.UTC))
+    end = min(end, dt.datetime.combine(day_to, dt.time(0), tz).astimezone(dt.UTC))
     rows = readings_of(s, site_id, start, end)
     from megawatt.ops import compliance  # compliance prices penalties with this module
 
