@@ -803,7 +803,7 @@ def build_router() -> APIRouter:
                                             },
                                             "minutes": {
                                                 "type": "integer",
-                                                "enum": [5, 10, 15, 30, 60],
+                                                "enum": [5, 15, 30, 60],
                                             },
                                             "kwh": {"type": ["string", "null"]},
                                             "quality": {

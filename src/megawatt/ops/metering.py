@@ -40,7 +40,9 @@ from megawatt.ops.problems import Problem
 #: The program's time zone: invoices and exports show local periods in it (UTC+5, no
 #: daylight saving time since 2009).
 PROGRAM_TZ = ZoneInfo("Asia/Karachi")
-MINUTES = (5, 10, 15, 30, 60)
+#: Interval lengths: each divides or is a multiple of the 15-minute compliance grid
+#: (10 minutes would straddle it).
+MINUTES = (5, 15, 30, 60)
 QUALITIES = ("measured", "estimated", "missing")
 COLUMNS = ("meter", "interval_start", "minutes", "kwh", "quality", "version")
 MAX_KWH = Decimal("1e12")

@@ -292,7 +292,7 @@ class Reading(Base):
             "(quality = 'missing' AND kwh IS NULL) OR (quality <> 'missing' AND kwh IS NOT NULL)",
             name="reading_kwh",
         ),
-        CheckConstraint("minutes IN (5, 10, 15, 30, 60)", name="reading_minutes"),
+        CheckConstraint("minutes IN (5, 15, 30, 60)", name="reading_minutes"),
         CheckConstraint("version >= 1", name="reading_version"),
     )
     meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)

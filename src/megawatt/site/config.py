@@ -133,7 +133,7 @@ class MeteringPush(_Strict):
     """Push interval readings to the service's metering API (see docs/site-agent.md)."""
 
     url: str = Field(description="the service's readings endpoint")
-    minutes: Literal[5, 10, 15, 30, 60] = Field(
+    minutes: Literal[5, 15, 30, 60] = Field(
         default=15, description="interval length; the metering API takes these"
     )
 

@@ -48,7 +48,7 @@ def upgrade() -> None:
             "(quality = 'missing' AND kwh IS NULL) OR (quality <> 'missing' AND kwh IS NOT NULL)",
             name="reading_kwh",
         ),
-        sa.CheckConstraint("minutes IN (5, 10, 15, 30, 60)", name="reading_minutes"),
+        sa.CheckConstraint("minutes IN (5, 15, 30, 60)", name="reading_minutes"),
         sa.CheckConstraint("version >= 1", name="reading_version"),
     )
     with op.batch_alter_table("contracts") as batch:
