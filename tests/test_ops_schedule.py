@@ -150,10 +150,10 @@ def test_emergency_cuts_overlapping_scheduled_blocks() -> None:
 def test_publish_is_idempotent_and_respects_emergencies() -> None:
     sink: EventSink = MemorySink()
     blocks = [block(1, 6, 10), block(2, 18, 21, 3.0)]
-    rec = publish(sink, DAY, "Asia/Karachi", blocks)
+    rec = publish(sink, DAY, "Asia/Karachi", blocks, EARLY)
     assert len(rec.create) == 2 and not rec.update and not rec.cancel
     log = list(sink.log)
-    again = publish(sink, DAY, "Asia/Karachi", blocks)
+    again = publish(sink, DAY, "Asia/Karachi", blocks, EARLY)
     assert not again.changed and len(again.keep) == 2 and sink.log == log  # nothing sent
     em = Block(
         1, "s1", DAY, "emergency", (Interval(local(DAY, 8), local(DAY, 12), 1.0),), priority=0
@@ -163,11 +163,30 @@ def test_publish_is_idempotent_and_respects_emergencies() -> None:
     assert sink.live[blocks[0].key].end == local(DAY, 8)
     # a later run of the schedule keeps the emergency and the cut
     log = list(sink.log)
-    rerun = publish(sink, DAY, "Asia/Karachi", blocks)
+    rerun = publish(sink, DAY, "Asia/Karachi", blocks, EARLY)
     assert not rerun.changed and sink.log == log
     assert em.key in sink.live
-    rec = publish(sink, DAY, "Asia/Karachi", blocks[1:])  # site 1 no longer curtailed
+    rec = publish(sink, DAY, "Asia/Karachi", blocks[1:], EARLY)  # site 1 no longer curtailed
     assert [b.key for b in rec.cancel] == [blocks[0].key] and em.key in sink.live
+
+
+def test_a_started_block_is_history() -> None:
+    """Re-running a day after a block has started leaves that block's event alone (it
+    is the compliance record) and sends no new block that would start in the past;
+    blocks still ahead are reconciled as usual."""
+    sink: EventSink = MemorySink()
+    blocks = [block(1, 6, 10), block(2, 18, 21, 3.0)]
+    publish(sink, DAY, "Asia/Karachi", blocks, EARLY)
+    noon = local(DAY, 12)
+    changed = [block(1, 6, 10, 1.0), block(2, 18, 21, 1.0), block(1, 9, 11)]
+    rec = publish(sink, DAY, "Asia/Karachi", changed, noon)
+    assert [b.key for b in rec.update] == [blocks[1].key]  # the evening block, ahead
+    assert not rec.create and not rec.cancel
+    assert blocks[0].key in [b.key for b in rec.keep]
+    assert sink.live[blocks[0].key].digest == blocks[0].digest  # the morning is unchanged
+    gone = publish(sink, DAY, "Asia/Karachi", [], noon)  # nothing curtailed any more
+    assert [b.key for b in gone.cancel] == [blocks[1].key]  # only the block ahead
+    assert blocks[0].key in sink.live
 
 
 # ---------------------------------------------------------------------------------
@@ -323,22 +342,22 @@ def test_rerun_change_and_removal_reconcile(live) -> None:  # type: ignore[no-un
     url, sc, ids = live
     sink = MemorySink()
     with _session(url) as s:
-        first = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY))
+        first = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY), EARLY)
     assert len(first.create) == 3
     log = list(sink.log)
     with _session(url) as s:
-        again = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY))
+        again = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY), EARLY)
     assert not again.changed and len(again.keep) == 3 and sink.log == log
     # the miner is cut to 25 MW: its evening curtailment changes, its limits do not
     # (the same 10 MW is left for it): nothing to send
     _change(url, ids["miner"], "change", Decimal(25))
     with _session(url) as s:
-        rec = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY))
+        rec = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY), EARLY)
     assert not rec.changed and sink.log == log
     # the AI site is cut to 15 MW: the miner gets 15 MW in the evening: updated
     _change(url, ids["ai"], "change", Decimal(15))
     with _session(url) as s:
-        rec = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY))
+        rec = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY), EARLY)
     assert [(b.site, b.start) for b in rec.update] == [("miner", local(DAY, 18))]
     assert [i.allowed_mw for i in rec.update[0].intervals] == [15.0] * 3
     assert rec.update[0].curtailed_mwh == pytest.approx(30.0)
@@ -346,7 +365,7 @@ def test_rerun_change_and_removal_reconcile(live) -> None:  # type: ignore[no-un
     # the AI site is revoked: its block is cancelled; the miner has all of the surplus
     _change(url, ids["ai"], "revoke", None)
     with _session(url) as s:
-        rec = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY))
+        rec = publish(sink, DAY, sc.timezone, day_ahead(s, DAY, sc, EARLY), EARLY)
     # 06-09: 10 MW of 25 (updated); 18-20: 30 MW surplus covers 25 MW (cancelled)
     assert [(b.site, b.start) for b in rec.cancel] == [
         ("miner", local(DAY, 18)),

@@ -823,7 +823,13 @@ def ops_schedule(
             from megawatt.ops.schedule import event_sink
 
             out = schedule_day(session, the_day, sc, published_at=when)
-            rec = publish(event_sink(session, "cli:schedule"), the_day, out.timezone, out.blocks)
+            rec = publish(
+                event_sink(session, "cli:schedule"),
+                the_day,
+                out.timezone,
+                out.blocks,
+                published_at=out.published_at,
+            )
     finally:
         engine.dispose()
     if as_json:

@@ -701,7 +701,11 @@ def build_router() -> APIRouter:
             except InputError as exc:
                 raise invalid(exc.problem, "day", exc.problem) from None
             rec = schedule.publish(
-                schedule.event_sink(s, who.actor), body.day, out.timezone, out.blocks
+                schedule.event_sink(s, who.actor),
+                body.day,
+                out.timezone,
+                out.blocks,
+                published_at=out.published_at,
             )
             return ScheduleOut(
                 day=out.day,

@@ -603,18 +603,31 @@ def _apply(sink: EventSink, rec: Reconciliation) -> Reconciliation:
 
 
 def publish(
-    sink: EventSink, day: dt.date, timezone: str, blocks: Sequence[Block]
+    sink: EventSink,
+    day: dt.date,
+    timezone: str,
+    blocks: Sequence[Block],
+    published_at: dt.datetime | None = None,
 ) -> Reconciliation:
     """Make the sink's scheduled blocks of ``day`` equal ``blocks`` (with the sink's
     emergencies cut out: :func:`apply_overrides`): send only the changes. Emergency
-    blocks are never cancelled here. Running it again with the same blocks sends
-    nothing."""
+    blocks are never cancelled here, and a published block that has started by
+    ``published_at`` (default now) is history: it is neither updated nor cancelled
+    (its event is the compliance record), and no new block starting before then is
+    sent. Running it again with the same blocks sends nothing."""
+    at = published_at or dt.datetime.now(dt.UTC)
     hours = day_hours(day, timezone)
     published = sink.events(hours[0].to_pydatetime(), (hours[-1] + STEP).to_pydatetime())
     emergencies = [b for b in published if b.kind == "emergency"]
     existing = [b for b in published if b.kind == "scheduled" and b.day == day]
-    wanted = apply_overrides(blocks, emergencies)
-    return _apply(sink, Reconciliation(*reconcile(existing, wanted)))
+    started = [b for b in existing if b.start < at]
+    frozen = {b.key for b in started}
+    wanted = [
+        b for b in apply_overrides(blocks, emergencies) if b.start >= at and b.key not in frozen
+    ]
+    rec = Reconciliation(*reconcile([b for b in existing if b.key not in frozen], wanted))
+    rec.keep = sorted([*rec.keep, *started], key=lambda b: b.key)
+    return _apply(sink, rec)
 
 
 def emergency_block(
