@@ -140,7 +140,7 @@ def test_yaml_errors(scenario_dir: Path, edit: Callable[[dict], None], expected:
         (3, "name", "hydro_wapda", r"line 3, column name: duplicate name \(got 'hydro_wapda'\)"),
         (2, "p_max_pu_profile", "nope", r"line 2, column p_max_pu_profile: unknown profile"),
         (2, "fuel_imported", "maybe", r"line 2, column fuel_imported: must be true or false"),
-        (4, "p_min_pu", "0.99", r"line 4: p_min_pu \(0\.99\) must be <= p_max_pu"),
+        (2, "p_min_pu", "0.99", r"line 2: p_min_pu \(0\.99\) must be <= p_max_pu"),
     ],
     ids=[
         "negative",

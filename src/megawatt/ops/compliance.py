@@ -41,8 +41,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from megawatt.ops import invoicing, ledger, metering
+from megawatt.ops import ledger, metering
 from megawatt.ops.models import Contract, Meter, Reading
+from megawatt.ops.money import month_bounds, paisa
 from megawatt.ops.openadr.objects import interval_limits_kw
 from megawatt.ops.openadr.tables import (
     OadrEvent,
@@ -288,7 +289,7 @@ def event_result(s: Session, event: OadrEvent) -> EventResult:
     )
     if contract is not None:
         rate = contract.penalty_local_per_mwh * contract.pkr_per_unit
-        result.penalty_pkr = invoicing.paisa(result.shortfall_kwh / 1000 * rate)
+        result.penalty_pkr = paisa(result.shortfall_kwh / 1000 * rate)
     return result
 
 
@@ -299,7 +300,7 @@ def _floor(t: dt.datetime) -> dt.datetime:
 
 def month_results(s: Session, site_id: int, month: str) -> list[EventResult]:
     """The site's events that end in the local calendar month ``month``."""
-    lo, hi = invoicing.month_bounds(month)
+    lo, hi = month_bounds(month)
     out = []
     for event in s.scalars(
         select(OadrEvent).where(OadrEvent.site_id == site_id).order_by(OadrEvent.id)

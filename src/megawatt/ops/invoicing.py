@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,14 +35,8 @@ from sqlalchemy.orm import Session
 
 from megawatt.ops import audit, metering
 from megawatt.ops.models import Contract, Invoice, InvoiceLine, Meter, Reading, Site
+from megawatt.ops.money import month_bounds, paisa
 from megawatt.ops.problems import Problem, conflict, invalid, not_found
-
-PAISA = Decimal("0.01")
-
-
-def paisa(value: Decimal) -> Decimal:
-    """Rounded half-up to the paisa (0.01 PKR): 1.005 -> 1.01, -1.005 -> -1.01."""
-    return value.quantize(PAISA, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -177,17 +171,6 @@ def compute(
 
 
 # -- periods -------------------------------------------------------------------------------
-
-
-def month_bounds(month: str, tz: ZoneInfo = metering.PROGRAM_TZ) -> tuple[dt.datetime, dt.datetime]:
-    """The UTC bounds [start, end) of the local calendar month ``YYYY-MM``."""
-    try:
-        year, mon = (int(x) for x in month.split("-"))
-        first = dt.datetime(year, mon, 1, tzinfo=tz)
-    except ValueError:
-        raise invalid(f"month {month!r} is not YYYY-MM", "month", "YYYY-MM") from None
-    nxt = dt.datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=tz)
-    return first.astimezone(dt.UTC), nxt.astimezone(dt.UTC)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
