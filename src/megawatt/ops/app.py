@@ -13,7 +13,6 @@ records; a site client reads its own. The audit trail records the client as acto
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
 import datetime as dt
 import io
@@ -23,7 +22,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs, unquote
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -342,36 +340,11 @@ def build_router() -> APIRouter:
         """OAuth2 client credentials (RFC 6749 4.4): form fields grant_type,
         client_id, client_secret (or HTTP Basic)."""
         raw = (await request.body()).decode("utf-8", "replace")
-        form = {k: v[0] for k, v in parse_qs(raw).items()}
-        basic = request.headers.get("authorization", "")
-        if basic.lower().startswith("basic "):
-            try:
-                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
-                form.setdefault("client_id", unquote(cid))
-                form.setdefault("client_secret", unquote(secret))
-            except ValueError:
-                pass
-        if form.get("grant_type") != "client_credentials":
-            raise Problem(
-                400,
-                "Bad request",
-                "grant_type must be client_credentials",
-                [{"field": "grant_type", "message": "unsupported_grant_type"}],
-                {"error": "unsupported_grant_type"},
-            )
-        missing = [f for f in ("client_id", "client_secret") if not form.get(f)]
-        if missing:
-            raise Problem(
-                400,
-                "Bad request",
-                f"missing {', '.join(missing)}",
-                [{"field": f, "message": "required"} for f in missing],
-                {"error": "invalid_request"},
-            )
+        client_id, secret = auth.client_credentials(raw, request.headers.get("authorization"))
 
         def issue() -> dict[str, object]:
             with _tx(request) as s:
-                return auth.issue_token(s, form["client_id"], form["client_secret"])
+                return auth.issue_token(s, client_id, secret)
 
         body = await run_in_threadpool(issue)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -12,13 +12,11 @@ webhook notifications commit together (megawatt.ops.openadr.objects, .outbox).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qs, unquote
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -176,37 +174,12 @@ def create_vtn(parent: FastAPI) -> FastAPI:
         """Client credentials (form fields or HTTP Basic): the service's own token
         (megawatt.ops.auth.issue_token) with the role's OpenADR scopes."""
         raw = (await request.body()).decode("utf-8", "replace")
-        form = {k: v[0] for k, v in parse_qs(raw).items()}
-        basic = request.headers.get("authorization", "")
-        if basic.lower().startswith("basic "):
-            with contextlib.suppress(ValueError):
-                cid, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
-                form.setdefault("client_id", unquote(cid))
-                form.setdefault("client_secret", unquote(secret))
-        if form.get("grant_type") != "client_credentials":
-            raise Problem(
-                400,
-                "Bad Request",
-                "grant_type must be client_credentials",
-                [{"field": "grant_type", "message": "unsupported_grant_type"}],
-                {"error": "unsupported_grant_type"},
-            )
-        missing = [f for f in ("client_id", "client_secret") if not form.get(f)]
-        if missing:
-            raise Problem(
-                400,
-                "Bad Request",
-                f"missing {', '.join(missing)}",
-                [{"field": f, "message": "required"} for f in missing],
-                {"error": "invalid_request"},
-            )
+        client_id, secret = auth.client_credentials(raw, request.headers.get("authorization"))
 
         def issue() -> dict[str, object]:
             with sessions()() as s, s.begin():
-                out = auth.issue_token(s, form["client_id"], form["client_secret"])
-                role = s.scalars(
-                    select(Client.role).where(Client.client_id == form["client_id"])
-                ).one()
+                out = auth.issue_token(s, client_id, secret)
+                role = s.scalars(select(Client.role).where(Client.client_id == client_id)).one()
                 return {**out, "scope": " ".join(o.scopes(role))}
 
         body = await run_in_threadpool(issue)
