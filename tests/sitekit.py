@@ -27,22 +27,26 @@ class Clock:
 def agent_config(
     miners: list[FakeMiner], tmp: Path, vtn: str = "http://127.0.0.1:9/openadr3/3.1.0", **extra: Any
 ) -> site_config.AgentConfig:
-    """Fleets by kind of fake (luxos, lying and dead speak LuxOS; bosminer; stock)."""
+    """Fleets by kind of fake (luxos, lying and dead speak LuxOS; bosminer); each stock
+    fake (stock, stock-lying) is a fleet of its own, ``stock-<n>``, for its web port."""
     by_fw: dict[str, list[str]] = {}
+    fleets: list[dict[str, Any]] = []
     for m in miners:
+        if m.kind.startswith("stock"):
+            fleets.append(
+                {
+                    "name": f"stock-{len(fleets)}",
+                    "firmware": "stock",
+                    "hosts": [m.host],
+                    "web_port": m.web_port,
+                }
+            )
+            continue
         fw = {"lying": "luxos", "dead": "luxos"}.get(m.kind, m.kind)
         by_fw.setdefault(fw, []).append(m.host)
-    fleets = [
-        {
-            "name": fw,
-            "firmware": fw,
-            "model": "S19XP",
-            "hosts": hosts,
-            "rated_w": 3250,
-            "hashrate_th": 140,
-        }
-        for fw, hosts in by_fw.items()
-    ]
+    fleets += [{"name": fw, "firmware": fw, "hosts": hosts} for fw, hosts in by_fw.items()]
+    for f in fleets:
+        f |= {"model": "S19XP", "rated_w": 3250, "hashrate_th": 140}
     raw = {
         "site": "mine-a",
         "vtn": {

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -292,6 +293,7 @@ class LoadEndpoint:
         self.kw = rated_kw
         self.rated_kw = rated_kw
         self.meter_kw: float | None = None
+        self.meter: Callable[[], float] | None = None  # a live meter, over meter_kw
         self.readings: list[dict[str, object]] = []
         self.auth: list[str] = []
         me = self
@@ -307,6 +309,8 @@ class LoadEndpoint:
 
             def do_GET(self) -> None:
                 kw = me.kw if self.path == "/load" else me.meter_kw
+                if self.path != "/load" and me.meter is not None:
+                    kw = me.meter()
                 self._send({"kw": kw})
 
             def do_POST(self) -> None:
@@ -422,6 +426,110 @@ def test_meter_and_metering_push(tmp_path: Path) -> None:
     # 8.4 kW for 15 minutes = 2.1 kWh
     assert reading["kwh"] == "2.100" and reading["quality"] == "measured"
     assert endpoint.auth == ["Bearer tok"]
+
+
+def test_a_lying_stock_miner_is_judged_by_the_meter(tmp_path: Path) -> None:
+    """Stock Antminers report no power, and pyasic's ``stop_mining()`` says True whatever
+    happens. With a meter, the agent commands them one at a time and judges each by the
+    meter's change: the honest stock fake sleeps (confirmed at the meter), the lying
+    one answers ``set_miner_conf`` with success and draws on; it is marked lying and the
+    LuxOS miners make up for it. The meter is what the fakes draw."""
+    miners = _fleet(["luxos"] * 3 + ["stock", "stock-lying"])
+    honest, liar = miners[3], miners[4]
+    meter = LoadEndpoint(0.0)
+    clock = Clock()
+
+    async def run(fleet: FakeFleet) -> None:
+        meter.meter = lambda: fleet.total_w() / 1000.0
+        raw = agent_config(
+            miners, tmp_path, meter={"source": "http", "url": f"{meter.url}/meter"}
+        ).model_dump()
+        for f in raw["fleets"]:
+            if f["firmware"] == "stock":
+                f["hashrate_th"] = 95  # an older, less efficient model: curtailed first
+        agent = Agent(site_config.parse(raw), clock=clock)
+        await agent.start()
+        # 5 x 3.25 = 16.25 kW; limit 9 kW.
+        agent.events = {"7": event(9.0)}
+        r = await agent.tick()
+        liar_key = f"{liar.ip}:{liar.port}"
+        assert r.lying == [liar_key]
+        assert "web set_miner_conf.cgi" in liar.commands and liar.watts == 3250.0
+        assert honest.asleep and honest.watts == 15.0
+        assert r.site_kw <= 9.0 and fleet.total_w() <= 9000.0
+        log = [b for _, _, b in agent.store.log_rows("command")]
+        judged = {b["unit"]: b["verdict"] for b in log if b.get("judged_by") == "meter"}
+        assert judged == {f"{honest.ip}:{honest.port}": "ok", liar_key: "lying"}
+        # The event ends: the honest stock miner is woken (resume_mining), the liar
+        # is re-tested at the next event.
+        agent.events = {}
+        for _ in range(3):
+            clock.advance(60)
+            r = await agent.tick()
+        assert not honest.asleep and r.lying == []
+        await agent.close()
+
+    with FakeFleet(miners) as fleet:
+        try:
+            asyncio.run(run(fleet))
+        finally:
+            meter.close()
+
+
+def test_a_stock_stop_that_reaches_nothing_is_caught_by_the_meter(tmp_path: Path) -> None:
+    """The issue's case: the stock miner's web interface is gone, pyasic's
+    ``stop_mining()`` still returns True (it turns the refused connection into an
+    answer); the meter shows no drop, so the miner is lying and a LuxOS miner sleeps."""
+    miners = _fleet(["luxos", "luxos", "stock"])
+    stock = miners[2]
+    meter = LoadEndpoint(0.0)
+    clock = Clock()
+
+    async def run(fleet: FakeFleet) -> None:
+        meter.meter = lambda: fleet.total_w() / 1000.0
+        raw = agent_config(
+            miners, tmp_path, meter={"source": "http", "url": f"{meter.url}/meter"}
+        ).model_dump()
+        for f in raw["fleets"]:
+            if f["firmware"] == "stock":
+                f["hashrate_th"] = 95
+        agent = Agent(site_config.parse(raw), clock=clock)
+        await agent.start()
+        agent.events = {"7": event(6.6)}  # 9.75 kW: one miner must sleep
+        r = await agent.tick()
+        assert r.lying == [f"{stock.ip}:{stock.port}"]
+        assert not any(c.startswith("web") for c in stock.commands)  # nothing arrived
+        assert fleet.total_w() <= 6600.0 and r.site_kw <= 6.6
+        assert sum(m.asleep for m in miners[:2]) == 1
+        await agent.close()
+
+    with FakeFleet(miners) as fleet:
+        assert stock.web_server is not None
+        fleet.loop.call_soon_threadsafe(stock.web_server.close)
+        try:
+            asyncio.run(run(fleet))
+        finally:
+            meter.close()
+
+
+def test_stock_without_a_meter_is_read_only(tmp_path: Path) -> None:
+    """No meter: nothing can verify a stock miner, so it is never commanded (and the
+    log says why)."""
+    miners = _fleet(["luxos", "stock"])
+    clock = Clock()
+
+    async def run() -> None:
+        agent = await _agent(miners, tmp_path, clock)
+        agent.events = {"7": event(0.5)}
+        await agent.tick()
+        ((_, _, body),) = agent.store.log_rows("stock_fleets")
+        assert body["mode"] == "read only" and "no meter" in body["why"]
+        await agent.close()
+
+    with FakeFleet(miners):
+        asyncio.run(run())
+    assert miners[0].asleep
+    assert set(miners[1].commands) <= {"summary"}
 
 
 def test_the_asic_rs_backend_on_port_4028(tmp_path: Path) -> None:

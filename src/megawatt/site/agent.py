@@ -137,6 +137,9 @@ class Agent:
         self.receiver: Any = None
         self.callback_url: str | None = None
         self.vtn_ok = False
+        #: A meter or PDU measures the site: units without a power reading of their own
+        #: (stock Antminers) can be commanded and judged by the meter's delta.
+        self.metered = cfg.meter.source != "miners" and bool(cfg.meter.url)
         self._build_units()
 
     # -- set-up -----------------------------------------------------------------------
@@ -159,7 +162,8 @@ class Agent:
                     for ip, port in cfgmod.expand_hosts(spec, fleet.port):
                         adapters.append(kind[fleet.firmware](fleet, ip, port, t))
                 profiles = [Level(p.name, p.watts, p.hashrate_th) for p in fleet.profiles]
-                idle = fleet.idle_w if fleet.firmware in ("luxos", "bosminer", "asicrs") else None
+                sleeps = ("luxos", "bosminer", "asicrs") + (("stock",) if self.metered else ())
+                idle = fleet.idle_w if fleet.firmware in sleeps else None
                 if fleet.firmware != "luxos":
                     profiles = []  # only LuxOS takes profiles over this API
                 rungs = ladder(fleet.rated_w, fleet.hashrate_th, profiles, idle)
@@ -191,6 +195,21 @@ class Agent:
 
     async def start(self) -> None:
         await self._learn_profiles()
+        stock = [f.name for f in self.cfg.fleets if f.firmware == "stock"]
+        if stock:
+            mode = "commanded, judged by the meter" if self.metered else "read only"
+            self._record(
+                self.clock(),
+                "stock_fleets",
+                {
+                    "fleets": stock,
+                    "mode": mode,
+                    "why": None
+                    if self.metered
+                    else "no meter or PDU: a stock miner reports no power, so nothing "
+                    "could verify a command (counted at rated_w while it answers)",
+                },
+            )
         if self.cfg.webhook.enabled:
             from megawatt.site.ven import WebhookReceiver
 
@@ -433,24 +452,42 @@ class Agent:
     async def _read_all(self) -> None:
         await asyncio.gather(*(self._read(u) for u in self.units.values()))
 
+    async def _meter_kw(self) -> float | None:
+        """[kW] the meter's reading; None without a meter or when it does not answer."""
+        if not self.metered:
+            return None
+        assert self.cfg.meter.url is not None
+        try:
+            resp = await self.http.get(self.cfg.meter.url)
+            resp.raise_for_status()
+            return float(resp.json()[self.cfg.meter.field])
+        except (httpx.HTTPError, LookupError, TypeError, ValueError) as exc:
+            self._record(self.clock(), "meter_unreachable", {"error": str(exc)[:200]})
+            return None
+
     async def _site_kw(self) -> float:
         """[kW] the meter's reading, else the sum of the units (the silent at their last
         known power)."""
-        if self.cfg.meter.source != "miners" and self.cfg.meter.url:
-            try:
-                resp = await self.http.get(self.cfg.meter.url)
-                resp.raise_for_status()
-                return float(resp.json()[self.cfg.meter.field])
-            except (httpx.HTTPError, LookupError, TypeError, ValueError) as exc:
-                self._record(self.clock(), "meter_unreachable", {"error": str(exc)[:200]})
+        kw = await self._meter_kw()
+        if kw is not None:
+            return kw
         return sum(u.power() for u in self.units.values()) / 1000.0
 
     async def _execute(self, moves: list[Move], result: TickResult) -> None:
-        await asyncio.gather(*(self._command(self.units[m.key], m, result) for m in moves))
+        """Units that read their own power: all at once. Units that do not (stock): one
+        at a time after those, each judged by the meter's change across its command."""
+        own = [m for m in moves if getattr(self.units[m.key].adapter, "reports_power", True)]
+        await asyncio.gather(*(self._command(self.units[m.key], m, result) for m in own))
+        for m in moves:
+            if m not in own:
+                await self._command(self.units[m.key], m, result, by_meter=True)
 
-    async def _command(self, u: UnitState, move: Move, result: TickResult) -> None:
+    async def _command(
+        self, u: UnitState, move: Move, result: TickResult, by_meter: bool = False
+    ) -> None:
         before = u.power()
         target = u.ladder[move.level]
+        site_before = await self._meter_kw() if by_meter else None
         async with self.sem:
             try:
                 said = await u.adapter.set_level(target)
@@ -459,8 +496,24 @@ class Agent:
         result.commands += 1
         await asyncio.sleep(self.cfg.settle_seconds)
         await self._read(u)
-        after = u.power()
         wanted = target.watts - before  # < 0 down, > 0 up
+        extra: dict[str, Any] = {}
+        if by_meter:
+            # No reading of its own: the change at the meter across the command is the
+            # unit's (commands to such units go one at a time); no meter reading, no
+            # verdict of success.
+            site_after = await self._meter_kw()
+            if site_before is None or site_after is None:
+                after = before
+            else:
+                after = before + (site_after - site_before) * 1000.0
+            extra = {
+                "judged_by": "meter",
+                "site_before_kw": site_before,
+                "site_after_kw": site_after,
+            }
+        else:
+            after = u.power()
         took = abs(wanted) < 1 or (after - before) / wanted >= TOOK
         verdict = "ok" if took else ("dead" if said is None else "lying" if said else "refused")
         if not u.alive:
@@ -480,6 +533,7 @@ class Agent:
                 "after_w": round(after, 1),
                 "expected_w": target.watts,
                 "verdict": verdict,
+                **extra,
             },
         )
 

@@ -90,6 +90,9 @@ class FleetConfig(_Strict):
     model: str = Field(default="", description="e.g. S19XP; informational for miners")
     hosts: list[str] = Field(default_factory=list, description="IPs, ip:port or a-b ranges")
     port: int = Field(default=4028, ge=1, le=65535, description="CGMiner API port")
+    web_port: int = Field(
+        default=80, ge=1, le=65535, description="firmware stock: the web interface's port"
+    )
     rated_w: float = Field(gt=0, description="[W] power at the default profile")
     hashrate_th: float = Field(ge=0, description="[TH/s] hashrate at the default profile")
     idle_w: float = Field(default=15.0, ge=0, description="[W] a sleeping miner's draw")

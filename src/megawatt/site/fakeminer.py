@@ -12,7 +12,12 @@ the connection, as CGMiner and LuxOS do and as pyasic expects. Behaviours:
   power;
 - ``dead``: accepts the connection and never answers;
 - ``bosminer``: ``pause``/``resume``/``tunerstatus``;
-- ``stock``: ``summary``/``version`` only (no power, no sleep), as a stock Antminer.
+- ``stock``: a stock Antminer: ``summary``/``version`` only over the CGMiner API (no
+  power, no sleep there), and the web interface pyasic's ``AntminerModern`` uses to
+  stop it (HTTP with digest auth, root/root: ``GET /cgi-bin/get_miner_conf.cgi``,
+  ``POST /cgi-bin/set_miner_conf.cgi`` with ``miner-mode`` 1 to sleep, 0 to mine);
+- ``stock-lying``: the same, but ``set_miner_conf`` answers success and nothing
+  changes: its ``watts`` (what a meter or PDU sees) stays at full power.
 
 :meth:`FakeMiner.go_offline` closes the listening socket (connections refused from
 then on), as a miner that loses power or network mid-event.
@@ -22,7 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
+import re
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -36,6 +44,12 @@ PROFILES = [
     ("-3", 2150.0, 104.0),
 ]
 IDLE_W = 15.0
+#: The stock web interface's digest credentials (pyasic's default).
+WEB_USER, WEB_PASSWORD, WEB_REALM = "root", "root", "antMiner Configuration"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # HTTP digest auth is MD5
 
 
 @dataclass
@@ -49,10 +63,13 @@ class FakeMiner:
     session_id: str = ""
     commands: list[str] = field(default_factory=list)
     server: asyncio.base_events.Server | None = None
+    web_port: int = 0  # kinds stock*: the web interface (0: any free port)
+    web_server: asyncio.base_events.Server | None = None
+    nonces: set[str] = field(default_factory=set)
 
     @property
     def watts(self) -> float:
-        if self.kind == "lying":
+        if self.kind in ("lying", "stock-lying"):
             return self.profiles[0][1]
         if self.asleep:
             return IDLE_W
@@ -94,7 +111,7 @@ class FakeMiner:
             return self._ok(11, "Summary", SUMMARY=[{"GHS 5s": th * 1000.0, "Elapsed": 100}])
         if self.kind == "bosminer":
             return self._bosminer(command)
-        if self.kind == "stock":
+        if self.kind.startswith("stock"):
             return self._err("Invalid command")
         return self._luxos(command, params)
 
@@ -175,14 +192,94 @@ class FakeMiner:
         finally:
             writer.close()
 
+    # -- the stock web interface (what pyasic's AntminerModern sends) ------------------
+    def _authorized(self, method: str, header: str) -> bool:
+        if not header.startswith("Digest "):
+            return False
+        parts = dict(re.findall(r'(\w+)="?([^",]*)"?', header[7:]))
+        if parts.get("username") != WEB_USER or parts.get("nonce") not in self.nonces:
+            return False
+        ha1 = _md5(f"{WEB_USER}:{WEB_REALM}:{WEB_PASSWORD}")
+        ha2 = _md5(f"{method}:{parts.get('uri', '')}")
+        if parts.get("qop"):
+            tail = f"{parts.get('nc')}:{parts.get('cnonce')}:{parts['qop']}:{ha2}"
+            expected = _md5(f"{ha1}:{parts['nonce']}:{tail}")
+        else:
+            expected = _md5(f"{ha1}:{parts['nonce']}:{ha2}")
+        return secrets.compare_digest(expected, parts.get("response", ""))
+
+    def _web_answer(self, method: str, path: str, body: bytes) -> dict[str, Any] | None:
+        self.commands.append(f"web {path.rsplit('/', 1)[-1]}")
+        if method == "GET" and path == "/cgi-bin/get_miner_conf.cgi":
+            return {
+                "pools": [{"url": "stratum+tcp://pool.example:3333", "user": "w", "pass": "x"}],
+                "bitmain-fan-ctrl": False,
+                "bitmain-fan-pwm": "100",
+                "freq-level": "100",
+                "bitmain-work-mode": "1" if self.asleep else "0",
+            }
+        if method == "POST" and path == "/cgi-bin/set_miner_conf.cgi":
+            try:
+                mode = int(json.loads(body)["miner-mode"])
+            except (ValueError, LookupError, TypeError):
+                return {"stats": "error", "code": "M001", "msg": "Bad config"}
+            if self.kind == "stock":  # stock-lying says the same and does nothing
+                self.asleep = mode == 1
+            return {"stats": "success", "code": "M000", "msg": "OK!"}
+        return None
+
+    async def _handle_web(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One HTTP/1.1 request per connection (``Connection: close``), digest auth."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
+            }
+            body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+            extra: list[str] = []
+            if not self._authorized(method, headers.get("authorization", "")):
+                nonce = secrets.token_hex(16)
+                self.nonces.add(nonce)
+                if len(self.nonces) > 100:
+                    self.nonces.clear()
+                    self.nonces.add(nonce)
+                status, answer = "401 Unauthorized", {"error": "unauthorized"}
+                extra.append(
+                    f'WWW-Authenticate: Digest realm="{WEB_REALM}", nonce="{nonce}", qop="auth"'
+                )
+            else:
+                got = self._web_answer(method, path.split("?")[0], body)
+                status, answer = ("200 OK", got) if got is not None else ("404 Not Found", {})
+            raw = json.dumps(answer).encode()
+            lines_out = [
+                f"HTTP/1.1 {status}",
+                "Content-Type: application/json",
+                f"Content-Length: {len(raw)}",
+                "Connection: close",
+                *extra,
+            ]
+            writer.write("\r\n".join(lines_out).encode() + b"\r\n\r\n" + raw)
+            await writer.drain()
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._handle, self.ip, self.port)
         self.port = self.server.sockets[0].getsockname()[1]
+        if self.kind.startswith("stock"):
+            self.web_server = await asyncio.start_server(self._handle_web, self.ip, self.web_port)
+            self.web_port = self.web_server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        for server in (self.server, self.web_server):
+            if server is not None:
+                server.close()
+        self.server = self.web_server = None
 
     @property
     def host(self) -> str:

@@ -6,9 +6,12 @@ ladder level (see :mod:`megawatt.site.planner`).
   ``profiles`` and ``power``.
 - ``bosminer``: pyasic's ``BOSMiner`` over the same API: ``pause``/``resume`` and
   ``tunerstatus`` (ApproximateMinerPowerConsumption); no profiles through that API.
-- ``stock``: pyasic's ``BMMiner`` (stock Antminer CGMiner API): it reports no power and
-  has no sleep command there, so the agent counts it at its rated power while it
-  answers ``summary`` and never commands it.
+- ``stock``: pyasic's ``AntminerModern`` (stock Antminer): ``summary`` over the CGMiner
+  API says it is alive; it reports no power (``read_watts`` is None: the agent counts
+  it at its level's rating). Sleep and wake go through pyasic's ``stop_mining`` /
+  ``resume_mining`` (the web interface's ``set_miner_conf``, ``miner-mode``), which
+  return True whatever happens, so the agent commands a stock miner only where a
+  meter or PDU measures the site and judges it by the meter's delta.
 - ``http``: a non-ASIC load (an AI data center's load-management endpoint): ``GET url``
   answers ``{"kw": ...}``, ``POST url {"limit_kw": ...}`` sets a cap.
 
@@ -36,7 +39,7 @@ class Adapter(Protocol):
     fleet: str
     can_sleep: bool
 
-    async def read_watts(self) -> float: ...
+    async def read_watts(self) -> float | None: ...
 
     async def set_level(self, level: Level) -> bool: ...
 
@@ -177,30 +180,34 @@ class AsicRsAdapter:
 
 
 class StockAdapter:
-    """Stock Antminer CGMiner API through pyasic's ``BMMiner``: read-only. It has no
-    power reading (pyasic's ``get_wattage`` is None) and no sleep over this API, so
-    the unit counts at its rated power while it answers."""
+    """A stock Antminer through pyasic's ``AntminerModern``: alive while it answers
+    ``summary`` (CGMiner API); no power reading of its own (pyasic's ``get_wattage`` is
+    None), so ``read_watts`` is None. ``set_level`` is pyasic's ``stop_mining`` /
+    ``resume_mining`` over the web interface (``web_port``), whose True means nothing:
+    the agent sends it only when a meter can judge it."""
 
-    can_sleep = False
+    can_sleep = True
+    reports_power = False
 
     def __init__(self, fleet: FleetConfig, ip: str, port: int, timeout: float) -> None:
-        from pyasic.miners.backends.bmminer import BMMiner
+        from pyasic.miners.backends.antminer import AntminerModern
 
         self.key = f"{ip}:{port}"
         self.fleet = fleet.name
         self.timeout = timeout
-        self.rated_w = fleet.rated_w
-        self.miner = BMMiner(ip)
+        self.miner = AntminerModern(ip)
         self.miner.rpc.port = port
+        self.miner.web.port = fleet.web_port
 
-    async def read_watts(self) -> float:
+    async def read_watts(self) -> float | None:
         data = await _bounded(self.miner.rpc.summary(), self.timeout)
         if not isinstance(data, dict) or "SUMMARY" not in data:
             raise Unreachable("no SUMMARY in the answer")
-        return self.rated_w
+        return None
 
     async def set_level(self, level: Level) -> bool:
-        return False
+        call = self.miner.stop_mining() if level.name == "sleep" else self.miner.resume_mining()
+        return bool(await _bounded(call, self.timeout))
 
     async def profiles(self) -> list[Level] | None:
         return None
