@@ -2,7 +2,7 @@
 by the VTN at /openadr3/3.1.0/openapi.json with its ``servers`` entry pointed at the
 VTN), in process, on SQLite and PostgreSQL: no 5xx; status codes, content types and
 response bodies as the spec documents them, except the deviations listed in
-docs/operations.md ("OpenADR 3.1 VTN", deviations), each excluded here by name."""
+docs/openadr.md ("Deviations from the spec"), each excluded here by name."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """The VTN in a real ``megawatt serve`` on loopback, on SQLite and PostgreSQL:
 
 - the ElaadNL ``openadr3-client`` (2.4.2, in its own Python >= 3.12 virtual environment,
-  made once under ~/.cache/megawatt) is the VEN: it fetches a token, lists programs,
-  reads the events targeted at it, posts a report and subscribes; the VTN's worker
-  then POSTs it a webhook on a loopback receiver;
+  made once under ~/.cache/megawatt) is the business logic and the VEN: the business
+  logic creates the program, registers the VEN and creates the events; the VEN fetches
+  a token, lists programs, reads the events targeted at it, posts a report and
+  subscribes; the business logic reads the report; the VTN's worker then POSTs the VEN
+  a webhook on a loopback receiver;
 - a change committed by a server whose worker never sent it, then killed (SIGKILL), is
   delivered by the next server;
 - a server killed while its webhook is in flight: the next server sends it again with
@@ -39,6 +41,7 @@ pytestmark = pytest.mark.slow
 
 CLIENT_VERSION = "2.4.2"
 VEN_SCRIPT = Path(__file__).resolve().parent / "openadr3_ven.py"
+BL_SCRIPT = Path(__file__).resolve().parent / "openadr3_bl.py"
 
 
 def _free_port() -> int:
@@ -165,43 +168,80 @@ def ven_python() -> str:
     return str(python)
 
 
+def _client312(python: str, script: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script`` (an openadr3-client program) on ``job``; its JSON answer."""
+    run = subprocess.run(
+        [python, str(script)], input=json.dumps(job).encode(), capture_output=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    return json.loads(run.stdout)  # type: ignore[no-any-return]
+
+
 def test_openadr3_client_is_a_ven_end_to_end(server: Server, ven_python: str) -> None:
+    """openadr3-client on both sides: its business logic client (an authority client)
+    creates the program, registers the VEN and creates the events; its VEN client reads
+    the events targeted at it and posts a report; the business logic reads that report."""
     server.start()
-    http, ids = _world(server)
-    ev_b = http.post(f"{B}/events", json=curtail(ids["program"], "mine-b", 7000)).json()
-    ev_a = http.post(f"{B}/events", json=curtail(ids["program"], "mine-a", 5000)).json()
+    bl_secret = add_client(server.url, "bl", "authority")
+    http = httpx.Client(
+        base_url=server.base, headers=_token(server.base, "bl", bl_secret), timeout=60
+    )
+    ids = registry(http)  # the registry (operators, sites, licences): megawatt's own API
+    secret_a = add_client(server.url, "ven-a", "site", site_id=ids["site_a"])
+    oadr = {"base": server.base + B, "token_url": f"{server.base}{B}/auth/token"}
+    bl = {**oadr, "client_id": "bl", "client_secret": bl_secret}
+    setup = _client312(
+        ven_python,
+        BL_SCRIPT,
+        {
+            **bl,
+            "do": "setup",
+            "program": "curtailment",
+            "ven": "mine-a",
+            "ven_client_id": "ven-a",
+            "events": [
+                {k: v for k, v in curtail("-", t, kw).items() if k != "programID"}
+                for t, kw in (("mine-b", 7000), ("mine-a", 5000))
+            ],
+        },
+    )
+    assert setup["ven"] == {"id": str(ids["site_a"]), "name": "mine-a", "client_id": "ven-a"}
+    ev_b, ev_a = setup["events"]
+    assert [ev_b["targets"], ev_a["targets"]] == [["mine-b"], ["mine-a"]]
     with receiver() as hook:
-        job = {
-            "base": server.base + B,
-            "token_url": f"{server.base}{B}/auth/token",
-            "client_id": "ven-a",
-            "client_secret": ids["secret_a"],
-            "ven_name": "mine-a",
-            "callback": hook.url,
-            "hook_token": "a-hook-token",
-        }
-        run = subprocess.run(
-            [ven_python, str(VEN_SCRIPT)],
-            input=json.dumps(job).encode(),
-            capture_output=True,
-            timeout=120,
+        out = _client312(
+            ven_python,
+            VEN_SCRIPT,
+            {
+                **oadr,
+                "client_id": "ven-a",
+                "client_secret": secret_a,
+                "ven_name": "mine-a",
+                "callback": hook.url,
+                "hook_token": "a-hook-token",
+            },
         )
-        assert run.returncode == 0, run.stderr.decode()[-3000:]
-        out = json.loads(run.stdout)
         assert out["programs"] == ["curtailment"]
         assert out["events"] == [{"id": ev_a["id"], "targets": ["mine-a"], "limits": [[5000]]}]
         assert ev_b["id"] not in out["all_events"]  # B's event: not even listed
         assert out["vens"] == ["mine-a"]
         assert out["report"]["client_id"] == "ven-a"
         assert out["subscription"]["status"] == 201, out["subscription"]
-        # The business logic reads the VEN's report.
-        reports = http.get(f"{B}/reports", params={"clientName": "mine-a"}).json()
-        assert [r["id"] for r in reports] == [out["report"]["id"]]
-        assert reports[0]["resources"][0]["intervals"][0]["payloads"][0]["values"] == [4200.0]
+        # The business logic reads the VEN's report, with openadr3-client too.
+        read = _client312(ven_python, BL_SCRIPT, {**bl, "do": "reports", "client_name": "mine-a"})
+        assert read["reports"] == [
+            {
+                "id": out["report"]["id"],
+                "client_name": "mine-a",
+                "event_id": ev_a["id"],
+                "values": [4200.0],
+            }
+        ]
         # A new event for B, then one for A: the VEN is told of A's only, with its token.
-        http.post(f"{B}/events", json=curtail(ids["program"], "mine-b", 1))
+        program = setup["program"]
+        http.post(f"{B}/events", json=curtail(program, "mine-b", 1))
         t0 = time.monotonic()
-        new = http.post(f"{B}/events", json=curtail(ids["program"], "mine-a", 2500)).json()
+        new = http.post(f"{B}/events", json=curtail(program, "mine-a", 2500)).json()
         hook.wait(1, timeout=10)
         latency = time.monotonic() - t0
         (headers, note), *_ = hook.got

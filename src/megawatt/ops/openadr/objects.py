@@ -35,7 +35,7 @@ from megawatt.ops.openadr.tables import (
 )
 from megawatt.ops.problems import Problem
 
-#: The spec's OAuth2 scopes per megawatt role (docs/operations.md, "OpenADR 3.1 VTN").
+#: The spec's OAuth2 scopes per megawatt role (docs/openadr.md).
 #: The authority is the business logic (BL); the system operator (NPCC/NTDC) reads
 #: everything and issues events; an operator (a company) reads what targets its own
 #: sites, like an aggregator of its VENs; a site is a VEN.

@@ -76,7 +76,7 @@ def errors(name: str, instance: Any) -> list[dict[str, str]]:
 #: The spec's ``ven`` and ``resource`` are ``allOf(objectMetadata, Bl*Request)``: the
 #: first requires ``objectType`` in objectTypes (``VEN``), the second ``BL_VEN_REQUEST``,
 #: so no object satisfies both. The VTN answers ``"objectType": "VEN"`` / ``"RESOURCE"``
-#: (docs/operations.md, deviations) and is checked against the two halves.
+#: (docs/openadr.md, deviations) and is checked against the two halves.
 _SPLIT = {"ven": "BlVenRequest", "resource": "BlResourceRequest"}
 _BL_TYPE = {"ven": "BL_VEN_REQUEST", "resource": "BL_RESOURCE_REQUEST"}
 
