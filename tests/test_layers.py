@@ -15,7 +15,9 @@ The order, bottom to top (docs/architecture.md says why):
     planning          the main job: plan, case re-solves, the multi-year view
     risk              the Monte Carlo over plans
     report            exports, HTML, the console tables, provenance
-    ops               the operations service: database, registry, ledger, audit, API
+    site              the site agent: VEN client, planner, fleet adapters (HTTP to ops only)
+    ops               the operations service: database, registry, ledger, audit, API, VTN,
+                      schedule, metering, compliance, invoices
     cli               parses, calls, prints; tools (calibration, profile builder)
 """
 
