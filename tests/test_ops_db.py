@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+import needs
 from megawatt.ops import db
 from megawatt.ops.models import Contract, Operator, Site
 from opsdb import client, db_url, migrated  # noqa: F401  (fixtures)
@@ -219,7 +220,7 @@ def test_backup_is_a_restorable_copy_and_never_overwrites(migrated: str, tmp_pat
     before = _counts(migrated)
     dest = tmp_path / "megawatt.backup"
     if migrated.startswith("postgresql") and shutil.which("pg_restore") is None:
-        pytest.skip("no pg_dump/pg_restore on PATH (PostgreSQL client tools)")
+        needs.missing("no pg_dump/pg_restore on PATH (PostgreSQL client tools)")
     run = CliRunner().invoke(app, ["ops", "--db", migrated, "backup", str(dest)])
     assert run.exit_code == 0, run.output
     assert dest.is_file() and not list(tmp_path.glob(".*partial"))

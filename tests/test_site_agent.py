@@ -18,13 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytest.importorskip("pyasic", reason="the site extra (pyasic) is not installed")
-
+import needs
 from megawatt.site import config as site_config
 from megawatt.site.agent import Agent
 from megawatt.site.fakeminer import FakeFleet, FakeMiner, loopback
 from megawatt.site.ven import WebhookReceiver, limit_at, slots
 from sitekit import T0, Clock, agent_config, event
+
+needs.module("pyasic", "the site extra (pyasic)")  # megawatt.site imports it lazily
 
 
 def _fleet(kinds: list[str]) -> list[FakeMiner]:
@@ -535,7 +536,7 @@ def test_stock_without_a_meter_is_read_only(tmp_path: Path) -> None:
 def test_the_asic_rs_backend_on_port_4028(tmp_path: Path) -> None:
     """asic-rs (pyasic_rs) identifies the LuxOS fakes by their version and devdetails
     on 127.0.0.x:4028, reads power and pauses; the liar is found the same way."""
-    pytest.importorskip("pyasic_rs", reason="asic-rs's Python binding is not installed")
+    needs.module("pyasic_rs", "asic-rs's Python binding (the site-asicrs extra)")
     kinds = ["lying", "luxos", "luxos", "luxos"]  # the liar first: it is commanded
     miners = [
         FakeMiner(ip, port=4028, kind=k)

@@ -26,12 +26,13 @@ import httpx
 import pytest
 import yaml
 
+import needs
 from megawatt.site.fakeminer import FakeFleet, FakeMiner, loopback
 from opsdb import add_client
 from test_ops_vtn_serve import Server
 from vtnkit import B, registry
 
-pytest.importorskip("pyasic", reason="the site extra (pyasic) is not installed")
+needs.module("pyasic", "the site extra (pyasic)")  # megawatt.site imports it lazily
 
 pytestmark = pytest.mark.slow
 
