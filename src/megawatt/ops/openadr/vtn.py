@@ -43,6 +43,8 @@ from megawatt.ops.openadr.tables import (
 )
 from megawatt.ops.problems import Problem
 
+Row = TypeVar("Row")
+
 PREFIX = "/openadr3/3.1.0"
 log = logging.getLogger("megawatt.vtn")
 T = TypeVar("T")
@@ -193,12 +195,17 @@ def create_vtn(parent: FastAPI) -> FastAPI:
         return await run(request, fn)
 
     # -- programs ------------------------------------------------------------------------
-    def _program(s: Session, who: Principal, key: str) -> OadrProgram:
-        pid = o.parse_id(key)
-        row = s.get(OadrProgram, pid) if pid is not None else None
-        if row is None or not o.can_see(s, who, o.subject_of("PROGRAM", row)):
-            raise o.not_found("program", key)
+    def _visible(s: Session, who: Principal, model: type[Row], kind: str, key: str) -> Row:
+        """The ``kind`` object with id ``key`` if ``who`` may see it; else the same 404
+        as for an id that does not exist (existence is not disclosed)."""
+        oid = o.parse_id(key)
+        row = s.get(model, oid) if oid is not None else None
+        if row is None or not o.can_see(s, who, o.subject_of(kind, row)):
+            raise o.not_found(kind.lower(), key)
         return row
+
+    def _program(s: Session, who: Principal, key: str) -> OadrProgram:
+        return _visible(s, who, OadrProgram, "PROGRAM", key)
 
     @vtn.get("/programs")
     async def search_programs(
@@ -255,11 +262,7 @@ def create_vtn(parent: FastAPI) -> FastAPI:
 
     # -- events --------------------------------------------------------------------------
     def _event(s: Session, who: Principal, key: str) -> OadrEvent:
-        eid = o.parse_id(key)
-        row = s.get(OadrEvent, eid) if eid is not None else None
-        if row is None or not o.can_see(s, who, o.subject_of("EVENT", row)):
-            raise o.not_found("event", key)
-        return row
+        return _visible(s, who, OadrEvent, "EVENT", key)
 
     @vtn.get("/events")
     async def search_events(
@@ -326,11 +329,7 @@ def create_vtn(parent: FastAPI) -> FastAPI:
 
     # -- reports -------------------------------------------------------------------------
     def _report(s: Session, who: Principal, key: str) -> OadrReport:
-        rid = o.parse_id(key)
-        row = s.get(OadrReport, rid) if rid is not None else None
-        if row is None or not o.can_see(s, who, o.subject_of("REPORT", row)):
-            raise o.not_found("report", key)
-        return row
+        return _visible(s, who, OadrReport, "REPORT", key)
 
     @vtn.get("/reports")
     async def search_reports(
@@ -395,11 +394,7 @@ def create_vtn(parent: FastAPI) -> FastAPI:
 
     # -- subscriptions -------------------------------------------------------------------
     def _subscription(s: Session, who: Principal, key: str) -> OadrSubscription:
-        sid = o.parse_id(key)
-        row = s.get(OadrSubscription, sid) if sid is not None else None
-        if row is None or not o.can_see(s, who, o.subject_of("SUBSCRIPTION", row)):
-            raise o.not_found("subscription", key)
-        return row
+        return _visible(s, who, OadrSubscription, "SUBSCRIPTION", key)
 
     @vtn.get("/subscriptions")
     async def search_subscriptions(
@@ -567,11 +562,7 @@ def create_vtn(parent: FastAPI) -> FastAPI:
 
     # -- resources -----------------------------------------------------------------------
     def _resource(s: Session, who: Principal, key: str) -> OadrResource:
-        rid = o.parse_id(key)
-        row = s.get(OadrResource, rid) if rid is not None else None
-        if row is None or not o.can_see(s, who, o.subject_of("RESOURCE", row)):
-            raise o.not_found("resource", key)
-        return row
+        return _visible(s, who, OadrResource, "RESOURCE", key)
 
     @vtn.get("/resources")
     async def search_resources(
