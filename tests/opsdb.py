@@ -109,3 +109,34 @@ def client(migrated: str) -> Iterator[object]:
         c.headers.update(token(c, "test-authority", secret))
         yield c
     app.state.engine.dispose()
+
+
+def new_site(
+    http: object,
+    name: str,
+    *,
+    plant: str | None = "sahiwal",
+    zone: str = "North",
+    kind: str = "btc_miner",
+    licensed: bool = True,
+) -> tuple[int, int]:
+    """An operator ``op-NAME`` with one site ``NAME`` (and an active licence ``L-NAME``
+    from 2026-01-01 unless ``licensed`` is False) over the API; returns their ids."""
+    op = http.post("/operators", json={"name": f"op-{name}"})  # type: ignore[attr-defined]
+    assert op.status_code == 201, op.text
+    body = {"operator_id": op.json()["id"], "name": name, "kind": kind, "zone": zone}
+    site = http.post(  # type: ignore[attr-defined]
+        "/sites", json={**body, "plant": plant, "lat": 30, "lon": 73}
+    )
+    assert site.status_code == 201, site.text
+    if licensed:
+        lic = http.post(  # type: ignore[attr-defined]
+            "/licences",
+            json={
+                "site_id": site.json()["id"],
+                "number": f"L-{name}",
+                "valid_from": "2026-01-01T00:00:00Z",
+            },
+        )
+        assert lic.status_code == 201, lic.text
+    return op.json()["id"], site.json()["id"]

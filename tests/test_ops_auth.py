@@ -7,30 +7,13 @@ from typing import Any
 
 import pytest
 
-from opsdb import add_client, client, db_url, migrated, token  # noqa: F401  (fixtures)
+from opsdb import add_client, client, db_url, migrated, new_site, token  # noqa: F401  (fixtures)
 
 PROBLEM = "application/problem+json"
 
 
 def _site(client: Any, name: str) -> tuple[int, int]:  # noqa: F811
-    op = client.post("/operators", json={"name": f"op-{name}"}).json()["id"]
-    site = client.post(
-        "/sites",
-        json={
-            "operator_id": op,
-            "name": name,
-            "kind": "btc_miner",
-            "zone": "North",
-            "plant": "sahiwal",
-            "lat": 30,
-            "lon": 73,
-        },
-    ).json()["id"]
-    client.post(
-        "/licences",
-        json={"site_id": site, "number": f"L-{name}", "valid_from": "2026-01-01T00:00:00Z"},
-    )
-    return op, site
+    return new_site(client, name)
 
 
 def test_no_or_bad_token_is_401(client: Any) -> None:  # noqa: F811

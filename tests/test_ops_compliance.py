@@ -12,31 +12,15 @@ from typing import Any
 from megawatt.ops import db
 from megawatt.ops.openadr.objects import upsert_event
 from megawatt.ops.openadr.tables import OadrEvent, OadrReport
-from opsdb import add_client, client, db_url, migrated, token  # noqa: F401  (fixtures)
+from opsdb import add_client, client, db_url, migrated, new_site, token  # noqa: F401  (fixtures)
 
 START = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)  # 17:00 PKT
 PUBLISHED = START - dt.timedelta(hours=1)
 
 
 def site(http: Any, name: str, fsl: str = "0") -> dict[str, Any]:
-    op = http.post("/operators", json={"name": f"op-{name}"}).json()["id"]
-    sid = http.post(
-        "/sites",
-        json={
-            "operator_id": op,
-            "name": name,
-            "kind": "btc_miner",
-            "zone": "North",
-            "plant": "sahiwal",
-            "lat": 30,
-            "lon": 73,
-        },
-    ).json()["id"]
+    op, sid = new_site(http, name)
     for path, body in (
-        (
-            "/licences",
-            {"site_id": sid, "number": f"L-{name}", "valid_from": "2026-01-01T00:00:00Z"},
-        ),
         (
             "/contracts",
             {

@@ -14,25 +14,13 @@ from typer.testing import CliRunner
 from megawatt.cli import app as cli
 from megawatt.ops import db, metering
 from megawatt.ops.models import Reading
-from opsdb import add_client, client, db_url, migrated, token  # noqa: F401  (fixtures)
+from opsdb import add_client, client, db_url, migrated, new_site, token  # noqa: F401  (fixtures)
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def world(http: Any, serials: tuple[str, ...] = ("M-1",), name: str = "s1") -> dict[str, Any]:
-    op = http.post("/operators", json={"name": f"op-{name}"}).json()["id"]
-    site = http.post(
-        "/sites",
-        json={
-            "operator_id": op,
-            "name": name,
-            "kind": "btc_miner",
-            "zone": "North",
-            "plant": "sahiwal",
-            "lat": 30,
-            "lon": 73,
-        },
-    ).json()["id"]
+    op, site = new_site(http, name, licensed=False)
     meters = {}
     for serial in serials:
         r = http.post("/meters", json={"site_id": site, "serial": serial})
