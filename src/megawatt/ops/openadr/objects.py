@@ -784,22 +784,11 @@ def events_with_keys(s: Session, prefix: str) -> list[OadrEvent]:
 
 def interval_limits_kw(row: OadrEvent) -> list[tuple[dt.datetime, dt.timedelta | None, int]]:
     """The (start, duration or None, kW) of an event's ``IMPORT_CAPACITY_LIMIT``
-    intervals. An interval without its own period follows the event's
-    ``intervalPeriod`` one after another (as :func:`event_end` reads them); an interval
-    whose start cannot be known, or that carries no numeric limit, is left out (an
-    event edited by hand into another shape must not break the schedule, compliance
-    or invoices that read it)."""
-    body = row.body or {}
-    period = body.get("intervalPeriod") or {}
-    start = _parse_time(period.get("start"))
-    step = _parse_duration(period.get("duration"))
+    intervals, timed by :func:`interval_periods`. An interval whose start cannot be
+    known, or that carries no numeric limit, is left out (an event edited by hand into
+    another shape must not break the schedule, compliance or invoices that read it)."""
     out = []
-    for i, iv in enumerate(body.get("intervals") or []):
-        own = iv.get("intervalPeriod") or {}
-        t = _parse_time(own.get("start")) if own.get("start") else None
-        if t is None and start is not None and step is not None:
-            t = start + i * step
-        duration = _parse_duration(own.get("duration")) if own.get("duration") else step
+    for iv, t, duration in interval_periods(row.body or {}):
         values = [
             p.get("values")
             for p in iv.get("payloads") or []
@@ -841,23 +830,33 @@ def _parse_time(text: str | None) -> dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def event_end(body: dict[str, Any]) -> dt.datetime | None:
-    """When the event's last interval ends; None when that is unknown or never (such an
-    event counts as active). Intervals without their own period follow the event's
-    ``intervalPeriod`` one after another."""
+def interval_periods(
+    body: dict[str, Any],
+) -> list[tuple[dict[str, Any], dt.datetime | None, dt.timedelta | None]]:
+    """Each interval of an event with its start and duration: its own
+    ``intervalPeriod`` where it has one, else the event's, the intervals following one
+    another (the spec's reading; None where that cannot be known)."""
     period = body.get("intervalPeriod") or {}
     start = _parse_time(period.get("start"))
     step = _parse_duration(period.get("duration"))
-    end: dt.datetime | None = None
+    out = []
     for i, iv in enumerate(body.get("intervals") or []):
         own = iv.get("intervalPeriod") or {}
-        s = _parse_time(own.get("start")) if own.get("start") else None
-        if s is None and start is not None and step is not None:
-            s = start + i * step
-        d = _parse_duration(own.get("duration")) if own.get("duration") else step
-        if s is None or d is None or d >= FOREVER:
+        t = _parse_time(own.get("start")) if own.get("start") else None
+        if t is None and start is not None and step is not None:
+            t = start + i * step
+        out.append((iv, t, _parse_duration(own.get("duration")) if own.get("duration") else step))
+    return out
+
+
+def event_end(body: dict[str, Any]) -> dt.datetime | None:
+    """When the event's last interval ends; None when that is unknown or never (such an
+    event counts as active)."""
+    end: dt.datetime | None = None
+    for _, t, d in interval_periods(body):
+        if t is None or d is None or d >= FOREVER:
             return None
-        end = max(end, s + d) if end is not None else s + d
+        end = max(end, t + d) if end is not None else t + d
     return end
 
 
