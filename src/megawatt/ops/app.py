@@ -33,7 +33,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from megawatt.errors import InputError
-from megawatt.ops import audit, auth, compliance, greenbutton, invoicing, ledger, metering, schedule
+from megawatt.ops import (
+    access,
+    audit,
+    auth,
+    compliance,
+    greenbutton,
+    invoicing,
+    ledger,
+    metering,
+    schedule,
+)
 from megawatt.ops.auth import Principal
 from megawatt.ops.db import make_engine, session_factory
 from megawatt.ops.invoice_html import render as render_invoice
@@ -142,30 +152,14 @@ def writer(
     request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
 ) -> str:
     """The authority only; the actor name for the audit trail."""
-    who = _principal(request, authorization)
-    if who.role != "authority":
-        raise Problem(
-            403,
-            "Forbidden",
-            f"a {who.role} client cannot do this; only the program authority can",
-            [{"field": "Authorization", "message": "authority role required"}],
-        )
-    return who.actor
+    return access.require_authority(_principal(request, authorization)).actor
 
 
 def overseer(
     request: Request, authorization: Annotated[str | None, Header(max_length=4096)] = None
 ) -> Principal:
     """The authority or the system operator (the audit trail, schedules, events)."""
-    who = _principal(request, authorization)
-    if who.role not in auth.SEE_ALL:
-        raise Problem(
-            403,
-            "Forbidden",
-            f"a {who.role} client cannot do this; only the authority or the system operator",
-            [{"field": "Authorization", "message": "authority or system operator role required"}],
-        )
-    return who
+    return access.require_overseer(_principal(request, authorization))
 
 
 Actor = Annotated[str, Depends(writer)]
@@ -193,27 +187,6 @@ def _get(session: Session, model: type[Base], key: int, field: str = "id") -> An
     if row is None:
         raise not_found(model.__tablename__.rstrip("s").replace("_entrie", "_entry"), key, field)
     return row
-
-
-def _visible_sites(s: Session, who: Principal) -> Any:
-    """A subquery of the site ids ``who`` may see, or None for the authority."""
-    if who.role in auth.SEE_ALL:
-        return None
-    if who.role == "operator":
-        return select(Site.id).where(Site.operator_id == who.operator_id)
-    return select(Site.id).where(Site.id == who.site_id)
-
-
-def _scoped(stmt: Any, column: Any, s: Session, who: Principal) -> Any:
-    visible = _visible_sites(s, who)
-    return stmt if visible is None else stmt.where(column.in_(visible))
-
-
-def _check_visible(s: Session, who: Principal, site_id: int, entity: str, key: int) -> None:
-    """404 (not 403: existence is not disclosed) for a record outside ``who``'s sites."""
-    visible = _visible_sites(s, who)
-    if visible is not None and site_id not in set(s.scalars(visible)):
-        raise not_found(entity, key, f"{entity}_id")
 
 
 def _must_exist(session: Session, model: type[Base], key: int | None, field: str) -> None:
@@ -291,7 +264,7 @@ def _site_rows(
     offset: int,
 ) -> list[Any]:
     """A page of a site-scoped table's rows the principal may see (one site's if given)."""
-    stmt = _scoped(select(model).order_by(*order), model.site_id, s, who)
+    stmt = access.scoped(select(model).order_by(*order), model.site_id, who)
     if site_id is not None:
         stmt = stmt.where(model.site_id == site_id)
     return _page(s, stmt, limit, offset)
@@ -300,7 +273,7 @@ def _site_rows(
 def _site_row(s: Session, who: Principal, model: Any, key: int, field: str, entity: str) -> Any:
     """One row of a site-scoped table, 404 when it is missing or outside the scope."""
     row = _get(s, model, key, field)
-    _check_visible(s, who, row.site_id, entity, key)
+    access.check_visible(s, who, row.site_id, entity, key)
     return row
 
 
@@ -361,7 +334,7 @@ def build_router() -> APIRouter:
     def list_operators(request: Request, who: Who, limit: Limit = 100, offset: Offset = 0) -> Any:
         with _tx(request) as s:
             stmt = select(Operator).order_by(Operator.id)
-            visible = _visible_sites(s, who)
+            visible = access.visible_sites(who)
             if visible is not None:
                 stmt = stmt.where(
                     Operator.id.in_(select(Site.operator_id).where(Site.id.in_(visible)))
@@ -373,7 +346,7 @@ def build_router() -> APIRouter:
     def get_operator(operator_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
             row = _get(s, Operator, operator_id, "operator_id")
-            visible = _visible_sites(s, who)
+            visible = access.visible_sites(who)
             if (
                 visible is not None
                 and not s.scalars(
@@ -411,7 +384,7 @@ def build_router() -> APIRouter:
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = _scoped(select(Site).order_by(Site.id), Site.id, s, who)
+            stmt = access.scoped(select(Site).order_by(Site.id), Site.id, who)
             if operator_id is not None:
                 stmt = stmt.where(Site.operator_id == operator_id)
             return [SiteOut.model_validate(x) for x in _page(s, stmt, limit, offset)]
@@ -420,7 +393,7 @@ def build_router() -> APIRouter:
     def get_site(site_id: PathId, request: Request, who: Who) -> Any:
         with _tx(request) as s:
             row = _get(s, Site, site_id, "site_id")
-            _check_visible(s, who, row.id, "site", site_id)
+            access.check_visible(s, who, row.id, "site", site_id)
             return SiteOut.model_validate(row)
 
     @r.patch("/sites/{site_id}", response_model=SiteOut, tags=["registry"])
@@ -635,8 +608,8 @@ def build_router() -> APIRouter:
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = _scoped(
-                select(LedgerEntry).order_by(LedgerEntry.id), LedgerEntry.site_id, s, who
+            stmt = access.scoped(
+                select(LedgerEntry).order_by(LedgerEntry.id), LedgerEntry.site_id, who
             )
             if site_id is not None:
                 stmt = stmt.where(LedgerEntry.site_id == site_id)
@@ -647,7 +620,7 @@ def build_router() -> APIRouter:
         """Every site's allocation at ``at`` (default: now)."""
         when = at or dt.datetime.now(dt.UTC)
         with _tx(request) as s:
-            ids = s.scalars(_scoped(select(Site.id).order_by(Site.id), Site.id, s, who)).all()
+            ids = s.scalars(access.scoped(select(Site.id).order_by(Site.id), Site.id, who)).all()
             levels = ledger.levels_kw(s, when)
             licensed = ledger.licensed_sites(s, when)
             return [
@@ -864,7 +837,7 @@ def build_router() -> APIRouter:
         interval, or every version (``versions=all``: corrections and what they
         superseded)."""
         with _tx(request) as s:
-            meters = _scoped(select(Meter.id), Meter.site_id, s, who)
+            meters = access.scoped(select(Meter.id), Meter.site_id, who)
             if site_id is not None:
                 meters = meters.where(Meter.site_id == site_id)
             if meter_id is not None:
@@ -921,7 +894,7 @@ def build_router() -> APIRouter:
         _span(start, end, 400)
         with _tx(request) as s:
             site = _get(s, Site, site_id, "site_id")
-            _check_visible(s, who, site.id, "site", site_id)
+            access.check_visible(s, who, site.id, "site", site_id)
             meters = list(
                 s.scalars(select(Meter).where(Meter.site_id == site_id).order_by(Meter.id))
             )
@@ -941,7 +914,7 @@ def build_router() -> APIRouter:
             event = s.get(OadrEvent, event_id)
             if event is None or event.site_id is None:
                 raise not_found("event", event_id, "event_id")
-            _check_visible(s, who, event.site_id, "event", event_id)
+            access.check_visible(s, who, event.site_id, "event", event_id)
             return compliance.as_dict(compliance.event_result(s, event))
 
     @r.get("/compliance", response_model=list[dict[str, Any]], tags=["compliance"])
@@ -954,7 +927,7 @@ def build_router() -> APIRouter:
         """Each visible site's compliance record for a local calendar month: its events
         that ended in the month, and their totals."""
         with _tx(request) as s:
-            stmt = _scoped(select(Site.id).order_by(Site.id), Site.id, s, who)
+            stmt = access.scoped(select(Site.id).order_by(Site.id), Site.id, who)
             if site_id is not None:
                 stmt = stmt.where(Site.id == site_id)
             out = []
@@ -1012,7 +985,7 @@ def build_router() -> APIRouter:
         offset: Offset = 0,
     ) -> Any:
         with _tx(request) as s:
-            stmt = _scoped(select(Invoice).order_by(Invoice.id), Invoice.site_id, s, who)
+            stmt = access.scoped(select(Invoice).order_by(Invoice.id), Invoice.site_id, who)
             if site_id is not None:
                 stmt = stmt.where(Invoice.site_id == site_id)
             if month is not None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from megawatt.ops import audit
+from megawatt.ops import access, audit
 from megawatt.ops.auth import SEE_ALL, Principal
 from megawatt.ops.models import Client, Licence, Site
 from megawatt.ops.openadr import spec
@@ -188,12 +188,9 @@ def licensed_sites() -> Any:
 
 def visible_sites(s: Session, who: Principal) -> list[int] | None:
     """The VENs (site ids) ``who`` acts for; None for the authority and the system
-    operator (all)."""
-    if who.role in SEE_ALL:
-        return None
-    if who.role == "operator":
-        return list(s.scalars(select(Site.id).where(Site.operator_id == who.operator_id)))
-    return [who.site_id] if who.site_id is not None else []
+    operator (all). The rule is megawatt.ops.access's (the API's and the dashboard's)."""
+    visible = access.visible_sites(who)
+    return None if visible is None else list(s.scalars(visible))
 
 
 def target_set(s: Session, site_ids: Sequence[int]) -> set[str]:
