@@ -1019,6 +1019,114 @@ def ops_client_rotate(
     print(json.dumps({"client_id": client_id, "client_secret": secret}))
 
 
+user_app = typer.Typer(help="People who log in to the dashboard (/ui).", no_args_is_help=True)
+ops_app.add_typer(user_app, name="user")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The password from one line of standard input (scripts) or typed twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+@user_errors
+@ops_errors
+def ops_user_add(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The login name (its name in the audit).")],
+    role: Annotated[str, typer.Option(help="authority, system_operator, operator or site.")],
+    operator_id: Annotated[int | None, typer.Option(help="The operator (role operator).")] = None,
+    site_id: Annotated[int | None, typer.Option(help="The site (role site).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a dashboard user (password: 12 or more characters, stored as argon2id)."""
+    from megawatt.ops import users
+
+    password = _read_password(password_stdin)
+    _client_tx(
+        ctx,
+        lambda s: users.add_user(
+            s, username, password, role, "cli", operator_id=operator_id, site_id=site_id
+        ),
+    )
+    print(json.dumps({"username": username, "role": role}))
+
+
+@user_app.command("list")
+@user_errors
+@ops_errors
+def ops_user_list(ctx: typer.Context) -> None:
+    """One JSON object per user (no password hashes)."""
+    from sqlalchemy import select
+
+    from megawatt.ops.models import User
+
+    def rows(session: Any) -> list[dict[str, object]]:
+        return [
+            {
+                "username": u.username,
+                "role": u.role,
+                "operator_id": u.operator_id,
+                "site_id": u.site_id,
+                "created_at": u.created_at.isoformat(),
+                "disabled_at": u.disabled_at.isoformat() if u.disabled_at else None,
+                "locked_until": u.locked_until.isoformat() if u.locked_until else None,
+            }
+            for u in session.scalars(select(User).order_by(User.id))
+        ]
+
+    for row in _client_tx(ctx, rows):
+        print(json.dumps(row))
+
+
+@user_app.command("password")
+@user_errors
+@ops_errors
+def ops_user_password(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set a user's password (ends the user's sessions, lifts a lock)."""
+    from megawatt.ops import users
+
+    password = _read_password(password_stdin)
+    _client_tx(ctx, lambda s: users.set_password(s, username, password, "cli"))
+    console.print(f"password of {username} set; its sessions ended")
+
+
+@user_app.command("disable")
+@user_errors
+@ops_errors
+def ops_user_disable(
+    ctx: typer.Context, username: Annotated[str, typer.Argument(help="The login name.")]
+) -> None:
+    """Disable a user: its sessions end at once and it cannot log in."""
+    from megawatt.ops import users
+
+    _client_tx(ctx, lambda s: users.set_disabled(s, username, True, "cli"))
+    console.print(f"user {username} disabled")
+
+
+@user_app.command("enable")
+@user_errors
+@ops_errors
+def ops_user_enable(
+    ctx: typer.Context, username: Annotated[str, typer.Argument(help="The login name.")]
+) -> None:
+    """Enable a disabled user again."""
+    from megawatt.ops import users
+
+    _client_tx(ctx, lambda s: users.set_disabled(s, username, False, "cli"))
+    console.print(f"user {username} enabled")
+
+
 key_app = typer.Typer(help="The keys that sign access tokens.", no_args_is_help=True)
 ops_app.add_typer(key_app, name="key")
 

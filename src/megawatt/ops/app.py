@@ -38,10 +38,12 @@ from megawatt.ops import (
     audit,
     auth,
     compliance,
+    dashboard,
     greenbutton,
     invoicing,
     ledger,
     metering,
+    registry,
     schedule,
 )
 from megawatt.ops.auth import Principal
@@ -442,30 +444,8 @@ def build_router() -> APIRouter:
         on (a revoke entry in the ledger, same transaction) unless another active
         licence covers the site."""
         with _tx(request) as s:
-            row = _get(s, Licence, licence_id, "licence_id")
             changes = body.model_dump(exclude_unset=True)
-            if "status" in changes and changes["status"] is None:
-                raise invalid("status cannot be null", "status", "required")
-            valid_to = changes.get("valid_to", row.valid_to)
-            if valid_to is not None and valid_to <= row.valid_from:
-                raise invalid("valid_to must be after valid_from", "valid_to", "after valid_from")
-            _patch(s, actor, "licence", row, changes)
-            now = dt.datetime.now(dt.UTC)
-            ledger.expire(s, now)  # a valid_to moved into the past lapses at once
-            if (
-                row.status != "active"
-                and ledger.licensed_at(s, row.site_id, now) is None
-                and ledger.level_kw(s, row.site_id, now) > 0
-            ):
-                ledger.append(
-                    s,
-                    site_id=row.site_id,
-                    kind="revoke",
-                    effective_from=now,
-                    mw=None,
-                    reason=f"licence {row.number} {row.status}",
-                    actor=actor,
-                )
+            row = registry.change_licence(s, licence_id, changes, actor)
             return LicenceOut.model_validate(row)
 
     # -- applications ------------------------------------------------------------------
@@ -1158,12 +1138,16 @@ def create_app(
 
     install_vtn(app)  # OpenADR 3.1.0 at /openadr3/3.1.0 (issue 14)
 
+    dashboard.install(app)  # the web dashboard at /ui (issue 17)
+
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> Response:
+        if dashboard.wants_html(request):
+            return await run_in_threadpool(dashboard.error_page, request, exc)
         return problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {
                 "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
@@ -1172,18 +1156,21 @@ def create_app(
             for e in exc.errors()
         ]
         fields = ", ".join(e["field"] for e in errors)
-        return problem_response(
-            Problem(422, "Invalid request", f"invalid: {fields}", errors), request
-        )
+        problem = Problem(422, "Invalid request", f"invalid: {fields}", errors)
+        if dashboard.wants_html(request):
+            return await run_in_threadpool(dashboard.error_page, request, problem)
+        return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         field = "path" if exc.status_code in (404, 405) else "request"
-        response = problem_response(
-            Problem(exc.status_code, title, str(exc.detail), [{"field": field, "message": title}]),
-            request,
+        problem = Problem(
+            exc.status_code, title, str(exc.detail), [{"field": field, "message": title}]
         )
+        if dashboard.wants_html(request):
+            return await run_in_threadpool(dashboard.error_page, request, problem)
+        response = problem_response(problem, request)
         if exc.headers:
             response.headers.update(exc.headers)
         return response

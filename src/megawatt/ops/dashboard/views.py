@@ -1,0 +1,415 @@
+"""What the dashboard's pages show: read models built from the same tables and rules
+as the API (megawatt.ops.access scopes every query; ledger, compliance and invoicing
+compute every figure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from megawatt.ops import access, compliance, ledger, metering
+from megawatt.ops.auth import Principal
+from megawatt.ops.metering import PROGRAM_TZ
+from megawatt.ops.models import Cap, Contract, LedgerEntry, Licence, Meter, Site
+from megawatt.ops.openadr.objects import interval_limits_kw
+from megawatt.ops.openadr.tables import OadrEvent
+
+#: A licence that lapses within this many days is flagged on the sites page.
+EXPIRING_DAYS = 30
+#: Longest metering chart at 15-minute resolution; longer spans are hourly means.
+FINE_DAYS = 7
+MAX_CHART_DAYS = 366
+
+COLORS = ("#0b5cad", "#d1495b", "#2e8b57", "#edae49", "#6a4c93", "#00798c", "#8d6a9f")
+
+
+@dataclass(frozen=True)
+class CapRow:
+    scope: str
+    name: str
+    cap_mw: Decimal
+    now_mw: Decimal
+    peak_mw: Decimal
+
+    @property
+    def free_mw(self) -> Decimal:
+        return self.cap_mw - self.peak_mw
+
+    @property
+    def used_share(self) -> float:
+        return float(self.peak_mw / self.cap_mw) if self.cap_mw else 0.0
+
+
+def caps(s: Session, now: dt.datetime) -> list[CapRow]:
+    """Every cap: allocated now, the most allocated under it from now on, and what is
+    free (cap - that peak: what a new grant may still take for all time)."""
+    levels = ledger.levels_kw(s, now)
+    sites = s.execute(select(Site.id, Site.zone, Site.plant)).all()
+    out = []
+    for cap in s.scalars(select(Cap).order_by(Cap.scope, Cap.name)):
+        if cap.scope == "zone":
+            now_kw = sum(levels.get(i, 0) for i, z, _ in sites if z == cap.name)
+        elif cap.scope == "plant":
+            now_kw = sum(levels.get(i, 0) for i, _, p in sites if p == cap.name)
+        else:
+            now_kw = sum(levels.values())
+        out.append(
+            CapRow(
+                cap.scope,
+                cap.name,
+                ledger.to_mw(cap.cap_kw),
+                ledger.to_mw(now_kw),
+                ledger.to_mw(ledger.peak_kw(s, cap, since=now)),
+            )
+        )
+    order = {"program": 0, "zone": 1, "plant": 2}
+    return sorted(out, key=lambda c: (order.get(c.scope, 3), c.name))
+
+
+def allocation_figure(s: Session, who: Principal, now: dt.datetime) -> dict[str, Any]:
+    """Allocated MW over time by zone (a step per ledger change), from 90 days ago to a
+    year ahead, of the sites ``who`` sees; the program cap as a line."""
+    lo, hi = now - dt.timedelta(days=90), now + dt.timedelta(days=365)
+    stmt = access.scoped(
+        select(LedgerEntry.effective_from, LedgerEntry.delta_kw, Site.zone)
+        .join(Site, Site.id == LedgerEntry.site_id)
+        .order_by(LedgerEntry.effective_from, LedgerEntry.id),
+        LedgerEntry.site_id,
+        who,
+    )
+    run: dict[str, int] = defaultdict(int)
+    points: dict[str, list[tuple[dt.datetime, float]]] = defaultdict(list)
+    for t, delta, zone in s.execute(stmt):
+        run[zone] += delta
+        points[zone].append((max(t, lo), run[zone] / 1000))
+    traces = []
+    for k, (zone, pts) in enumerate(sorted(points.items())):
+        pts = [p for p in pts if p[0] <= hi] + [(hi, run[zone] / 1000)]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hv", "color": COLORS[k % len(COLORS)]},
+                "stackgroup": "zones",
+                "name": zone,
+                "x": [p[0].astimezone(PROGRAM_TZ).isoformat() for p in pts],
+                "y": [p[1] for p in pts],
+            }
+        )
+    program = s.scalar(select(Cap.cap_kw).where(Cap.scope == "program"))
+    shapes = []
+    if program and access.is_overseer(who):
+        shapes.append(_hline(program / 1000, "program cap"))
+    return {
+        "data": traces,
+        "layout": _layout(
+            "Allocated MW by zone (ledger)",
+            "MW",
+            shapes=shapes,
+            extra={"xaxis": {"range": [_iso(lo), _iso(hi)]}},
+        ),
+    }
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(PROGRAM_TZ).isoformat()
+
+
+def _hline(y: float, name: str) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": {"color": "#b42318", "dash": "dash"},
+        "label": {"text": name, "textposition": "end"},
+    }
+
+
+def _layout(
+    title: str, unit: str, shapes: list[Any] | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 15}},
+        "margin": {"l": 55, "r": 20, "t": 45, "b": 40},
+        "yaxis": {"title": {"text": unit}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "shapes": shapes or [],
+        "height": 340,
+    }
+    out.update(extra or {})
+    return out
+
+
+def expected_figure(day_schedule: Any) -> dict[str, Any]:
+    """Today's hours: the MW the sites hold (ledger) against the MW the dispatch of
+    the day can serve them (the rolling re-dispatch of the scenario's surplus: what
+    the day-ahead schedule publishes); the gap is curtailment."""
+    hours = [h.tz_convert(str(PROGRAM_TZ)).isoformat() for h in day_schedule.hours]
+    held = day_schedule.level_mw.sum(axis=1).tolist()
+    served = day_schedule.served_mw.sum(axis=1).tolist()
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hv", "color": "#57606a", "dash": "dot"},
+                "name": "allocated (ledger)",
+                "x": hours,
+                "y": held,
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hv", "color": "#0b5cad"},
+                "fill": "tozeroy",
+                "name": "expected served (dispatch of the surplus)",
+                "x": hours,
+                "y": served,
+            },
+        ],
+        "layout": _layout(f"Today ({day_schedule.day}): expected surplus served", "MW"),
+    }
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    site: Site
+    operator: str
+    licence: Licence | None
+    allocated_mw: Decimal
+    flag: str  # "", "expiring", "lapsed", "suspended", "none"
+
+
+def licence_flag(lic: Licence | None, now: dt.datetime) -> str:
+    if lic is None:
+        return "no licence"
+    if lic.status != "active":
+        return lic.status
+    if lic.valid_to is not None and lic.valid_to <= now:
+        return "lapsed"
+    if lic.valid_to is not None and lic.valid_to <= now + dt.timedelta(days=EXPIRING_DAYS):
+        return "expiring"
+    return ""
+
+
+def latest_licences(s: Session, site_ids: list[int]) -> dict[int, Licence]:
+    """Each site's licence that matters now: the newest by validity start."""
+    out: dict[int, Licence] = {}
+    if not site_ids:
+        return out
+    for lic in s.scalars(
+        select(Licence).where(Licence.site_id.in_(site_ids)).order_by(Licence.valid_from)
+    ):
+        out[lic.site_id] = lic
+    return out
+
+
+def visible_site_options(s: Session, who: Principal) -> list[tuple[int, str]]:
+    stmt = access.scoped(select(Site.id, Site.name).order_by(Site.name), Site.id, who)
+    return [(i, n) for i, n in s.execute(stmt)]
+
+
+# -- events -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventRow:
+    event: OadrEvent
+    site: str
+    kind: str
+    start: dt.datetime
+    end: dt.datetime
+    limit_kw: int | None
+    result: compliance.EventResult | None
+    state: str  # upcoming, in notice, active, ended
+    live: str  # the latest compliance interval's word
+    live_class: str
+
+
+def _event_span(event: OadrEvent) -> tuple[dt.datetime, dt.datetime, int | None] | None:
+    ivs = interval_limits_kw(event)
+    if not ivs:
+        return None
+    start = min(st for st, _, _ in ivs)
+    end = max(st + (d or compliance.STEP) for st, d, _ in ivs)
+    limits = [kw for _, _, kw in ivs if kw is not None]
+    return start, end, (min(limits) if limits else None)
+
+
+def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> list[EventRow]:
+    """The site events whose intervals overlap the local ``day``, with each site's live
+    compliance (megawatt.ops.compliance: the same figures the settlement uses)."""
+    lo = dt.datetime.combine(day, dt.time(), PROGRAM_TZ).astimezone(dt.UTC)
+    hi = lo + dt.timedelta(days=1)
+    # Events are written before they start (notice) and kept: a window on the write
+    # time bounds the rows read (an event published more than 3 days ahead is rare
+    # and still listed on its own day once re-published).
+    stmt = access.scoped(
+        select(OadrEvent, Site.name)
+        .join(Site, Site.id == OadrEvent.site_id)
+        .where(OadrEvent.created_at < hi, OadrEvent.modified_at >= lo - dt.timedelta(days=3))
+        .order_by(OadrEvent.id),
+        OadrEvent.site_id,
+        who,
+    )
+    rows = []
+    for event, site_name in s.execute(stmt):
+        span = _event_span(event)
+        if span is None or span[1] <= lo or span[0] >= hi:
+            continue
+        start, end, limit_kw = span
+        result = compliance.event_result(s, event)
+        kind = "emergency" if (event.key or "").startswith("emergency") else "scheduled"
+        if event.priority == 0:
+            kind = "emergency"
+        state = (
+            "ended"
+            if now >= end
+            else "active"
+            if now >= result.window_start
+            else "in notice/ramp"
+            if now >= start
+            else "upcoming"
+        )
+        live, cls = _live(result, now)
+        rows.append(
+            EventRow(event, site_name, kind, start, end, limit_kw, result, state, live, cls)
+        )
+    rows.sort(key=lambda r: (r.start, r.site))
+    return rows
+
+
+def _live(result: compliance.EventResult, now: dt.datetime) -> tuple[str, str]:
+    """The site's status by meter: the latest compliance interval that has ended."""
+    done = [i for i in result.intervals if i.end <= now]
+    if not result.intervals:
+        return "no compliance intervals", "muted"
+    if not done:
+        return "not yet due", "muted"
+    last = done[-1]
+    if last.quality == "missing":
+        return "late: no reading", "warn"
+    kw = last.metered_kw or Decimal(0)
+    word = f"{kw:.0f} kW vs {last.allowed_kw:.0f} kW"
+    if last.complies:
+        return f"under the limit ({word})", "ok"
+    if last.quality == "estimated":
+        return f"estimated reading ({word})", "warn"
+    return f"over the limit ({word})", "bad"
+
+
+def delivered(result: compliance.EventResult | None) -> tuple[int, int]:
+    if result is None:
+        return 0, 0
+    d = result.evidence.get("webhook_deliveries", [])
+    return sum(1 for x in d if x.get("status") == "delivered"), len(d)
+
+
+# -- metering ---------------------------------------------------------------------------
+def metering_figure(
+    s: Session, site: Site, start: dt.datetime, end: dt.datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """15-minute demand (kW, the sum of the site's meters) against the event limits and
+    the firm service level x allocation, from ``start`` to ``end``; spans longer than
+    FINE_DAYS are hourly means (at most 8,784 points reach the browser). Returns the
+    figure and its summary (energy, intervals, missing)."""
+    meter_ids = list(s.scalars(select(Meter.id).where(Meter.site_id == site.id)))
+    per: dict[dt.datetime, Decimal] = defaultdict(Decimal)
+    missing = 0
+    kwh_total = Decimal(0)
+    if meter_ids:
+        for r in s.scalars(metering.current(meter_ids, start, end)):
+            if r.kwh is None:
+                missing += 1
+                continue
+            kwh_total += r.kwh
+            per[r.interval_start] += r.kwh * Decimal(60) / Decimal(r.minutes)
+    hourly = (end - start) > dt.timedelta(days=FINE_DAYS)
+    if hourly:
+        buckets: dict[dt.datetime, list[Decimal]] = defaultdict(list)
+        for t, kw in per.items():
+            buckets[t.replace(minute=0)].append(kw)
+        series = sorted((t, sum(v) / len(v)) for t, v in buckets.items())
+    else:
+        series = sorted(per.items())
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"shape": "hv", "color": "#0b5cad"},
+            "name": "metered kW" + (" (hourly mean)" if hourly else " (15 min)"),
+            "x": [_iso(t) for t, _ in series],
+            "y": [float(v) for _, v in series],
+        }
+    ]
+    # Event limits (step), from the site's events overlapping the span.
+    xs: list[str | None] = []
+    ys: list[float | None] = []
+    for event in s.scalars(
+        select(OadrEvent)
+        .where(OadrEvent.site_id == site.id, OadrEvent.created_at < end)
+        .order_by(OadrEvent.id)
+    ):
+        for st, d, kw in interval_limits_kw(event):
+            stop = st + (d or compliance.STEP)
+            if kw is None or stop <= start or st >= end:
+                continue
+            xs += [_iso(st), _iso(stop), None]
+            ys += [kw, kw, None]
+    if xs:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"color": "#b42318", "width": 2},
+                "name": "event import limit (kW)",
+                "x": xs,
+                "y": ys,
+            }
+        )
+    contract = compliance._contract_at(s, site.id, start)
+    level = ledger.level_kw(s, site.id, end)
+    shapes = []
+    if contract is not None and contract.firm_service_level:
+        fsl_kw = float(contract.firm_service_level * level)
+        shapes.append(_hline(fsl_kw, f"FSL {float(contract.firm_service_level):.0%} x allocation"))
+    if level:
+        shapes.append(
+            {**_hline(float(level), "allocation"), "line": {"color": "#57606a", "dash": "dot"}}
+        )
+    figure = {"data": traces, "layout": _layout(f"{site.name}: demand", "kW", shapes=shapes)}
+    summary = {
+        "energy_kwh": kwh_total,
+        "intervals": len(per),
+        "missing": missing,
+        "points": len(series),
+        "hourly": hourly,
+        "allocation_mw": ledger.to_mw(level),
+        "fsl": contract.firm_service_level if contract else None,
+    }
+    return figure, summary
+
+
+def month_totals(results: list[compliance.EventResult]) -> dict[str, Any]:
+    """A site's month from its event results (the API's /compliance totals)."""
+    return {
+        "events": len(results),
+        "compliant_events": sum(1 for x in results if x.status == "compliant"),
+        "compliance_intervals": sum(len(x.intervals) for x in results),
+        "compliant_intervals": sum(x.compliant_intervals for x in results),
+        "flagged_intervals": sum(x.flagged_intervals for x in results),
+        "shortfall_kwh": sum((x.shortfall_kwh for x in results), Decimal(0)),
+        "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
+    }
+
+
+def contracts_count(s: Session, who: Principal) -> int:
+    stmt = access.scoped(select(func.count(Contract.id)), Contract.site_id, who)
+    return int(s.scalar(stmt) or 0)
