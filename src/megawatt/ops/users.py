@@ -166,6 +166,7 @@ def authenticate(session: Session, username: str, password: str) -> tuple[User |
     if user is None:
         with contextlib.suppress(VerificationError):
             HASHER.verify(_dummy(), password)
+        audit.record(session, f"user:{username[:100]}", "login-failed", "user", None, None, None)
         return None, WRONG
     if user.locked_until is not None and user.locked_until > now:
         audit.record(session, f"user:{username}", "login-refused", "user", user.id, None, None)

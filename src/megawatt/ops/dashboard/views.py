@@ -248,13 +248,13 @@ def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> li
     compliance (megawatt.ops.compliance: the same figures the settlement uses)."""
     lo = dt.datetime.combine(day, dt.time(), PROGRAM_TZ).astimezone(dt.UTC)
     hi = lo + dt.timedelta(days=1)
-    # Events are written before they start (notice) and kept: a window on the write
-    # time bounds the rows read (an event published more than 3 days ahead is rare
-    # and still listed on its own day once re-published).
+    # Events are written shortly before they start (a day-ahead schedule, an
+    # emergency) and kept: a bound on the last write time keeps the rows read few (an
+    # event last written more than 3 days before the day is not listed).
     stmt = access.scoped(
         select(OadrEvent, Site.name)
         .join(Site, Site.id == OadrEvent.site_id)
-        .where(OadrEvent.created_at < hi, OadrEvent.modified_at >= lo - dt.timedelta(days=3))
+        .where(OadrEvent.modified_at >= lo - dt.timedelta(days=3))
         .order_by(OadrEvent.id),
         OadrEvent.site_id,
         who,
@@ -278,7 +278,7 @@ def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> li
             if now >= start
             else "upcoming"
         )
-        live, cls = _live(result, now)
+        live, cls = _live(s, event, start, end, now)
         rows.append(
             EventRow(event, site_name, kind, start, end, limit_kw, result, state, live, cls)
         )
@@ -286,23 +286,41 @@ def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> li
     return rows
 
 
-def _live(result: compliance.EventResult, now: dt.datetime) -> tuple[str, str]:
-    """The site's status by meter: the latest compliance interval that has ended."""
-    done = [i for i in result.intervals if i.end <= now]
-    if not result.intervals:
-        return "no compliance intervals", "muted"
-    if not done:
-        return "not yet due", "muted"
-    last = done[-1]
-    if last.quality == "missing":
-        return "late: no reading", "warn"
-    kw = last.metered_kw or Decimal(0)
-    word = f"{kw:.0f} kW vs {last.allowed_kw:.0f} kW"
-    if last.complies:
-        return f"under the limit ({word})", "ok"
-    if last.quality == "estimated":
-        return f"estimated reading ({word})", "warn"
-    return f"over the limit ({word})", "bad"
+def _live(
+    s: Session, event: OadrEvent, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> tuple[str, str]:
+    """The site's status by meter now: its latest 15-minute demand since the event
+    started against the event's import limit then, or "late" when the last quarter
+    hour that has ended has no reading. (The compliance column is the settlement's
+    verdict, after notice and ramp; this is what an operator watches.)"""
+    if now < start:
+        return "not started", "muted"
+    meter_ids = list(s.scalars(select(Meter.id).where(Meter.site_id == event.site_id)))
+    upto = min(end, now)
+    per: dict[dt.datetime, Decimal] = defaultdict(Decimal)
+    missing: set[dt.datetime] = set()
+    if meter_ids:
+        for r in s.scalars(metering.current(meter_ids, start, upto)):
+            if r.kwh is None:
+                missing.add(r.interval_start)
+            else:
+                per[r.interval_start] += r.kwh * Decimal(60) / Decimal(r.minutes)
+    last_due = compliance._floor(upto) - compliance.STEP
+    if last_due >= start and last_due not in per:
+        word = "missing reading" if last_due in missing else "no reading"
+        return f"late: {word} for {last_due.astimezone(PROGRAM_TZ):%H:%M}", "warn"
+    if not per:
+        return "awaiting first interval", "muted"
+    t = max(per)
+    limit = next(
+        (kw for st, d, kw in interval_limits_kw(event) if st <= t < st + (d or compliance.STEP)),
+        None,
+    )
+    kw = per[t]
+    if limit is None:
+        return f"{kw:.0f} kW at {t.astimezone(PROGRAM_TZ):%H:%M}", "muted"
+    word = f"{kw:.0f} kW vs limit {limit} kW at {t.astimezone(PROGRAM_TZ):%H:%M}"
+    return (f"under the limit: {word}", "ok") if kw <= limit else (f"over: {word}", "bad")
 
 
 def delivered(result: compliance.EventResult | None) -> tuple[int, int]:

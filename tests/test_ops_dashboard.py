@@ -1,0 +1,407 @@
+"""The dashboard over HTTP (in process), on SQLite and PostgreSQL: login and sessions,
+each role sees what the API's authorization matrix lets it see and nothing else, CSRF,
+the guarded actions (a grant over the cap refused with the ledger's message, a licence
+suspended, an emergency issued after confirmation, invoices issued) and their audit
+entries, server-side paging. The browser tests (test_ops_dashboard_browser.py) drive
+the same pages in Chromium."""
+
+# ruff: noqa: F811  (pytest fixtures imported from opsdb are redefined as arguments)
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+import dashkit
+from megawatt.ops import db, users
+from megawatt.ops.app import create_app
+from megawatt.ops.models import AuditEntry, LedgerEntry, User, WebSession
+from opsdb import client, db_url, migrated  # noqa: F401
+
+PAGES = (
+    "/ui/",
+    "/ui/sites",
+    "/ui/ledger",
+    "/ui/events",
+    "/ui/metering",
+    "/ui/compliance",
+    "/ui/invoices",
+)
+
+
+@pytest.fixture
+def world(client: Any, migrated: str) -> dashkit.World:
+    return dashkit.build(client, migrated)
+
+
+@pytest.fixture
+def browser_of(migrated: str) -> Iterator[Any]:
+    """A factory of logged-in in-process clients (one per user, own cookies)."""
+    app = create_app(migrated, expiry_sweep_seconds=None)
+    opened: list[TestClient] = []
+
+    def make(username: str) -> TestClient:
+        c = TestClient(app, base_url="http://testserver")
+        c.__enter__()
+        opened.append(c)
+        r = dashkit.login(c, username)
+        assert r.status_code == 303, r.text
+        return c
+
+    yield make
+    for c in opened:
+        c.__exit__(None, None, None)
+    app.state.engine.dispose()
+
+
+def _count(url: str, stmt: Any) -> int:
+    engine = db.make_engine(url)
+    try:
+        with db.transaction(db.session_factory(engine)) as s:
+            return int(s.scalar(stmt) or 0)
+    finally:
+        engine.dispose()
+
+
+def _sites_shown(html: str) -> set[str]:
+    return set(re.findall(r'<tr data-site="([^"]+)"', html))
+
+
+def test_pages_need_a_login(world: dashkit.World, migrated: str) -> None:
+    app = create_app(migrated, expiry_sweep_seconds=None)
+    with TestClient(app) as anon:
+        for path in (*PAGES, "/ui/audit", "/ui/invoices/1"):
+            r = anon.get(path, follow_redirects=False)
+            assert r.status_code == 303, path
+            assert r.headers["location"].startswith("/ui/login?next="), path
+        # The API is untouched: still a Bearer token, still problem+json.
+        r = anon.get("/sites")
+        assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    app.state.engine.dispose()
+
+
+def test_login_wrong_password_lock_and_logout(world: dashkit.World, migrated: str) -> None:
+    app = create_app(migrated, expiry_sweep_seconds=None)
+    with TestClient(app) as c:
+        bad = dashkit.login(c, "ada", "wrong password!")
+        assert bad.status_code == 401 and "wrong username or password" in bad.text
+        unknown = dashkit.login(c, "nobody", "wrong password!")
+        assert unknown.status_code == 401 and "wrong username or password" in unknown.text
+        for _ in range(users.LOCK_AFTER - 1):
+            dashkit.login(c, "ada", "wrong password!")
+        locked = dashkit.login(c, "ada")  # the right password, but locked now
+        assert locked.status_code == 401 and "too many failed logins" in locked.text
+        # A stale login form (no login cookie) is refused.
+        c.cookies.clear()
+        r = c.post("/ui/login", data={"username": "sol", "password": dashkit.PASSWORD, "csrf": "x"})
+        assert r.status_code == 403
+        ok = dashkit.login(c, "sol")
+        assert ok.status_code == 303 and ok.headers["location"] == "/ui/"
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/ui" in cookie
+        page = c.get("/ui/")
+        assert page.status_code == 200 and "sol · system operator" in page.text
+        out = c.post(
+            "/ui/logout", data={"csrf": dashkit.csrf_of(page.text)}, follow_redirects=False
+        )
+        assert out.status_code == 303
+        assert c.get("/ui/", follow_redirects=False).status_code == 303
+    app.state.engine.dispose()
+    assert _count(migrated, select(func.count()).where(AuditEntry.action == "login-failed")) == 6
+    assert _count(migrated, select(func.count()).where(AuditEntry.action == "login")) == 1
+    assert _count(migrated, select(func.count()).where(AuditEntry.action == "logout")) == 1
+    # The cookie's token is stored only as its SHA-256.
+    token = cookie.split("megawatt_session=")[1].split(";")[0]
+    assert _count(migrated, select(func.count()).where(WebSession.token_sha256 == token)) == 0
+    assert (
+        _count(migrated, select(func.count(User.id)).where(User.password_hash.like("$argon2id$%")))
+        == 4
+    )
+
+
+@pytest.mark.parametrize("role", dashkit.ROLES)
+def test_each_role_sees_its_own(role: str, world: dashkit.World, browser_of: Any) -> None:
+    """The same rule as the API's authorization matrix: a site user sees its site, an
+    operator user its operator's, the authority and the system operator all; the audit
+    log only the overseers; someone else's record is a 404, not a 403."""
+    c = browser_of(world.users[role])
+    for path in PAGES:
+        r = c.get(path)
+        assert r.status_code == 200, (role, path, r.text[:500])
+    assert _sites_shown(c.get("/ui/sites").text) == world.site_names_for(role)
+    overseer = role in ("authority", "system_operator")
+    audit = c.get("/ui/audit")
+    assert audit.status_code == (200 if overseer else 403)
+    assert ('href="/ui/audit"' in c.get("/ui/").text) == overseer
+    hidden = set(world.sites) - world.site_names_for(role)
+    for name in hidden:
+        r = c.get(f"/ui/metering?site_id={world.sites[name]}")
+        assert r.status_code == 404, (role, name)
+    # A site's own metering page works.
+    mine = next(iter(world.site_names_for(role)))
+    assert c.get(f"/ui/metering?site_id={world.sites[mine]}").status_code == 200
+    # Forms only for the roles that may act.
+    ledger = c.get("/ui/ledger").text
+    assert ('data-testid="grant-form"' in ledger) == (role == "authority")
+    events = c.get("/ui/events").text
+    assert ('data-testid="emergency-form"' in events) == overseer
+
+
+def test_csrf_and_roles_guard_every_action(
+    world: dashkit.World, browser_of: Any, migrated: str
+) -> None:
+    ada = browser_of("ada")
+    csrf = dashkit.csrf_of(ada.get("/ui/ledger").text)
+    grant = {
+        "site_id": str(world.sites["alpha"]),
+        "kind": "change",
+        "mw": "5",
+        "effective_from": "2026-06-01T00:00",
+        "reason": "more",
+    }
+    before = _count(migrated, select(func.count(LedgerEntry.id)))
+    assert ada.post("/ui/ledger", data=grant).status_code == 403  # no token
+    assert ada.post("/ui/ledger", data={**grant, "csrf": "forged"}).status_code == 403
+    assert (
+        ada.post(
+            "/ui/ledger", data={**grant, "csrf": csrf}, headers={"Origin": "http://evil.example"}
+        ).status_code
+        == 403
+    )
+    # Another user's token is not this session's.
+    sol = browser_of("sol")
+    sol_csrf = dashkit.csrf_of(sol.get("/ui/events").text)
+    assert ada.post("/ui/ledger", data={**grant, "csrf": sol_csrf}).status_code == 403
+    # The system operator may not write the ledger (403, as in the API).
+    assert sol.post("/ui/ledger", data={**grant, "csrf": sol_csrf}).status_code == 403
+    site = browser_of("alpha")
+    site_csrf = dashkit.csrf_of(site.get("/ui/").text)
+    r = site.post(
+        "/ui/emergencies/confirm",
+        data={
+            "csrf": site_csrf,
+            "site_ids": str(world.sites["alpha"]),
+            "start": "2026-06-01T10:00",
+            "end": "2026-06-01T11:00",
+            "limit_mw": "0",
+        },
+    )
+    assert r.status_code == 403
+    r = site.post("/ui/invoices/run", data={"csrf": site_csrf, "month": "2026-05"})
+    assert r.status_code == 403
+    assert _count(migrated, select(func.count(LedgerEntry.id))) == before
+    ok = ada.post("/ui/ledger", data={**grant, "csrf": csrf}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert _count(migrated, select(func.count(LedgerEntry.id))) == before + 1
+    actor = _count(
+        migrated,
+        select(func.count()).where(
+            AuditEntry.actor == "authority:user:ada", AuditEntry.entity == "ledger_entry"
+        ),
+    )
+    assert actor == 1
+
+
+def test_grant_over_the_cap_is_refused_with_the_ledgers_message(
+    world: dashkit.World,
+    browser_of: Any,
+    migrated: str,
+) -> None:
+    """The Sahiwal plant cap is the scenario's (sites alpha and beta hold 4 MW each): a
+    change to 100,000 MW is refused with the 409's message, and nothing is written."""
+    ada = browser_of("ada")
+    csrf = dashkit.csrf_of(ada.get("/ui/ledger").text)
+    before = _count(migrated, select(func.count(LedgerEntry.id)))
+    r = ada.post(
+        "/ui/ledger",
+        data={
+            "csrf": csrf,
+            "site_id": str(world.sites["alpha"]),
+            "kind": "change",
+            "mw": "99999",
+            "effective_from": "2026-06-01T00:00",
+            "reason": "too much",
+        },
+    )
+    assert r.status_code == 409
+    assert "Refused (409" in r.text and "cap" in r.text
+    assert 'value="99999"' in r.text  # the form keeps what was typed
+    assert _count(migrated, select(func.count(LedgerEntry.id))) == before
+    bad = ada.post(
+        "/ui/ledger",
+        data={
+            "csrf": csrf,
+            "site_id": str(world.sites["alpha"]),
+            "kind": "change",
+            "mw": "abc",
+            "effective_from": "2026-06-01T00:00",
+            "reason": "x",
+        },
+    )
+    assert bad.status_code == 422 and "[mw]" in bad.text
+
+
+def test_suspend_licence_revokes_and_is_audited(
+    world: dashkit.World, browser_of: Any, migrated: str
+) -> None:
+    ada = browser_of("ada")
+    page = ada.get("/ui/sites").text
+    lic = re.search(r'action="/ui/licences/(\d+)/status"', page)
+    assert lic is not None
+    r = ada.post(
+        f"/ui/licences/{lic.group(1)}/status",
+        data={"csrf": dashkit.csrf_of(page), "status": "suspended"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    shown = ada.get(r.headers["location"]).text
+    assert "is now suspended" in shown and "suspended</span>" in shown
+    revokes = _count(
+        migrated, select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "revoke")
+    )
+    assert revokes == 1
+    assert (
+        _count(
+            migrated,
+            select(func.count()).where(
+                AuditEntry.entity == "licence", AuditEntry.actor == "authority:user:ada"
+            ),
+        )
+        == 1
+    )
+
+
+def test_emergency_needs_confirmation_and_shows_live_status(
+    world: dashkit.World,
+    browser_of: Any,
+    client: Any,
+    migrated: str,
+) -> None:
+    """Step one lists the sites it will hit and writes nothing; step two publishes one
+    event per site; the events page then reads each site's meter: late while the
+    quarter hour that ended has no reading, under the limit once it arrives."""
+    sol = browser_of("sol")
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    from megawatt.ops.metering import PROGRAM_TZ
+
+    start = (now - dt.timedelta(minutes=45)).astimezone(PROGRAM_TZ)
+    end = (now + dt.timedelta(minutes=60)).astimezone(PROGRAM_TZ)
+    fields = {
+        "csrf": dashkit.csrf_of(sol.get("/ui/events").text),
+        "site_ids": str(world.sites["alpha"]),
+        "start": f"{start:%Y-%m-%dT%H:%M}",
+        "end": f"{end:%Y-%m-%dT%H:%M}",
+        "limit_mw": "1",
+    }
+    confirm = sol.post("/ui/emergencies/confirm", data=fields)
+    assert confirm.status_code == 200
+    assert "alpha" in confirm.text and "Issue the emergency event to 1 site(s)" in confirm.text
+    assert "gamma" not in confirm.text
+    assert 'data-event="' not in sol.get("/ui/events").text  # nothing written yet
+    unconfirmed = sol.post("/ui/emergencies", data=fields)
+    assert unconfirmed.status_code == 422
+    issued = sol.post("/ui/emergencies", data={**fields, "confirm": "yes"}, follow_redirects=False)
+    assert issued.status_code == 303
+    rows = sol.get(f"/ui/events/rows?day={start:%Y-%m-%d}").text
+    assert 'data-site="alpha"' in rows and "emergency" in rows
+    assert "late: no reading" in rows
+    # Readings arrive for the quarter hours since the start: 200 kWh = 800 kW < 1000.
+    first = start.astimezone(dt.UTC).replace(minute=start.minute // 15 * 15)
+    quarters = int((now - first) / dt.timedelta(minutes=15))
+    dashkit.readings(client, "M-alpha", first, ["200"] * quarters)
+    rows = sol.get(f"/ui/events/rows?day={start:%Y-%m-%d}").text
+    assert "under the limit: 800 kW vs limit 1000 kW" in rows
+    # The site's own user sees its event; beta's operator does not.
+    assert (
+        'data-site="alpha"' in browser_of("alpha").get(f"/ui/events/rows?day={start:%Y-%m-%d}").text
+    )
+    assert (
+        'data-site="alpha"'
+        not in browser_of("op-beta").get(f"/ui/events/rows?day={start:%Y-%m-%d}").text
+    )
+
+
+def test_invoice_run_and_open(world: dashkit.World, browser_of: Any, client: Any) -> None:
+    """Readings in May 2026 (PKT) for alpha; the authority issues May's invoices; the
+    site user opens its own invoice and cannot open beta's."""
+    may = dt.datetime(2026, 5, 10, 0, 0, tzinfo=dt.UTC)
+    dashkit.readings(client, "M-alpha", may, ["100", "100.5", "99.25", "100"])
+    dashkit.readings(client, "M-beta", may, ["10"])
+    ada = browser_of("ada")
+    page = ada.get("/ui/invoices").text
+    r = ada.post(
+        "/ui/invoices/run",
+        data={"csrf": dashkit.csrf_of(page), "month": "2026-05"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    listed = ada.get(r.headers["location"]).text
+    assert "3 issued" in listed
+    ids = dict(
+        re.findall(
+            r'<td>[^<]*</td><td>(alpha|beta|gamma)</td>.*?/ui/invoices/(\d+)"',
+            listed.replace("\n", ""),
+        )
+    )
+    ids = {
+        name: int(i)
+        for name, i in re.findall(
+            r"<td>(alpha|beta|gamma)</td><td>2026-05</td>.*?href=\"/ui/invoices/(\d+)\"",
+            listed.replace("\n", ""),
+        )
+    }
+    assert set(ids) == {"alpha", "beta", "gamma"}
+    alpha = browser_of("alpha")
+    own = alpha.get(f"/ui/invoices/{ids['alpha']}")
+    assert own.status_code == 200
+    # 399.75 kWh x 20 PKR = 7,995.00 PKR (flat tariff, no tax configured).
+    assert "399.75" in own.text and "7995.00" in own.text
+    assert alpha.get(f"/ui/invoices/{ids['beta']}").status_code == 404
+    again = ada.post(
+        "/ui/invoices/run",
+        data={"csrf": dashkit.csrf_of(page), "month": "2026-05"},
+        follow_redirects=False,
+    )
+    assert "0 issued, 3 already standing" in ada.get(again.headers["location"]).text
+
+
+def test_tables_sort_and_page_in_the_database(
+    world: dashkit.World, browser_of: Any, client: Any
+) -> None:
+    """More ledger entries than a page: at most 50 rows reach the browser, the pager
+    says how many there are, sorting is by the requested column; bad parameters are a
+    400 naming the parameter."""
+    for k in range(60):
+        r = client.post(
+            "/ledger",
+            json={
+                "site_id": world.sites["gamma"],
+                "kind": "change",
+                "effective_from": f"2026-02-01T{k // 60:02d}:{k % 60:02d}:00Z",
+                "mw": str(1 + k / 1000),
+                "reason": f"step {k}",
+            },
+        )
+        assert r.status_code == 201, r.text
+    ada = browser_of("ada")
+    page = ada.get("/ui/ledger").text
+    assert page.count('<tr><td class="n">') == 50
+    assert "1–50 of 63" in page
+    second = ada.get("/ui/ledger?sort=id&dir=desc&page=2").text
+    assert "51–63 of 63" in second and second.count('<tr><td class="n">') == 13
+    oldest = ada.get("/ui/ledger?sort=id&dir=asc").text
+    first_id = re.search(r'<tr><td class="n">(\d+)</td>', oldest)
+    assert first_id is not None and first_id.group(1) == "1"
+    for bad, name in (
+        ("sort=secret", "sort"),
+        ("dir=up", "dir"),
+        ("page=0", "page"),
+        ("site_id=x", "site_id"),
+    ):
+        r = ada.get(f"/ui/ledger?{bad}")
+        assert r.status_code == 400 and f"<code>{name}</code>" in r.text, bad
