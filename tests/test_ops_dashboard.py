@@ -253,9 +253,18 @@ def test_suspend_licence_revokes_and_is_audited(
     page = ada.get("/ui/sites").text
     lic = re.search(r'action="/ui/licences/(\d+)/status"', page)
     assert lic is not None
-    r = ada.post(
+    step1 = ada.post(
         f"/ui/licences/{lic.group(1)}/status",
         data={"csrf": dashkit.csrf_of(page), "status": "suspended"},
+    )
+    assert step1.status_code == 200 and "holds <strong>4.000 MW</strong>" in step1.text
+    assert (
+        _count(migrated, select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "revoke"))
+        == 0
+    )  # nothing written before the confirmation
+    r = ada.post(
+        f"/ui/licences/{lic.group(1)}/status",
+        data={"csrf": dashkit.csrf_of(page), "status": "suspended", "confirm": "yes"},
         follow_redirects=False,
     )
     assert r.status_code == 303

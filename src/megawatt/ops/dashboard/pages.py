@@ -259,6 +259,29 @@ def build_router() -> APIRouter:
         if status not in ("suspended", "active", "revoked"):
             raise invalid("status must be suspended, active or revoked", "status", "")
 
+        if fields.get("confirm") != "yes":  # step one: what it will do; nothing written
+            now = dt.datetime.now(dt.UTC)
+            with tx(request) as s:
+                login = current_login(request, s)
+                check_csrf(request, login, fields)
+                access.require_authority(login.principal)
+                lic = s.get(Licence, licence_id)
+                if lic is None:
+                    raise not_found("licence", licence_id, "licence_id")
+                site = s.get(Site, lic.site_id)
+                held = ledger.to_mw(ledger.level_kw(s, lic.site_id, now))
+            return render(
+                request,
+                "licence_confirm.html",
+                login,
+                title="Confirm licence change",
+                active="/sites",
+                licence=lic,
+                site=site,
+                new_status=status,
+                held_mw=held,
+            )
+
         def act() -> str:
             with tx(request) as s:
                 login = current_login(request, s)
