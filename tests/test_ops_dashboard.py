@@ -21,7 +21,7 @@ import dashkit
 from megawatt.ops import db, users
 from megawatt.ops.app import create_app
 from megawatt.ops.models import AuditEntry, LedgerEntry, User, WebSession
-from opsdb import client, db_url, migrated  # noqa: F401
+from opsdb import add_client, client, db_url, migrated, token  # noqa: F401
 
 PAGES = (
     "/ui/",
@@ -133,7 +133,18 @@ def test_each_role_sees_its_own(role: str, world: dashkit.World, browser_of: Any
     for path in PAGES:
         r = c.get(path)
         assert r.status_code == 200, (role, path, r.text[:500])
-    assert _sites_shown(c.get("/ui/sites").text) == world.site_names_for(role)
+    shown = _sites_shown(c.get("/ui/sites").text)
+    assert shown == world.site_names_for(role)
+    # The API, asked by a client of the same role and scope, lists the same sites.
+    scope = {
+        "authority": {},
+        "system_operator": {},
+        "operator": {"operator_id": world.operators["beta"]},
+        "site": {"site_id": world.sites["alpha"]},
+    }[role]
+    secret = add_client(world.url, f"api-{role}", role, **scope)
+    api = c.get("/sites", headers=token(c, f"api-{role}", secret)).json()
+    assert {x["name"] for x in api} == shown
     overseer = role in ("authority", "system_operator")
     audit = c.get("/ui/audit")
     assert audit.status_code == (200 if overseer else 403)
@@ -318,6 +329,15 @@ def test_emergency_needs_confirmation_and_shows_live_status(
     assert issued.status_code == 303
     rows = sol.get(f"/ui/events/rows?day={start:%Y-%m-%d}").text
     assert 'data-site="alpha"' in rows and "emergency" in rows
+    assert (
+        _count(
+            migrated,
+            select(func.count()).where(
+                AuditEntry.actor == "system_operator:user:sol", AuditEntry.entity == "oadr_event"
+            ),
+        )
+        == 1
+    )
     assert "late: no reading" in rows
     # Readings arrive for the quarter hours since the start: 200 kWh = 800 kW < 1000.
     first = start.astimezone(dt.UTC).replace(minute=start.minute // 15 * 15)
@@ -335,7 +355,9 @@ def test_emergency_needs_confirmation_and_shows_live_status(
     )
 
 
-def test_invoice_run_and_open(world: dashkit.World, browser_of: Any, client: Any) -> None:
+def test_invoice_run_and_open(
+    world: dashkit.World, browser_of: Any, client: Any, migrated: str
+) -> None:
     """Readings in May 2026 (PKT) for alpha; the authority issues May's invoices; the
     site user opens its own invoice and cannot open beta's."""
     may = dt.datetime(2026, 5, 10, 0, 0, tzinfo=dt.UTC)
@@ -371,6 +393,15 @@ def test_invoice_run_and_open(world: dashkit.World, browser_of: Any, client: Any
         follow_redirects=False,
     )
     assert "0 issued, 3 already standing" in ada.get(again.headers["location"]).text
+    assert (
+        _count(
+            migrated,
+            select(func.count()).where(
+                AuditEntry.actor == "authority:user:ada", AuditEntry.action == "issue"
+            ),
+        )
+        == 3
+    )
 
 
 def test_tables_sort_and_page_in_the_database(
@@ -408,3 +439,25 @@ def test_tables_sort_and_page_in_the_database(
     ):
         r = ada.get(f"/ui/ledger?{bad}")
         assert r.status_code == 400 and f"<code>{name}</code>" in r.text, bad
+
+
+def test_expiring_licences_are_flagged(world: dashkit.World, browser_of: Any, client: Any) -> None:
+    """A licence that lapses within 30 days is flagged "expiring"; one that lapses
+    later is not; a suspended one says so."""
+    now = dt.datetime.now(dt.UTC)
+    licences = {x["site_id"]: x["id"] for x in client.get("/licences").json()}
+    for name, days in (("alpha", 10), ("beta", 40)):
+        r = client.patch(
+            f"/licences/{licences[world.sites[name]]}",
+            json={"valid_to": (now + dt.timedelta(days=days)).isoformat()},
+        )
+        assert r.status_code == 200, r.text
+    r = client.patch(f"/licences/{licences[world.sites['gamma']]}", json={"status": "suspended"})
+    assert r.status_code == 200, r.text
+    page = browser_of("ada").get("/ui/sites").text
+    rows = {
+        name: row for name, row in re.findall(r'<tr data-site="([^"]+)">(.*?)</tr>', page, re.S)
+    }
+    assert 'class="flag warn">expiring' in rows["alpha"]
+    assert "flag" not in rows["beta"]
+    assert 'class="flag bad">suspended' in rows["gamma"]
