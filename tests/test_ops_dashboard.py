@@ -461,3 +461,31 @@ def test_expiring_licences_are_flagged(world: dashkit.World, browser_of: Any, cl
     assert 'class="flag warn">expiring' in rows["alpha"]
     assert "flag" not in rows["beta"]
     assert 'class="flag bad">suspended' in rows["gamma"]
+
+
+def test_cli_user_add_checks_and_never_shows_the_hash(migrated: str) -> None:
+    from typer.testing import CliRunner
+
+    from megawatt.cli import app
+
+    def run(*args: str, password: str = "") -> Any:
+        return CliRunner().invoke(
+            app, ["ops", "--db", migrated, "user", *args], input=password + "\n"
+        )
+
+    for args, password, message in (
+        (("add", "ada", "--role", "authority"), "short", "a password has 12 to 1024"),
+        (("add", "ada", "--role", "boss"), dashkit.PASSWORD, "role must be one of"),
+        (("add", "ada", "--role", "site"), dashkit.PASSWORD, "a site user needs an existing"),
+    ):
+        r = run(*args, "--password-stdin", password=password)
+        assert r.exit_code == 2 and message in r.output, r.output
+    ok = run("add", "ada", "--role", "authority", "--password-stdin", password=dashkit.PASSWORD)
+    assert ok.exit_code == 0, ok.output
+    again = run("add", "ada", "--role", "authority", "--password-stdin", password=dashkit.PASSWORD)
+    assert again.exit_code == 2 and "exists" in again.output
+    listed = run("list")
+    assert '"username": "ada"' in listed.output and "argon2" not in listed.output
+    assert run("disable", "ada").exit_code == 0
+    assert run("password", "ada", "--password-stdin", password="x" * 12).exit_code == 0
+    assert run("enable", "nobody").exit_code == 2
