@@ -243,8 +243,10 @@ def _evidence(s: Session, event: OadrEvent, end: dt.datetime) -> dict[str, Any]:
     }
 
 
-def event_result(s: Session, event: OadrEvent) -> EventResult:
-    """The compliance of the site of ``event`` (a curtailment event made for one site)."""
+def event_result(s: Session, event: OadrEvent, evidence: bool = True) -> EventResult:
+    """The compliance of the site of ``event`` (a curtailment event made for one site);
+    ``evidence=False`` leaves the evidence out (a page that lists many events reads the
+    deliveries and reports of all of them at once)."""
     if event.site_id is None:
         raise invalid(
             f"event {event.id} is not a site's curtailment event",
@@ -285,7 +287,7 @@ def event_result(s: Session, event: OadrEvent) -> EventResult:
         published_at=published,
         window_start=_ceil(max(start, published + dt.timedelta(minutes=notice + ramp))),
         intervals=evaluate(ivs, published, notice, ramp, firm_kw, by_interval, len(meter_ids)),
-        evidence=_evidence(s, event, end + dt.timedelta(days=1)),
+        evidence=_evidence(s, event, end + dt.timedelta(days=1)) if evidence else {},
     )
     if contract is not None:
         rate = contract.penalty_local_per_mwh * contract.pkr_per_unit

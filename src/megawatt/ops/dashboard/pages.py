@@ -389,16 +389,21 @@ def build_router() -> APIRouter:
         return redirect("/ledger", ok=message)
 
     # -- events ------------------------------------------------------------------------
-    def _events(request: Request) -> tuple[users.Login, dt.date, list[views.EventRow]]:
+    def _events(request: Request) -> tuple[users.Login, dt.date, Table, int | None]:
         day = query_date(request, "day", today())
         now = dt.datetime.now(dt.UTC)
+        table = Table(request, {"start": None}, default="start", default_asc=True)
+        site_id = query_int(request, "site_id")
         with tx(request) as s:
             login = current_login(request, s)
-            return login, day, views.day_events(s, login.principal, day, now)
+            table.rows, table.total = views.day_events(
+                s, login.principal, day, now, site_id, table.page, table.size
+            )
+        return login, day, table, site_id
 
     @r.get("/events")
     def events_page(request: Request) -> Response:
-        login, day, rows = _events(request)
+        login, day, table, site_id = _events(request)
         with tx(request) as s:
             options = views.visible_site_options(s, login.principal)
         now_local = dt.datetime.now(PROGRAM_TZ).replace(second=0, microsecond=0)
@@ -409,9 +414,11 @@ def build_router() -> APIRouter:
             title="Events",
             active="/events",
             day=day,
-            rows=rows,
-            delivered=views.delivered,
+            table=table,
+            rows=table.rows,
             sites=options,
+            site_id=site_id,
+            live_url=table.url(),
             can_issue=access.is_overseer(login.principal),
             start_default=(now_local + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
             end_default=(now_local + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
@@ -419,8 +426,9 @@ def build_router() -> APIRouter:
 
     @r.get("/events/rows")
     def events_rows(request: Request) -> Response:
-        login, _, rows = _events(request)
-        return render(request, "_event_rows.html", login, rows=rows, delivered=views.delivered)
+        """The events table's rows alone (what the page refreshes every 5 s)."""
+        login, _, table, _ = _events(request)
+        return render(request, "_event_rows.html", login, rows=table.rows)
 
     def _emergency_terms(s: Any, fields: dict[str, str]) -> dict[str, Any]:
         ids = sorted({_int(v, "site_ids") for v in fields.get("site_ids", "").split(",") if v})

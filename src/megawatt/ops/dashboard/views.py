@@ -18,7 +18,13 @@ from megawatt.ops.auth import Principal
 from megawatt.ops.metering import PROGRAM_TZ
 from megawatt.ops.models import Cap, Contract, LedgerEntry, Licence, Meter, Site
 from megawatt.ops.openadr.objects import interval_limits_kw
-from megawatt.ops.openadr.tables import OadrEvent
+from megawatt.ops.openadr.tables import (
+    OadrEvent,
+    OadrReport,
+    OadrSubscription,
+    OutboxBody,
+    OutboxEntry,
+)
 
 #: A licence that lapses within this many days is flagged on the sites page.
 EXPIRING_DAYS = 30
@@ -227,10 +233,13 @@ class EventRow:
     start: dt.datetime
     end: dt.datetime
     limit_kw: int | None
-    result: compliance.EventResult | None
-    state: str  # upcoming, in notice, active, ended
-    live: str  # the latest compliance interval's word
+    result: compliance.EventResult
+    state: str  # upcoming, in notice/ramp, active, ended
+    live: str  # the site's status by meter now
     live_class: str
+    delivered: int = 0  # webhook notifications of the event delivered ...
+    queued: int = 0  # ... of those queued for the site's subscriptions
+    reports: int = 0  # the site's reports on the event
 
 
 def _event_span(event: OadrEvent) -> tuple[dt.datetime, dt.datetime, int | None] | None:
@@ -243,9 +252,19 @@ def _event_span(event: OadrEvent) -> tuple[dt.datetime, dt.datetime, int | None]
     return start, end, (min(limits) if limits else None)
 
 
-def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> list[EventRow]:
-    """The site events whose intervals overlap the local ``day``, with each site's live
-    compliance (megawatt.ops.compliance: the same figures the settlement uses)."""
+def day_events(
+    s: Session,
+    who: Principal,
+    day: dt.date,
+    now: dt.datetime,
+    site_id: int | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> tuple[list[EventRow], int]:
+    """A page of the site events whose intervals overlap the local ``day`` (by start,
+    then site), with each site's live status by meter and its compliance so far
+    (megawatt.ops.compliance: the figures the settlement uses); and how many there
+    are in all."""
     lo = dt.datetime.combine(day, dt.time(), PROGRAM_TZ).astimezone(dt.UTC)
     hi = lo + dt.timedelta(days=1)
     # Events are written shortly before they start (a day-ahead schedule, an
@@ -254,21 +273,24 @@ def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> li
     stmt = access.scoped(
         select(OadrEvent, Site.name)
         .join(Site, Site.id == OadrEvent.site_id)
-        .where(OadrEvent.modified_at >= lo - dt.timedelta(days=3))
-        .order_by(OadrEvent.id),
+        .where(OadrEvent.modified_at >= lo - dt.timedelta(days=3)),
         OadrEvent.site_id,
         who,
     )
-    rows = []
+    if site_id is not None:
+        stmt = stmt.where(OadrEvent.site_id == site_id)
+    found = []
     for event, site_name in s.execute(stmt):
         span = _event_span(event)
-        if span is None or span[1] <= lo or span[0] >= hi:
-            continue
-        start, end, limit_kw = span
-        result = compliance.event_result(s, event)
-        kind = "emergency" if (event.key or "").startswith("emergency") else "scheduled"
-        if event.priority == 0:
-            kind = "emergency"
+        if span is not None and span[1] > lo and span[0] < hi:
+            found.append((span, site_name, event))
+    found.sort(key=lambda x: (x[0][0], x[1], x[2].id))
+    chosen = found[(page - 1) * size : page * size]
+    acks = acknowledgements(s, [e for _, _, e in chosen])
+    rows = []
+    for (start, end, limit_kw), site_name, event in chosen:
+        result = compliance.event_result(s, event, evidence=False)
+        emergency = event.priority == 0 or (event.key or "").startswith("emergency")
         state = (
             "ended"
             if now >= end
@@ -280,10 +302,63 @@ def day_events(s: Session, who: Principal, day: dt.date, now: dt.datetime) -> li
         )
         live, cls = _live(s, event, start, end, now)
         rows.append(
-            EventRow(event, site_name, kind, start, end, limit_kw, result, state, live, cls)
+            EventRow(
+                event,
+                site_name,
+                "emergency" if emergency else "scheduled",
+                start,
+                end,
+                limit_kw,
+                result,
+                state,
+                live,
+                cls,
+                *acks.get(event.id, (0, 0, 0)),
+            )
         )
-    rows.sort(key=lambda r: (r.start, r.site))
-    return rows
+    return rows, len(found)
+
+
+def acknowledgements(s: Session, events: list[OadrEvent]) -> dict[int, tuple[int, int, int]]:
+    """Per event: webhook notifications delivered, queued (to the site's own
+    subscriptions) and the site's reports: three queries for a page of events."""
+    if not events:
+        return {}
+    ids = {e.id: e for e in events}
+    site_of = {e.id: e.site_id for e in events}
+    subs: dict[int, set[int]] = defaultdict(set)
+    for sub_id, sid in s.execute(
+        select(OadrSubscription.id, OadrSubscription.site_id).where(
+            OadrSubscription.site_id.in_({e.site_id for e in events})
+        )
+    ):
+        subs[sid].add(sub_id)
+    out: dict[int, list[int]] = {i: [0, 0, 0] for i in ids}
+    since = min(e.created_at for e in events)
+    if subs:
+        all_subs = set().union(*subs.values())
+        for body, status, sub_id in s.execute(
+            select(OutboxBody.body, OutboxEntry.status, OutboxEntry.subscription_id)
+            .join(OutboxEntry, OutboxEntry.body_id == OutboxBody.id)
+            .where(OutboxBody.created_at >= since, OutboxEntry.subscription_id.in_(all_subs))
+        ):
+            if body.get("objectType") != "EVENT":
+                continue
+            try:
+                eid = int((body.get("object") or {}).get("id"))
+            except (TypeError, ValueError):
+                continue
+            if eid in ids and sub_id in subs.get(site_of[eid], set()):
+                out[eid][1] += 1
+                out[eid][0] += status == "delivered"
+    for eid, sid, n in s.execute(
+        select(OadrReport.event_id, OadrReport.site_id, func.count())
+        .where(OadrReport.event_id.in_(ids))
+        .group_by(OadrReport.event_id, OadrReport.site_id)
+    ):
+        if site_of.get(eid) == sid:
+            out[eid][2] += n
+    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
 
 
 def _live(
@@ -321,13 +396,6 @@ def _live(
         return f"{kw:.0f} kW at {t.astimezone(PROGRAM_TZ):%H:%M}", "muted"
     word = f"{kw:.0f} kW vs limit {limit} kW at {t.astimezone(PROGRAM_TZ):%H:%M}"
     return (f"under the limit: {word}", "ok") if kw <= limit else (f"over: {word}", "bad")
-
-
-def delivered(result: compliance.EventResult | None) -> tuple[int, int]:
-    if result is None:
-        return 0, 0
-    d = result.evidence.get("webhook_deliveries", [])
-    return sum(1 for x in d if x.get("status") == "delivered"), len(d)
 
 
 # -- metering ---------------------------------------------------------------------------
