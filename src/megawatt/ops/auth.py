@@ -64,6 +64,22 @@ def check_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
+def check_scope(
+    session: Session, what: str, role: str, operator_id: int | None, site_id: int | None
+) -> None:
+    """A role and its scope, for a client or a dashboard user (422 naming the field): an
+    operator needs an existing operator, a site an existing site, the authority and
+    the system operator neither."""
+    if role not in ROLES:
+        raise invalid(f"role must be one of {', '.join(ROLES)}", "role", "unknown role")
+    if role == "operator" and (operator_id is None or session.get(Operator, operator_id) is None):
+        raise invalid(f"an operator {what} needs an existing operator", "operator_id", "required")
+    if role == "site" and (site_id is None or session.get(Site, site_id) is None):
+        raise invalid(f"a site {what} needs an existing site", "site_id", "required")
+    if role in SEE_ALL and (operator_id or site_id):
+        raise invalid(f"a {role} {what} has no operator or site", "role", "no scope")
+
+
 def add_client(
     session: Session,
     client_id: str,
@@ -73,14 +89,7 @@ def add_client(
     site_id: int | None = None,
 ) -> str:
     """Register a client; return its secret (shown once, stored only as a hash)."""
-    if role not in ROLES:
-        raise invalid(f"role must be one of {', '.join(ROLES)}", "role", "unknown role")
-    if role == "operator" and (operator_id is None or session.get(Operator, operator_id) is None):
-        raise invalid("an operator client needs an existing operator", "operator_id", "required")
-    if role == "site" and (site_id is None or session.get(Site, site_id) is None):
-        raise invalid("a site client needs an existing site", "site_id", "required")
-    if role in SEE_ALL and (operator_id or site_id):
-        raise invalid(f"a {role} client has no operator or site", "role", "no scope")
+    check_scope(session, "client", role, operator_id, site_id)
     secret = secrets.token_urlsafe(32)
     row = Client(
         client_id=client_id,

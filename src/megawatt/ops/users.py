@@ -24,8 +24,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from megawatt.ops import audit
-from megawatt.ops.auth import ROLES, SEE_ALL, Principal
-from megawatt.ops.models import Operator, Site, User, WebSession
+from megawatt.ops.auth import Principal, check_scope
+from megawatt.ops.models import User, WebSession
 from megawatt.ops.problems import Problem, invalid, not_found
 
 #: argon2id with RFC 9106's second recommended profile (t=3, 64 MiB, p=4).
@@ -77,14 +77,7 @@ def add_user(
     409 when the name is taken)."""
     if not username or len(username) > 100 or not username.isprintable() or " " in username:
         raise invalid("a username has 1 to 100 printable characters, no spaces", "username", "")
-    if role not in ROLES:
-        raise invalid(f"role must be one of {', '.join(ROLES)}", "role", "unknown role")
-    if role == "operator" and (operator_id is None or session.get(Operator, operator_id) is None):
-        raise invalid("an operator user needs an existing operator", "operator_id", "required")
-    if role == "site" and (site_id is None or session.get(Site, site_id) is None):
-        raise invalid("a site user needs an existing site", "site_id", "required")
-    if role in SEE_ALL and (operator_id or site_id):
-        raise invalid(f"a {role} user has no operator or site", "role", "no scope")
+    check_scope(session, "user", role, operator_id, site_id)
     _check_password(password)
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:
         raise Problem(

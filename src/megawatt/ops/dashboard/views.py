@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from megawatt.ops import access, compliance, ledger, metering
 from megawatt.ops.auth import Principal
 from megawatt.ops.metering import PROGRAM_TZ
-from megawatt.ops.models import Cap, Contract, LedgerEntry, Licence, Meter, Site
+from megawatt.ops.models import Cap, LedgerEntry, Licence, Meter, Site
 from megawatt.ops.openadr.objects import interval_limits_kw
 from megawatt.ops.openadr.tables import (
     OadrEvent,
@@ -494,8 +494,3 @@ def month_totals(results: list[compliance.EventResult]) -> dict[str, Any]:
         "shortfall_kwh": sum((x.shortfall_kwh for x in results), Decimal(0)),
         "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
     }
-
-
-def contracts_count(s: Session, who: Principal) -> int:
-    stmt = access.scoped(select(func.count(Contract.id)), Contract.site_id, who)
-    return int(s.scalar(stmt) or 0)
