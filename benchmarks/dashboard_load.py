@@ -34,7 +34,8 @@ server: count, errors, throughput, p50/p95/p99/max; the worker processes' CPU se
 (from /proc) and this generator's; the ratio N vs 1. The load generator is one asyncio
 process with a minimal HTTP/1.1 client (httpx costs ~ms of CPU a request); it shares the
 machine with the server, so on few cores it takes CPU the server could use: its CPU
-seconds are printed beside the server's.
+seconds are printed beside the server's, and so are the CPU seconds every other process
+of the machine used in the window (from /proc/stat: other work skews a comparison).
 
 Run:  python benchmarks/dashboard_load.py [--workers 2] [--duration 60] [--vens 500]
       [--users 20] [--poll 10] [--pages /ui/,/ui/sites,...] [--json results.json]
@@ -502,10 +503,8 @@ class Load:
         headers = {"Authorization": f"Bearer {self.world.ven_tokens[i]}"}
         due = t0 + random.uniform(0, self.poll)
         try:
-            while True:
+            while due - t0 < self.duration:
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                if time.perf_counter() - t0 >= self.duration:
-                    return
                 await self.timed("ven", conn, f"{B}/events", headers, t0)
                 due += self.poll * random.uniform(0.9, 1.1)
         finally:
@@ -527,7 +526,10 @@ class Load:
                 )
                 await self.timed("page", conn, page, headers, t0)
                 k += 1
-                await asyncio.sleep(random.uniform(1, 3))
+                think = random.uniform(1, 3)
+                if time.perf_counter() + think - t0 >= self.duration:
+                    return
+                await asyncio.sleep(think)
         finally:
             conn.close()
 
@@ -560,6 +562,13 @@ class Load:
             )
         finally:
             ticker.cancel()
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have used (from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    idle = int(fields[3]) + int(fields[4])  # idle, iowait
+    return (sum(int(f) for f in fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(sorted_ms: list[float], q: float) -> float:
@@ -611,9 +620,9 @@ async def measure(
                 f"{', '.join(API_PAGES)} with the authority's token instead"
             )
         load = Load(server.port, world, pages, dashboard, args.poll, args.duration, args.users)
-        cpu0, gen0 = server.cpu_seconds(), time.process_time()
+        cpu0, gen0, all0 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         await load.run(label)
-        cpu1, gen1 = server.cpu_seconds(), time.process_time()
+        cpu1, gen1, all1 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         result = summarise(load, args.duration)
         result.update(
             workers=workers,
@@ -621,6 +630,8 @@ async def measure(
             pages=pages,
             server_cpu_s=round(cpu1 - cpu0, 1),
             generator_cpu_s=round(gen1 - gen0, 1),
+            other_cpu_s=round((all1 - all0) - (cpu1 - cpu0) - (gen1 - gen0), 1),
+            load_average=round(os.getloadavg()[0], 2),
         )
         return result
     finally:
@@ -645,10 +656,12 @@ def print_table(results: dict[str, dict[str, Any]], duration: float) -> None:
         ):
             print(f"  {label:32}" + "".join(f"{results[n][kind][key]!s:>{w}}" for n in names))
     print(f"  {'server CPU [s]':32}" + "".join(f"{results[n]['server_cpu_s']:>{w}}" for n in names))
-    print(
-        f"  {'load generator CPU [s]':32}"
-        + "".join(f"{results[n]['generator_cpu_s']:>{w}}" for n in names)
-    )
+    for key, label in (
+        ("generator_cpu_s", "load generator CPU [s]"),
+        ("other_cpu_s", "other processes' CPU [s]"),
+        ("load_average", "load average at the end"),
+    ):
+        print(f"  {label:32}" + "".join(f"{results[n][key]!s:>{w}}" for n in names))
     print(f"  (window {duration:g} s; the machine has {os.cpu_count()} CPUs for both)")
     if len(names) == 2:
         a, b = (results[n] for n in names)
