@@ -506,7 +506,9 @@ class Load:
             while due - t0 < self.duration:
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 await self.timed("ven", conn, f"{B}/events", headers, t0)
-                due += self.poll * random.uniform(0.9, 1.1)
+                # A poll that took longer than the period is not made up for: the next
+                # one starts at once (an overloaded server is not sent a backlog).
+                due = max(due + self.poll * random.uniform(0.9, 1.1), time.perf_counter())
         finally:
             conn.close()
 
