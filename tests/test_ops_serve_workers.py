@@ -5,7 +5,8 @@ workers; 50 clients race for the last MW of a plant across them and no cap is ex
 at any effective time (recomputed from the raw ledger rows); the webhook outbox, run by
 both workers at once, sends every notification exactly once; SIGTERM to the parent
 stops every worker. On SQLite more than one worker is refused, and so is a count out of
-1..64.
+1..64. On both databases, concurrent licence-expiry sweeps (one per worker) write one
+revoke.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from megawatt.cli import app
-from megawatt.ops import db
+from megawatt.ops import db, ledger
 from megawatt.ops.models import Cap, LedgerEntry, Site
 from megawatt.ops.openadr.tables import OutboxEntry
-from opsdb import add_client, db_url, migrated, new_site  # noqa: F401  (fixtures)
+from opsdb import add_client, client, db_url, migrated, new_site  # noqa: F401  (fixtures)
 from vtnkit import B, curtail, subscription_body
 
 PID = "x-megawatt-worker-pid"
@@ -336,3 +337,45 @@ def test_sigterm_stops_every_worker(pool: Pool) -> None:
     log = pool.log.read_text()
     assert log.count("Application shutdown complete") == 2, log
     assert "Traceback" not in log, log
+
+
+def test_concurrent_expiry_sweeps_write_one_revoke(client: Any, migrated: str) -> None:  # noqa: F811
+    """What every worker's sweeper does at once: the first sweeper under the program cap
+    lock writes the revoke, the others find nothing (both databases)."""
+    _, site = new_site(client, "lapsing", licensed=False)
+    soon = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=2)
+    licence = {"site_id": site, "number": "L-lapsing", "valid_from": "2026-01-01T00:00:00Z"}
+    resp = client.post("/licences", json={**licence, "valid_to": soon.isoformat()})
+    assert resp.status_code == 201, resp.text
+    grant = {"site_id": site, "kind": "grant", "mw": "5", "reason": "plan"}
+    resp = client.post("/ledger", json={**grant, "effective_from": "2026-01-01T00:00:00Z"})
+    assert resp.status_code == 201, resp.text
+    time.sleep(max(0.0, (soon - dt.datetime.now(dt.UTC)).total_seconds()) + 0.2)
+
+    engine = db.make_engine(migrated)
+    sessions = db.session_factory(engine)
+    barrier = threading.Barrier(4)
+    written: list[int] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        with db.transaction(sessions) as s:
+            written.append(len(ledger.expire(s)))
+
+    try:
+        threads = [threading.Thread(target=sweep) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert sorted(written) == [0, 0, 0, 1]
+        with db.transaction(sessions) as s:
+            rows = s.execute(
+                select(LedgerEntry.kind, LedgerEntry.delta_kw, LedgerEntry.effective_from)
+                .where(LedgerEntry.site_id == site)
+                .order_by(LedgerEntry.id)
+            ).all()
+        assert [(k, d) for k, d, _ in rows] == [("grant", 5000), ("revoke", -5000)]
+        assert rows[1][2] == soon  # revoked exactly at the lapse
+    finally:
+        engine.dispose()
