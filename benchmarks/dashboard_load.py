@@ -467,6 +467,7 @@ class Sample:
     ms: float
     ok: bool
     pid: str
+    path: str
 
 
 @dataclass
@@ -496,7 +497,7 @@ class Load:
             ok, pid = False, "?"
             self.errors[f"{kind} {type(exc).__name__}"] += 1
         ms = (time.perf_counter() - began) * 1000
-        self.samples.append(Sample(kind, began - t0, ms, ok, pid))
+        self.samples.append(Sample(kind, began - t0, ms, ok, pid, path.split("?")[0]))
 
     async def ven(self, i: int, t0: float) -> None:
         conn = Conn(self.port)
@@ -596,6 +597,18 @@ def summarise(load: Load, duration: float) -> dict[str, Any]:
             "by_worker_pid": dict(Counter(s.pid for s in done)),
         }
     out["errors"] = dict(load.errors)
+    pages: dict[str, list[float]] = {}
+    for s in load.samples:
+        if s.kind == "page" and s.start < duration and s.ok:
+            pages.setdefault(s.path, []).append(s.ms)
+    out["by_page"] = {}
+    for path, ms in sorted(pages.items()):
+        ms.sort()
+        out["by_page"][path] = {
+            "requests": len(ms),
+            "p50_ms": round(pct(ms, 50), 1),
+            "p95_ms": round(pct(ms, 95), 1),
+        }
     return out
 
 
@@ -665,6 +678,13 @@ def print_table(results: dict[str, dict[str, Any]], duration: float) -> None:
     ):
         print(f"  {label:32}" + "".join(f"{results[n][key]!s:>{w}}" for n in names))
     print(f"  (window {duration:g} s; the machine has {os.cpu_count()} CPUs for both)")
+    print("pages one by one: requests, p50 / p95 [ms]")
+    for path in sorted({p for n in names for p in results[n]["by_page"]}):
+        cells = []
+        for n in names:
+            x = results[n]["by_page"].get(path)
+            cells.append(f"{x['requests']}, {x['p50_ms']:.0f} / {x['p95_ms']:.0f}" if x else "-")
+        print(f"  {path:32}" + "".join(f"{c:>{w}}" for c in cells))
     if len(names) == 2:
         a, b = (results[n] for n in names)
         for kind in ("ven", "page"):
