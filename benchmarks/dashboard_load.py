@@ -25,7 +25,8 @@ Load, for --duration seconds per server (default 60):
   with the ``megawatt_session`` cookie); a page counts as served when it answers 200
   (its HTML only, no assets). ``{site}`` in a page is a site id. Without the dashboard
   (``/ui/login`` is a 404) the script says so and loads the API's pages instead (``GET
-  /sites``, ``/allocations``, ``/ledger`` with the authority's token).
+  /sites``, ``/allocations``, ``/ledger`` with the authority's token; --api-pages does
+  that anyway).
 
 A request is timed from just before it is written (a connect included when needed) to
 the last byte of the response; only requests started within the window count, and
@@ -38,7 +39,7 @@ seconds are printed beside the server's, and so are the CPU seconds every other 
 of the machine used in the window (from /proc/stat: other work skews a comparison).
 
 Run:  python benchmarks/dashboard_load.py [--workers 2] [--duration 60] [--vens 500]
-      [--users 20] [--poll 10] [--pages /ui/,/ui/sites,...] [--json results.json]
+      [--users 20] [--poll 10] [--pages /ui/,/ui/sites,...] [--api-pages] [--json FILE]
 Needs PostgreSQL (--admin, default postgresql+psycopg://postgres@127.0.0.1:5432/test).
 """
 
@@ -625,11 +626,11 @@ async def measure(
             await ven_tokens(server.port, world)
             print(f"setup over the API: {len(world.sites)} sites, licences, events and VEN")
             print(f"  tokens in {time.perf_counter() - t:.0f} s")
-        dashboard = await has_dashboard(server.port)
+        dashboard = not args.api_pages and await has_dashboard(server.port)
         if dashboard and not world.users:
             world.users = add_users(url, args.users)
         pages = args.pages.split(",") if dashboard else list(API_PAGES)
-        if not dashboard:
+        if not dashboard and not args.api_pages:
             print(
                 f"  [{label}] no dashboard (GET /ui/login is a 404): loading the API's pages "
                 f"{', '.join(API_PAGES)} with the authority's token instead"
@@ -724,6 +725,9 @@ def main() -> None:
     p.add_argument("--poll", type=float, default=10, help="seconds between a VEN's polls")
     p.add_argument("--users", type=int, default=20, help="dashboard users")
     p.add_argument("--pages", default=UI_PAGES, help="dashboard pages, comma-separated")
+    p.add_argument(
+        "--api-pages", action="store_true", help="load the API's pages even with the dashboard"
+    )
     p.add_argument("--admin", default=PG_ADMIN, help="PostgreSQL URL to create the database")
     p.add_argument("--json", type=Path, help="write the results to this file")
     args = p.parse_args()
