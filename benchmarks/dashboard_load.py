@@ -23,7 +23,10 @@ Load, for --duration seconds per server (default 60):
   add NAME --role authority --password-stdin`` and log in through the form (the hidden
   ``csrf`` input and the cookie of ``GET /ui/login``, then ``POST /ui/login`` -> 303
   with the ``megawatt_session`` cookie); a page counts as served when it answers 200
-  (its HTML only, no assets). ``{site}`` in a page is a site id. Without the dashboard
+  (its HTML only, no assets). ``{site}`` in a page is a site id. Before the window the
+  first page (the overview, which computes today's dispatch and caches it in each
+  process for 10 minutes) is loaded once in every worker, one request at a time;
+  --no-warmup leaves that cold start in the window. Without the dashboard
   (``/ui/login`` is a 404) the script says so and loads the API's pages instead (``GET
   /sites``, ``/allocations``, ``/ledger`` with the authority's token; --api-pages does
   that anyway).
@@ -460,6 +463,23 @@ async def log_in(conn: Conn, name: str, password: str) -> None:
         raise RuntimeError(f"POST /ui/login as {name}: {resp.status}, no megawatt_session cookie")
 
 
+async def warm_up(server: Server, world: World, pages: list[str]) -> float:
+    """Load the first page (the overview, which caches today's dispatch in each process)
+    once in every worker, one request at a time, before the window; the seconds taken."""
+    t = time.perf_counter()
+    conn = Conn(server.port)
+    await log_in(conn, *world.users[0])
+    seen: set[str] = set()
+    for _ in range(50 * server.workers):
+        conn.close()  # a new connection: the kernel hands it to any worker
+        resp = await conn.request("GET", pages[0].replace("{site}", str(world.sites[0])))
+        seen.add(resp.headers.get(PID_HEADER, "?"))
+        if len(seen) >= server.workers:
+            break
+    conn.close()
+    return time.perf_counter() - t
+
+
 # -- the load --------------------------------------------------------------------------
 @dataclass
 class Sample:
@@ -635,6 +655,10 @@ async def measure(
                 f"  [{label}] no dashboard (GET /ui/login is a 404): loading the API's pages "
                 f"{', '.join(API_PAGES)} with the authority's token instead"
             )
+        warm = 0.0
+        if dashboard and not args.no_warmup:
+            warm = await warm_up(server, world, pages)
+            print(f"  [{label}] warm-up: {pages[0]} loaded once in every worker in {warm:.1f} s")
         load = Load(server.port, world, pages, dashboard, args.poll, args.duration, args.users)
         cpu0, gen0, all0 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         await load.run(label)
@@ -647,6 +671,7 @@ async def measure(
             server_cpu_s=round(cpu1 - cpu0, 1),
             generator_cpu_s=round(gen1 - gen0, 1),
             other_cpu_s=round((all1 - all0) - (cpu1 - cpu0) - (gen1 - gen0), 1),
+            warm_up_s=round(warm, 1),
             load_average=round(os.getloadavg()[0], 2),
         )
         return result
@@ -725,6 +750,9 @@ def main() -> None:
     p.add_argument("--poll", type=float, default=10, help="seconds between a VEN's polls")
     p.add_argument("--users", type=int, default=20, help="dashboard users")
     p.add_argument("--pages", default=UI_PAGES, help="dashboard pages, comma-separated")
+    p.add_argument(
+        "--no-warmup", action="store_true", help="measure the dashboard's cold start too"
+    )
     p.add_argument(
         "--api-pages", action="store_true", help="load the API's pages even with the dashboard"
     )
