@@ -22,7 +22,8 @@ Load, for --duration seconds per server (default 60):
   the dashboard (``GET /ui/login`` answers), users are made with ``megawatt ops user
   add NAME --role authority --password-stdin`` and log in through the form (the hidden
   ``csrf`` input and the cookie of ``GET /ui/login``, then ``POST /ui/login`` -> 303
-  with the ``megawatt_session`` cookie); a page counts as served when it answers 200
+  with the ``megawatt_session`` cookie; all users log in at once before the window, and
+  the slowest login is printed); a page counts as served when it answers 200
   (its HTML only, no assets). ``{site}`` in a page is a site id. Before the window the
   first page (the overview, which computes today's dispatch and caches it in each
   process for 10 minutes) is loaded once in every worker, one request at a time;
@@ -534,12 +535,9 @@ class Load:
         finally:
             conn.close()
 
-    async def user(self, i: int, t0: float) -> None:
-        conn = Conn(self.port)
+    async def user(self, conn: Conn, t0: float) -> None:
         headers: dict[str, str] = {}
-        if self.dashboard:
-            await log_in(conn, *self.world.users[i])
-        else:
+        if not self.dashboard:
             headers["Authorization"] = f"Bearer {self.world.authority_token}"
         k = random.randrange(len(self.pages))
         await asyncio.sleep(random.uniform(0, 2))
@@ -576,16 +574,31 @@ class Load:
                 flush=True,
             )
 
-    async def run(self, label: str) -> None:
+    async def log_in_all(self, conns: list[Conn]) -> list[float]:
+        """Every user logs in (at once) before the window; each login's seconds."""
+
+        async def one(conn: Conn, user: tuple[str, str]) -> float:
+            t = time.perf_counter()
+            await log_in(conn, *user)
+            return time.perf_counter() - t
+
+        pairs = zip(conns, self.world.users, strict=True)
+        return await asyncio.gather(*(one(c, u) for c, u in pairs))
+
+    async def run(self, label: str) -> list[float]:
+        """The window; returns the seconds of each user's login (made before it)."""
+        conns = [Conn(self.port) for _ in range(self.users)]
+        logins = await self.log_in_all(conns) if self.dashboard else []
         t0 = time.perf_counter()
         ticker = asyncio.create_task(self.progress(t0, label))
         try:
             await asyncio.gather(
                 *(self.ven(i, t0) for i in range(len(self.world.ven_tokens))),
-                *(self.user(i, t0) for i in range(self.users)),
+                *(self.user(conn, t0) for conn in conns),
             )
         finally:
             ticker.cancel()
+        return logins
 
 
 def machine_busy_seconds() -> float:
@@ -661,7 +674,10 @@ async def measure(
             print(f"  [{label}] warm-up: {pages[0]} loaded once in every worker in {warm:.1f} s")
         load = Load(server.port, world, pages, dashboard, args.poll, args.duration, args.users)
         cpu0, gen0, all0 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
-        await load.run(label)
+        logins = await load.run(label)
+        if logins:
+            print(f"  [{label}] {len(logins)} logins before the window, at once: "
+                  f"slowest {max(logins):.2f} s")  # fmt: skip
         cpu1, gen1, all1 = server.cpu_seconds(), time.process_time(), machine_busy_seconds()
         result = summarise(load, args.duration)
         result.update(
@@ -672,6 +688,7 @@ async def measure(
             generator_cpu_s=round(gen1 - gen0, 1),
             other_cpu_s=round((all1 - all0) - (cpu1 - cpu0) - (gen1 - gen0), 1),
             warm_up_s=round(warm, 1),
+            login_max_s=round(max(logins), 2) if logins else None,
             load_average=round(os.getloadavg()[0], 2),
         )
         return result
