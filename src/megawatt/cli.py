@@ -1149,6 +1149,10 @@ def ops_key_rotate(
     print(json.dumps({"kid": kid, "retired_old": retire_old}))
 
 
+#: Largest ``megawatt serve --workers``.
+MAX_WORKERS = 64
+
+
 @app.command("serve")
 @user_errors
 @ops_errors
@@ -1163,6 +1167,14 @@ def serve(
             "(default: $MEGAWATT_SCENARIO, else the embedded Pakistan FY2025 one)."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_WORKERS,
+            help="Worker processes sharing the port (more than 1 needs PostgreSQL).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the operations service (registry, caps, allocation ledger, audit, the
     OpenADR 3.1 VTN, the day-ahead schedule).
@@ -1170,11 +1182,21 @@ def serve(
     Every endpoint needs an OAuth2 access token (megawatt ops client add); it speaks
     plain HTTP: put TLS in front of it beyond loopback."""
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from megawatt.ops import db as ops_db
-    from megawatt.ops.app import create_app
+    from megawatt.ops.app import SCENARIO_ENV, outbox_lease_seconds
 
     url = ops_db.database_url(db)
+    if workers > 1 and make_url(url).get_backend_name() == "sqlite":
+        raise InputError(
+            None,
+            "--workers",
+            "more than 1 worker needs PostgreSQL: SQLite runs one transaction at a time "
+            "(BEGIN IMMEDIATE), so more processes only wait for each other",
+            workers,
+            True,
+        )
     revision = ops_db.current_revision(url)
     if revision != ops_db.head_revision():
         state = "no schema" if revision is None else f"schema at revision {revision}"
@@ -1185,13 +1207,22 @@ def serve(
         )
     if scenario is not None:
         scenario_lib.load(scenario)  # a bad file fails here, not on the first schedule
-    application = create_app(url, scenario=str(scenario) if scenario else None)
-    # The OpenADR webhook outbox is delivered by this process (MEGAWATT_OUTBOX_WORKER=0
-    # leaves it to another one); MEGAWATT_OUTBOX_LEASE_SECONDS shortens the lease.
-    application.state.outbox_worker = os.environ.get("MEGAWATT_OUTBOX_WORKER", "1") != "0"
-    lease = os.environ.get("MEGAWATT_OUTBOX_LEASE_SECONDS")
-    application.state.outbox_options = {"lease_seconds": float(lease)} if lease else {}
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    outbox_lease_seconds()  # a bad MEGAWATT_OUTBOX_LEASE_SECONDS fails here, once
+    # The same code path for 1 and N workers: uvicorn imports the factory in each worker
+    # process (spawned, so they inherit this environment, not this process's objects).
+    # The OpenADR webhook outbox is delivered by every worker (MEGAWATT_OUTBOX_WORKER=0
+    # leaves it to another process); MEGAWATT_OUTBOX_LEASE_SECONDS shortens the lease.
+    os.environ[ops_db.ENV_VAR] = url
+    if scenario is not None:
+        os.environ[SCENARIO_ENV] = str(scenario.resolve())
+    uvicorn.run(
+        "megawatt.ops.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command("site-agent")

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
@@ -1226,4 +1227,67 @@ def create_app(
     return app
 
 
-__all__ = ["create_app"]
+#: What ``megawatt serve`` exports for :func:`app_from_env` (each uvicorn worker reads it).
+SCENARIO_ENV = "MEGAWATT_SCENARIO"
+OUTBOX_WORKER_ENV = "MEGAWATT_OUTBOX_WORKER"
+OUTBOX_LEASE_ENV = "MEGAWATT_OUTBOX_LEASE_SECONDS"
+#: ``1``: every response carries ``X-Megawatt-Worker-Pid`` (tests and benchmarks that
+#: check the requests are spread over several worker processes; off by default).
+PID_HEADER_ENV = "MEGAWATT_WORKER_PID_HEADER"
+PID_HEADER = "X-Megawatt-Worker-Pid"
+
+
+def outbox_lease_seconds() -> float | None:
+    """``$MEGAWATT_OUTBOX_LEASE_SECONDS`` (None: the default lease); InputError when it
+    is not a positive number."""
+    raw = os.environ.get(OUTBOX_LEASE_ENV)
+    if not raw:
+        return None
+    try:
+        lease = float(raw)
+    except ValueError:
+        lease = float("nan")
+    if not lease > 0 or lease == float("inf"):
+        raise InputError(None, OUTBOX_LEASE_ENV, "must be a positive number of seconds", raw, True)
+    return lease
+
+
+def app_from_env() -> FastAPI:
+    """The service as ``megawatt serve`` configured it, for uvicorn's
+    ``megawatt.ops.app:app_from_env`` (``factory=True``), called once in each worker
+    process: the database is ``$MEGAWATT_DATABASE_URL``, the scenario
+    ``$MEGAWATT_SCENARIO``; the webhook outbox worker runs unless
+    ``$MEGAWATT_OUTBOX_WORKER`` is ``0``, with ``$MEGAWATT_OUTBOX_LEASE_SECONDS`` as its
+    lease. ``serve`` checks these before it starts uvicorn."""
+    app = create_app(None, scenario=os.environ.get(SCENARIO_ENV) or None)
+    app.state.outbox_worker = os.environ.get(OUTBOX_WORKER_ENV, "1") != "0"
+    lease = outbox_lease_seconds()
+    app.state.outbox_options = {"lease_seconds": lease} if lease else {}
+    if os.environ.get(PID_HEADER_ENV) == "1":
+        app.add_middleware(_PidHeader)
+    return app
+
+
+class _PidHeader:
+    """ASGI middleware: ``X-Megawatt-Worker-Pid: <this process's id>`` on every response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.value = str(os.getpid()).encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_pid(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((PID_HEADER.lower().encode(), self.value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
+
+
+__all__ = ["app_from_env", "create_app"]
