@@ -1222,6 +1222,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # VENs poll every 10-60 s: keep their connections (uvicorn's default is 5 s,
+        # so nearly every poll reconnected); 75 s as nginx's default keep-alive.
+        timeout_keep_alive=75,
     )
 
 

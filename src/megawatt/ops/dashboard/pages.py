@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -180,33 +181,60 @@ def build_router() -> APIRouter:
             now=now,
         )
 
+    expected_lock = threading.Lock()
+
     def _expected_today(request: Request) -> tuple[dict[str, Any] | None, str]:
-        """Today's dispatch on the live ledger (reused for EXPECTED_TTL seconds and
-        until the ledger changes)."""
+        """Today's dispatch on the live ledger, computed once per process and reused
+        for EXPECTED_TTL seconds and until the ledger changes. While it is recomputed
+        after a change, pages show the previous figure (saying so) instead of waiting;
+        a cold process computes it once while concurrent requests wait for it."""
         day = today()
+        app_state = request.app.state
         with tx(request) as s:
             last = s.scalar(select(LedgerEntry.id).order_by(LedgerEntry.id.desc()).limit(1))
-        cache = request.app.state.__dict__.setdefault("dashboard_expected", {})
-        hit = cache.get("today")
-        if hit and hit[0] == (day, last) and time.monotonic() - hit[1] < EXPECTED_TTL:
-            return hit[2], hit[3]
         if last is None:
             return None, "No allocations yet: nothing to dispatch."
-        try:
-            base = request.app.state.scenario()
-            with tx(request) as s:
-                out = schedule.schedule_day(s, day, base)
-            figure, note = (
-                views.expected_figure(out),
-                (
+        cache = app_state.__dict__.setdefault("dashboard_expected", {})
+
+        def fresh() -> Any:
+            hit = cache.get("today")
+            ok = hit and hit[0] == (day, last) and time.monotonic() - hit[1] < EXPECTED_TTL
+            return hit if ok else None
+
+        def compute() -> None:
+            try:
+                with app_state.sessions() as s, s.begin():
+                    out = schedule.schedule_day(s, day, app_state.scenario())
+                figure: dict[str, Any] | None = views.expected_figure(out)
+                note = (
                     f"The rolling re-dispatch of {day} on the scenario's hourly inputs of "
-                    f"{out.profile_day} and today's ledger ({out.solve_s:.2f} s)."
-                ),
-            )
-        except Exception as exc:  # the page stays up; the reason is shown
-            figure, note = None, f"Today's dispatch could not run: {exc}"
-        cache["today"] = ((day, last), time.monotonic(), figure, note)
-        return figure, note
+                    f"{out.profile_day} and the ledger up to entry {last} "
+                    f"({out.solve_s:.2f} s)."
+                )
+            except Exception as exc:  # the page stays up; the reason is shown
+                figure, note = None, f"Today's dispatch could not run: {exc}"
+            cache["today"] = ((day, last), time.monotonic(), figure, note)
+
+        hit = fresh()
+        if hit:
+            return hit[2], hit[3]
+        stale = cache.get("today")
+        if stale and stale[0][0] == day and stale[2] is not None:
+            if expected_lock.acquire(blocking=False):
+
+                def refresh() -> None:
+                    try:
+                        compute()
+                    finally:
+                        expected_lock.release()
+
+                threading.Thread(target=refresh, daemon=True).start()
+            return stale[2], stale[3] + " Recomputing for the latest ledger."
+        with expected_lock:
+            if not fresh():
+                compute()
+        hit = cache["today"]
+        return hit[2], hit[3]
 
     # -- sites and licences ------------------------------------------------------------
     @r.get("/sites")
