@@ -281,3 +281,34 @@ def test_a_meter_keeps_one_interval_length(client: Any, migrated: str) -> None: 
     ]
     assert client.post("/readings", json={"readings": mixed}).status_code == 422
     assert len(stored(migrated)) == 1
+
+
+def test_the_three_merge_paths_count_exactly(client: Any, migrated: str) -> None:  # noqa: F811
+    """The merge takes one of three paths (docs/operations.md, "Interval readings"):
+    a first load (nothing stored at any staged interval; a row repeated with the same
+    values inside the batch counts once), a pure replay (every key stored: nothing
+    written), and a mixed batch (a replayed reading, a correction and a new interval:
+    only the new keys are written, the correction is named)."""
+    world(client)
+    first = batch("M-1", 4)
+    r = client.post("/readings", json={"readings": [*first, first[0]]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["inserted"], r.json()["unchanged"], r.json()["superseded"]) == (4, 1, 0)
+    before = stored(migrated)
+    r = client.post("/readings", json={"readings": first})
+    assert (r.json()["inserted"], r.json()["unchanged"], r.json()["superseded"]) == (0, 4, 0)
+    assert stored(migrated) == before
+    mixed = [
+        first[1],  # stored as is
+        *batch("M-1", 1, start=T0 + dt.timedelta(minutes=30), version=3, kwh="7"),  # corrects
+        *batch("M-1", 2, start=T0 + dt.timedelta(hours=1), kwh="1.25"),  # new intervals
+    ]
+    r = client.post("/readings", json={"readings": mixed})
+    assert (r.json()["inserted"], r.json()["unchanged"], r.json()["superseded"]) == (3, 1, 1)
+    rows = stored(migrated)
+    assert len(rows) == 7
+    assert sum(x[3] for x in rows if x[3] is not None) == Decimal("250.5") * 4 + 7 + Decimal("2.5")
+    # The replay of the mixed batch: nothing more.
+    r = client.post("/readings", json={"readings": mixed})
+    assert (r.json()["inserted"], r.json()["unchanged"], r.json()["superseded"]) == (0, 4, 0)
+    assert stored(migrated) == rows
