@@ -16,17 +16,20 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -188,6 +191,9 @@ class Contract(Base):
         Exact(18, 2), default=Decimal(0), server_default="0"
     )
     tax_rate: Mapped[Decimal] = mapped_column(Exact(7, 6), default=Decimal(0), server_default="0")
+    # Migration 0007: whether the tax applies to penalty lines too (default not: a
+    # penalty for non-performance is not a supply of energy; a configurable assumption).
+    tax_penalties: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Cap(Base):
@@ -387,3 +393,26 @@ class InvoiceLine(Base):
     unit: Mapped[str] = mapped_column(String(20))
     unit_price: Mapped[Decimal] = mapped_column(Exact(28, 10))
     amount: Mapped[Decimal] = mapped_column(Exact(18, 2))
+
+
+class ComplianceMonth(Base):
+    """A site's compliance record for a local calendar month as billed (migration 0007):
+    written with the month's invoice, in its transaction, one per invoice; append-only,
+    so the record that was billed stays when readings are corrected later."""
+
+    __tablename__ = "compliance_months"
+    __table_args__ = (Index("ix_compliance_months_site_month", "site_id", "month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    events: Mapped[int] = mapped_column(Integer)
+    compliant_events: Mapped[int] = mapped_column(Integer)
+    compliance_intervals: Mapped[int] = mapped_column(Integer)
+    compliant_intervals: Mapped[int] = mapped_column(Integer)
+    flagged_intervals: Mapped[int] = mapped_column(Integer)
+    shortfall_kwh: Mapped[Decimal] = mapped_column(Exact(18, 6))
+    penalty_pkr: Mapped[Decimal] = mapped_column(Exact(18, 2))
+    #: Each event's result as GET /compliance/events/{id} showed it when billed.
+    results: Mapped[Any] = mapped_column(JSON)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,6 +24,7 @@ from megawatt.ops.models import Client, Licence, Site
 from megawatt.ops.openadr import spec
 from megawatt.ops.openadr.tables import (
     OadrEvent,
+    OadrEventVersion,
     OadrProgram,
     OadrReport,
     OadrResource,
@@ -649,8 +650,38 @@ def create_event(
     s.add(row)
     s.flush()
     _set_targets(s, "EVENT", row.id, body.get("targets"))
+    _version(s, row, actor)
     _written(s, actor, "create", "EVENT", row.id, None, event_json(row), subject_of("EVENT", row))
     return row
+
+
+def limits_json(row: Any) -> list[list[Any]]:
+    """An event's curtailment limits (:func:`interval_limits_kw`) as JSON: [start ISO
+    UTC, seconds or None, kW]."""
+    return [
+        [iso(t), None if d is None else d.total_seconds(), kw]
+        for t, d, kw in interval_limits_kw(row)
+    ]
+
+
+def _version(s: Session, row: OadrEvent, actor: str) -> OadrEventVersion:
+    """Record the event's content as its next published version, published when the
+    event was written (its ``modified_at``): what compliance holds the site to."""
+    last = s.scalar(
+        select(func.max(OadrEventVersion.version)).where(OadrEventVersion.event_id == row.id)
+    )
+    version = OadrEventVersion(
+        event_id=row.id,
+        version=int(last or 0) + 1,
+        site_id=row.site_id,
+        published_at=row.modified_at,
+        body=row.body,
+        limits=limits_json(row),
+        published_by=actor,
+    )
+    s.add(version)
+    s.flush()
+    return version
 
 
 def update_event(s: Session, row: OadrEvent, body: dict[str, Any], actor: str) -> OadrEvent:
@@ -663,6 +694,7 @@ def update_event(s: Session, row: OadrEvent, body: dict[str, Any], actor: str) -
     row.modified_at = _now()
     s.flush()
     _set_targets(s, "EVENT", row.id, body.get("targets"))
+    _version(s, row, actor)
     after = event_json(row)
     _written(s, actor, "update", "EVENT", row.id, before, after, subject_of("EVENT", row), was)
     return row

@@ -44,6 +44,23 @@ class OadrEvent(Base):
     modified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class OadrEventVersion(Base):
+    """One published version of an event (migration 0007): its creation and each change
+    of its content, with when it was published and what it said (the body, and its
+    curtailment limits as [start ISO, seconds or null, kW]). Compliance holds a site to
+    the limit in force from these (megawatt.ops.compliance). Append-only; no foreign key
+    (a version outlives its event, as a report does)."""
+
+    __tablename__ = "oadr_event_versions"
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    body: Mapped[Any] = mapped_column(JSON)
+    limits: Mapped[Any] = mapped_column(JSON)
+    published_by: Mapped[str] = mapped_column(String(200))
+
+
 class OadrReport(Base):
     __tablename__ = "oadr_reports"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
