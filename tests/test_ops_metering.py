@@ -312,3 +312,45 @@ def test_the_three_merge_paths_count_exactly(client: Any, migrated: str) -> None
     r = client.post("/readings", json={"readings": mixed})
     assert (r.json()["inserted"], r.json()["unchanged"], r.json()["superseded"]) == (0, 4, 0)
     assert stored(migrated) == rows
+
+
+def test_a_reading_names_a_meter_that_exists(client: Any, migrated: str) -> None:  # noqa: F811
+    """The reading -> meter reference holds for any writer, not only the ingest: on
+    SQLite by the foreign key, on PostgreSQL by the statement trigger of migration
+    0008 (the bulk merge checks each meter once, not each row): an unknown meter fails
+    the INSERT, a meter with readings cannot be deleted or renumbered, one without can
+    be deleted."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    w = world(client, ("M-1", "M-2"))
+    r = client.post("/readings", json={"readings": batch("M-1", 2)})
+    assert r.status_code == 200, r.text
+    m1, m2 = w["meters"]["M-1"], w["meters"]["M-2"]
+    engine = db.make_engine(migrated)
+    insert = text(
+        "INSERT INTO readings (meter_id, interval_start, version, minutes, kwh, quality, "
+        "recorded_at, recorded_by) VALUES (:m, :t, 1, 15, 1, 'measured', :t, 'test')"
+    )
+    try:
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert, {"m": m2 + 1000, "t": T0})
+        for statement in (
+            "DELETE FROM meters WHERE id = :m",
+            "UPDATE meters SET id = 999 WHERE id = :m",
+        ):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(text(statement), {"m": m1})
+        with engine.begin() as conn:
+            conn.execute(insert, {"m": m2, "t": T0})  # a known meter: stored
+            conn.execute(text("UPDATE meters SET serial = 'M-1b' WHERE id = :m"), {"m": m1})
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO meters (site_id, serial, created_at) VALUES (:s, 'M-3', :t)"),
+                {"s": w["site"], "t": T0},
+            )
+            conn.execute(text("DELETE FROM meters WHERE serial = 'M-3'"))
+    finally:
+        engine.dispose()
+    assert len(stored(migrated)) == 3
