@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 from megawatt.ops import db
+from megawatt.ops.openadr import objects
 from megawatt.ops.openadr.objects import upsert_event
 from megawatt.ops.openadr.tables import OadrEvent, OadrReport
 from opsdb import add_client, client, db_url, migrated, new_site, token  # noqa: F401  (fixtures)
@@ -54,27 +56,37 @@ def site(http: Any, name: str, fsl: str = "0") -> dict[str, Any]:
     return {"id": sid, "operator": op, "serial": f"M-{name}"}
 
 
-def event(url: str, site_id: int, published: dt.datetime = PUBLISHED, limit_kw: int = 1000) -> int:
-    """A one-hour event from START (two 30-minute intervals at ``limit_kw``), its
-    publication time set to ``published``."""
+def publish(
+    url: str,
+    site_id: int,
+    key: str,
+    published: dt.datetime,
+    intervals: list[tuple[dt.datetime, dt.timedelta, int]],
+) -> int:
+    """Create or change the event ``key`` as the VTN would at ``published`` (the VTN's
+    clock is set to it: the event's times and its stored version say so)."""
     engine = db.make_engine(url)
     try:
-        with db.transaction(db.session_factory(engine)) as s:
-            row = upsert_event(
-                s,
-                key=f"test-{site_id}-{published.isoformat()}",
-                site_id=site_id,
-                intervals=[
-                    (START, dt.timedelta(minutes=30), limit_kw),
-                    (START + dt.timedelta(minutes=30), dt.timedelta(minutes=30), limit_kw),
-                ],
-                actor="test",
-            )
-            row.modified_at = published
-            row.created_at = published
-            return row.id
+        with (
+            mock.patch.object(objects, "_now", lambda: published),
+            db.transaction(db.session_factory(engine)) as s,
+        ):
+            return upsert_event(s, key=key, site_id=site_id, intervals=intervals, actor="test").id
     finally:
         engine.dispose()
+
+
+def event(url: str, site_id: int, published: dt.datetime = PUBLISHED, limit_kw: int = 1000) -> int:
+    """A one-hour event from START (two 30-minute intervals at ``limit_kw``), published
+    at ``published``."""
+    half = dt.timedelta(minutes=30)
+    return publish(
+        url,
+        site_id,
+        f"test-{site_id}-{published.isoformat()}",
+        published,
+        [(START, half, limit_kw), (START + half, half, limit_kw)],
+    )
 
 
 def readings(http: Any, serial: str, kwh: list[str | None], start: dt.datetime = START) -> None:
@@ -238,3 +250,110 @@ def test_evidence_and_scope(client: Any, migrated: str) -> None:  # noqa: F811
     )
     mine = client.get("/compliance", params={"month": "2026-06"}, headers=h).json()
     assert [x["site_id"] for x in mine] == [a["id"]]
+
+
+def test_each_version_has_its_own_notice(client: Any, migrated: str) -> None:  # noqa: F811
+    """The worked example of docs/settlement.md, "Which version's limit applies": an
+    event 12:00-14:00 UTC published at 10:00 at 2000 kW throughout, changed at 12:30
+    to 3000 kW for 12:30-13:00 (loosened) and 1000 kW for 13:00-14:00 (tightened);
+    notice 30 + ramp 15 minutes. The loosening holds at once (12:30, 12:45: 750 kWh
+    allowed), the tightening only from 12:30 + 45 min = 13:15 (13:00 still 500 kWh).
+    Two intervals over: 12:15 by 100 kWh and 13:15 by 50 kWh: 0.15 MWh x 1500 =
+    225.00 PKR. Under the old reading (publication = last change, 12:30) the window
+    would have opened at 13:15 and the penalty been 75.00 PKR."""
+    s = site(client, "versions")
+    readings(client, s["serial"], ["500", "600", "700", "700", "400", "300", "250", "200"])
+    half = dt.timedelta(minutes=30)
+    key = f"test-versions-{s['id']}"
+
+    def limits(kws: list[int]) -> list[tuple[dt.datetime, dt.timedelta, int]]:
+        return [(START + k * half, half, kw) for k, kw in enumerate(kws)]
+
+    ten = START - dt.timedelta(hours=2)
+    eid = publish(migrated, s["id"], key, ten, limits([2000, 2000, 2000, 2000]))
+    assert publish(migrated, s["id"], key, START + half, limits([2000, 3000, 1000, 1000])) == eid
+    r = result(client, eid)
+    assert [(i["start"][11:16], i["allowed_kw"], i["limit_version"]) for i in r["intervals"]] == [
+        ("12:00", "2000", 1),
+        ("12:15", "2000", 1),
+        ("12:30", "3000", 2),
+        ("12:45", "3000", 2),
+        ("13:00", "2000", 1),
+        ("13:15", "1000", 2),
+        ("13:30", "1000", 2),
+        ("13:45", "1000", 2),
+    ]
+    # PF: (6 + 500/600 + 250/300) / 8.
+    assert summary(r) == ("non-compliant", 8, 6, 0, "150.000000", "225.00", "0.958333")
+    assert (r["published_at"], r["versions"], r["window_start"]) == (
+        "2026-06-10T10:00:00Z",
+        2,
+        "2026-06-10T12:00:00Z",
+    )
+    assert [
+        (v["version"], v["published_at"][11:16], [x["kw"] for x in v["limits"]])
+        for v in r["evidence"]["event_versions"]
+    ] == [(1, "10:00", [2000] * 4), (2, "12:30", [2000, 3000, 1000, 1000])]
+    # The same content published again restarts nothing (12:00 stays 2000 kW).
+    publish(
+        migrated, s["id"], key, START + dt.timedelta(minutes=40), limits([2000, 3000, 1000, 999])
+    )
+    again = result(client, eid)
+    assert [i["allowed_kw"] for i in again["intervals"]][:6] == [
+        "2000",
+        "2000",
+        "3000",
+        "3000",
+        "2000",
+        "1000",
+    ]
+    # 13:30 and 13:45: 999 kW, a tightening published 12:40, in force from 13:25.
+    assert [i["allowed_kw"] for i in again["intervals"]][6:] == ["999", "999"]
+
+
+def test_events_before_versions_get_one_at_their_last_change(db_url: str) -> None:  # noqa: F811
+    """Migration 0007 gives each existing event one version published at its
+    ``modified_at`` (the publication the rule used until then: no result changes),
+    and the versions are append-only."""
+    import pytest
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import DBAPIError
+
+    from megawatt.ops.openadr.tables import OadrEventVersion
+
+    db.migrate(db_url, "0006")
+    engine = db.make_engine(db_url)
+    body = (
+        '{"eventName": "old", "intervalPeriod": {"start": "2026-06-10T12:00:00Z", '
+        '"duration": "PT30M"}, "intervals": [{"id": 0, "payloads": [{"type": '
+        '"IMPORT_CAPACITY_LIMIT", "values": [1000]}]}]}'
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO oadr_programs (program_name, body, created_at, modified_at) "
+                    "VALUES ('p', '{}', :c, :c)"
+                ),
+                {"c": dt.datetime(2026, 6, 1)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO oadr_events (program_id, body, created_at, modified_at) "
+                    "VALUES (1, :b, :c, :m)"
+                ),
+                {"b": body, "c": dt.datetime(2026, 6, 1), "m": dt.datetime(2026, 6, 10, 11)},
+            )
+        db.migrate(db_url)
+        with db.transaction(db.session_factory(engine)) as s:
+            (v,) = s.scalars(select(OadrEventVersion))
+            assert (v.event_id, v.version, v.published_at) == (
+                1,
+                1,
+                dt.datetime(2026, 6, 10, 11, tzinfo=dt.UTC),
+            )
+            assert v.limits == [["2026-06-10T12:00:00Z", 1800.0, 1000]]
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("UPDATE oadr_event_versions SET version = 2"))
+    finally:
+        engine.dispose()

@@ -4,12 +4,19 @@ The rule (docs/operations.md, "Compliance per event"), after PJM's firm service 
 (FSL) method for interruptible load (PJM Manual 18, Load Management event compliance)
 and ERCOT's ERS event performance factor (ERCOT Nodal Protocols 8.1.3.1.4):
 
-* **compliance intervals**: the 15-minute intervals (on the UTC quarter-hour grid) that
-  start at or after max(event start, published + notice + ramp) and end by the event's
-  end, where *published* is when the event version in force was written (its
-  ``modified_at``) and notice and ramp are the contract's minutes;
-* **allowed kW** of an interval: the event's ``IMPORT_CAPACITY_LIMIT`` (kW) of the event
-  interval it lies in (the lowest, if it straddles two), or the contract's firm service
+* **versions**: every publication of the event (its creation and each change) is
+  stored with its time and its limits (``oadr_event_versions``, migration 0007). For a
+  15-minute interval starting at *t* (on the UTC quarter-hour grid), *lead* = the
+  contract's notice + ramp minutes, the *current* version is the newest published by
+  *t* and the *known* one the newest published by *t - lead*; a version's limit at *t*
+  is its ``IMPORT_CAPACITY_LIMIT`` (kW) of the event interval the 15 minutes lie in
+  (the lowest, if they straddle two), none when they are not wholly within its event;
+* **compliance intervals**: those where both the current and the known version have a
+  limit; the **limit in force** is the higher of the two: a tightened limit applies
+  only once its own notice and ramp have passed, a loosened one at once, and the first
+  publication starts the clock (before it + lead there is no known version). With one
+  version this is the intervals from max(event start, published + lead) to the end;
+* **allowed kW** of an interval: the limit in force, or the contract's firm service
   level x the site's allocation then, whichever is higher (a site may keep its firm
   share during an event);
 * **metered kWh**: the sum over the site's meters of the current readings in the
@@ -25,7 +32,7 @@ and ERCOT's ERS event performance factor (ERCOT Nodal Protocols 8.1.3.1.4):
   complying interval, allowed / metered for a measured one over the limit, and 0 for a
   missing or estimated one.
 
-The evidence kept with each result: when the event was created and last published,
+The evidence kept with each result: when the event was created and each version published,
 when each webhook notification of it to the site's subscriptions was delivered (the
 VTN's outbox), and the site's reports on the event.
 """
@@ -47,6 +54,7 @@ from megawatt.ops.money import month_bounds, paisa
 from megawatt.ops.openadr.objects import interval_limits_kw
 from megawatt.ops.openadr.tables import (
     OadrEvent,
+    OadrEventVersion,
     OadrReport,
     OadrSubscription,
     OutboxBody,
@@ -59,6 +67,55 @@ HOURS = Decimal(15) / Decimal(60)
 
 
 @dataclass(frozen=True)
+class Version:
+    """One published version of an event: its number, when it was published and its
+    limits (start UTC, duration, kW)."""
+
+    number: int
+    published_at: dt.datetime
+    limits: tuple[tuple[dt.datetime, dt.timedelta, int], ...]
+
+    @property
+    def start(self) -> dt.datetime | None:
+        return min((st for st, _, _ in self.limits), default=None)
+
+    @property
+    def end(self) -> dt.datetime | None:
+        return max((st + d for st, d, _ in self.limits), default=None)
+
+    def limit_at(self, t: dt.datetime) -> int | None:
+        """The limit (kW) over [t, t + 15 min): the lowest of the intervals it overlaps;
+        None when those 15 minutes are not wholly within the event or between two of
+        its intervals."""
+        start, end = self.start, self.end
+        if start is None or end is None or t < start or t + STEP > end:
+            return None
+        kws = [kw for st, d, kw in self.limits if st < t + STEP and t < st + d]
+        return min(kws) if kws else None
+
+
+def in_force(
+    versions: Sequence[Version], t: dt.datetime, lead: dt.timedelta
+) -> tuple[int, int] | None:
+    """(kW, version number) of the limit in force over the 15 minutes from ``t``, or
+    None when the site is under no obligation then (see the module's docstring): the
+    higher of the current version's limit (newest published by t) and the known
+    version's (newest published by t - lead)."""
+    current = known = None
+    for v in versions:  # in publication order
+        if v.published_at <= t:
+            current = v
+        if v.published_at <= t - lead:
+            known = v
+    if current is None or known is None:
+        return None
+    now, then = current.limit_at(t), known.limit_at(t)
+    if now is None or then is None:
+        return None
+    return (now, current.number) if now > then else (then, known.number)
+
+
+@dataclass(frozen=True)
 class IntervalResult:
     start: dt.datetime
     end: dt.datetime
@@ -67,6 +124,7 @@ class IntervalResult:
     quality: str  # measured, estimated, missing
     complies: bool
     shortfall_kwh: Decimal
+    limit_version: int | None = None  # the version whose limit is in force
 
     @property
     def metered_kw(self) -> Decimal | None:
@@ -83,6 +141,7 @@ class EventResult:
     published_at: dt.datetime
     window_start: dt.datetime
     intervals: list[IntervalResult] = field(default_factory=list)
+    versions: list[Version] = field(default_factory=list)
     penalty_pkr: Decimal = Decimal("0.00")
     evidence: dict[str, Any] = field(default_factory=dict)
 
@@ -134,30 +193,30 @@ def _ceil(t: dt.datetime) -> dt.datetime:
 
 
 def evaluate(
-    event_intervals: Sequence[tuple[dt.datetime, dt.timedelta, int]],
-    published_at: dt.datetime,
+    versions: Sequence[Version],
     notice_minutes: int,
     ramp_minutes: int,
     firm_kw: Decimal,
     readings: dict[dt.datetime, list[tuple[Decimal | None, str, int]]],
     meters: int,
 ) -> list[IntervalResult]:
-    """The compliance intervals of an event. ``readings``: interval start -> the
-    site's current readings (kWh, quality, minutes) starting in that 15-minute
-    interval; ``meters``: how many meters the site has (each must report)."""
-    if not event_intervals:
+    """The compliance intervals of an event published as ``versions`` (in publication
+    order). ``readings``: interval start -> the site's current readings (kWh, quality,
+    minutes) starting in that 15-minute interval; ``meters``: how many meters the site
+    has (each must report)."""
+    starts = [v.start for v in versions if v.start is not None]
+    ends = [v.end for v in versions if v.end is not None]
+    if not starts or not ends:
         return []
-    start = min(s for s, _, _ in event_intervals)
-    end = max(s + d for s, d, _ in event_intervals)
-    first = _ceil(max(start, published_at + dt.timedelta(minutes=notice_minutes + ramp_minutes)))
+    lead = dt.timedelta(minutes=notice_minutes + ramp_minutes)
     out = []
-    t = first
-    while t + STEP <= end:
-        limits = [kw for s, d, kw in event_intervals if s < t + STEP and t < s + d]
-        if not limits:  # between two event intervals: no obligation
+    t = _ceil(min(starts))
+    while t + STEP <= max(ends):
+        limit = in_force(versions, t, lead)
+        if limit is None:  # not yet known, or no longer (or never) curtailed then
             t += STEP
             continue
-        allowed = max(Decimal(min(limits)), firm_kw)
+        allowed = max(Decimal(limit[0]), firm_kw)
         got = readings.get(t, [])
         covered = sum(m for _, _, m in got)
         if (
@@ -166,15 +225,47 @@ def evaluate(
             or covered != meters * 15
         ):
             out.append(
-                IntervalResult(t, t + STEP, allowed, None, "missing", False, _kwh(Decimal(0)))
+                IntervalResult(
+                    t, t + STEP, allowed, None, "missing", False, _kwh(Decimal(0)), limit[1]
+                )
             )
         else:
             kwh = sum((k for k, _, _ in got if k is not None), Decimal(0))
             quality = "estimated" if any(q == "estimated" for _, q, _ in got) else "measured"
             shortfall = _kwh(max(Decimal(0), kwh - allowed * HOURS))
             complies = quality == "measured" and shortfall == 0
-            out.append(IntervalResult(t, t + STEP, allowed, kwh, quality, complies, shortfall))
+            out.append(
+                IntervalResult(t, t + STEP, allowed, kwh, quality, complies, shortfall, limit[1])
+            )
         t += STEP
+    return out
+
+
+def versions_of(s: Session, event: OadrEvent) -> list[Version]:
+    """The event's published versions, oldest first. An event written before versions
+    were stored, or not through the VTN's functions, has none: its content as of its
+    ``modified_at`` is then its one version."""
+    rows = list(
+        s.scalars(
+            select(OadrEventVersion)
+            .where(OadrEventVersion.event_id == event.id)
+            .order_by(OadrEventVersion.version)
+        )
+    )
+    if not rows:
+        limits = tuple((st, d or STEP, kw) for st, d, kw in interval_limits_kw(event))
+        return [Version(1, event.modified_at, limits)]
+    out = []
+    for row in rows:
+        limits = tuple(
+            (
+                dt.datetime.fromisoformat(str(st).replace("Z", "+00:00")),
+                dt.timedelta(seconds=seconds) if seconds is not None else STEP,
+                int(kw),
+            )
+            for st, seconds, kw in row.limits or []
+        )
+        out.append(Version(row.version, row.published_at, limits))
     return out
 
 
@@ -191,7 +282,9 @@ def _contract_at(s: Session, site_id: int, when: dt.datetime) -> Contract | None
     return None
 
 
-def _evidence(s: Session, event: OadrEvent, end: dt.datetime) -> dict[str, Any]:
+def _evidence(
+    s: Session, event: OadrEvent, versions: Sequence[Version], end: dt.datetime
+) -> dict[str, Any]:
     subs = set(
         s.scalars(select(OadrSubscription.id).where(OadrSubscription.site_id == event.site_id))
     )
@@ -238,6 +331,17 @@ def _evidence(s: Session, event: OadrEvent, end: dt.datetime) -> dict[str, Any]:
     return {
         "event_created_at": event.created_at.isoformat(),
         "event_published_at": event.modified_at.isoformat(),
+        "event_versions": [
+            {
+                "version": v.number,
+                "published_at": v.published_at.isoformat(),
+                "limits": [
+                    {"start": st.isoformat(), "minutes": d // dt.timedelta(minutes=1), "kw": kw}
+                    for st, d, kw in v.limits
+                ],
+            }
+            for v in versions
+        ],
         "webhook_deliveries": deliveries,
         "reports": reports,
     }
@@ -263,11 +367,12 @@ def event_result(s: Session, event: OadrEvent, evidence: bool = True) -> EventRe
     ramp = contract.ramp_minutes if contract else 0
     fsl = contract.firm_service_level if contract else Decimal(0)
     firm_kw = fsl * Decimal(ledger.level_kw(s, event.site_id, start))
+    versions = versions_of(s, event)
+    lo = min([start, *(v.start for v in versions if v.start is not None)])
+    hi = max([end, *(v.end for v in versions if v.end is not None)])
     meter_ids = list(s.scalars(select(Meter.id).where(Meter.site_id == event.site_id)))
     by_interval: dict[dt.datetime, list[tuple[Decimal | None, str, int]]] = {}
-    rows: list[Reading] = (
-        list(s.scalars(metering.current(meter_ids, start, end))) if meter_ids else []
-    )
+    rows: list[Reading] = list(s.scalars(metering.current(meter_ids, lo, hi))) if meter_ids else []
     for r in rows:
         if r.minutes > 15:  # too coarse to judge a 15-minute interval: each is missing
             for k in range(r.minutes // 15):
@@ -277,17 +382,18 @@ def event_result(s: Session, event: OadrEvent, evidence: bool = True) -> EventRe
             by_interval.setdefault(_floor(r.interval_start), []).append(
                 (r.kwh, r.quality, r.minutes)
             )
-    published = event.modified_at
+    first = versions[0].published_at
     result = EventResult(
         event_id=event.id,
         site_id=event.site_id,
         contract_id=contract.id if contract else None,
         event_start=start,
         event_end=end,
-        published_at=published,
-        window_start=_ceil(max(start, published + dt.timedelta(minutes=notice + ramp))),
-        intervals=evaluate(ivs, published, notice, ramp, firm_kw, by_interval, len(meter_ids)),
-        evidence=_evidence(s, event, end + dt.timedelta(days=1)) if evidence else {},
+        published_at=first,
+        window_start=_ceil(max(start, first + dt.timedelta(minutes=notice + ramp))),
+        intervals=evaluate(versions, notice, ramp, firm_kw, by_interval, len(meter_ids)),
+        versions=versions,
+        evidence=_evidence(s, event, versions, end + dt.timedelta(days=1)) if evidence else {},
     )
     if contract is not None:
         rate = contract.penalty_local_per_mwh * contract.pkr_per_unit
@@ -338,6 +444,7 @@ def as_dict(r: EventResult) -> dict[str, Any]:
             "event_start": r.event_start,
             "event_end": r.event_end,
             "published_at": r.published_at,
+            "versions": len(r.versions),
             "window_start": r.window_start,
             "status": r.status,
             "compliance_intervals": len(r.intervals),
@@ -356,6 +463,7 @@ def as_dict(r: EventResult) -> dict[str, Any]:
                     "quality": i.quality,
                     "complies": i.complies,
                     "shortfall_kwh": i.shortfall_kwh,
+                    "limit_version": i.limit_version,
                 }
                 for i in r.intervals
             ],
