@@ -115,6 +115,23 @@ class World:
         assert r.status_code == 201, (path, r.text)
         return int(r.json()["id"])
 
+    def plan(self, t: str) -> dict[str, int]:
+        """The server's plan (made once, a small plan output: test_ops_settlement's);
+        the query names the target's site."""
+        if getattr(self.http.app.state, "plan_dir", None) is None:
+            import shutil
+            import tempfile
+            import weakref
+            from pathlib import Path
+
+            from test_ops_settlement import plan_dir
+
+            tmp = tempfile.mkdtemp(prefix="authz-plan-")
+            weakref.finalize(self, shutil.rmtree, tmp, True)
+            out, _ = plan_dir(Path(tmp), self.names["own"][1])
+            self.http.app.state.plan_dir = str(out)
+        return {"site_id": self.site[t]}
+
     def contract_body(self, t: str) -> dict[str, Any]:
         return {
             "site_id": self.site[t],
@@ -415,6 +432,11 @@ MATRIX: dict[tuple[str, str], tuple[str, int, Build]] = {
         "read",
         200,
         lambda w, t: (f"/invoices/{w.invoice[t]}/html", {}),
+    ),
+    ("get", "/plan-vs-actual"): (
+        "list",
+        200,
+        lambda w, t: ("/plan-vs-actual", {"params": {"month": "2026-06", **w.plan(t)}}),
     ),
     ("post", "/invoices/{invoice_id}/credit-note"): (
         "write",

@@ -95,3 +95,49 @@ def test_plan_against_actual(client: Any, migrated: str, tmp_path: Path) -> None
         cli, ["ops", "--db", migrated, "plan-vs-actual", str(out), "--month", "2026-06"]
     )
     assert table.exit_code == 0 and "state's margin" in table.output
+
+
+def test_plan_against_actual_over_the_api(client: Any, migrated: str, tmp_path: Path) -> None:  # noqa: F811
+    """GET /plan-vs-actual gives the CLI's figures (one implementation): the whole
+    program to the authority; a site client sees only its own site, without the
+    program's margin; 409 while the server has no plan."""
+    from opsdb import add_client, token
+
+    a = site(client, "pva")
+    b = site(client, "pvb")
+    readings(client, a["serial"], ["400", "250", "200", "200"])
+    readings(client, b["serial"], ["100", "100"])
+    event(migrated, a["id"])
+    june = {"month": "2026-06"}
+    none = client.get("/plan-vs-actual", params=june)
+    assert none.status_code == 409 and none.json()["errors"][0]["field"] == "plan"
+    out, _ = plan_dir(tmp_path, "pva")
+    client.app.state.plan_dir = str(out)
+    got = client.get("/plan-vs-actual", params=june)
+    assert got.status_code == 200, got.text
+    done = CliRunner().invoke(
+        cli, ["ops", "--db", migrated, "plan-vs-actual", str(out), "--month", "2026-06", "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    api, cli_out = got.json(), json.loads(done.output)
+    api.pop("generated_at"), cli_out.pop("generated_at")
+    assert api == cli_out
+    assert api["scope"] == "program" and api["margin"] is not None
+    d = Decimal
+    assert [
+        (x["site"], d(x["served_mwh"]), d(x["curtailed_mwh"]), d(x["penalties_pkr"]))
+        for x in api["sites"]
+    ] == [("pva", d("1.05"), d("2.95"), 0), ("pvb", d("0.2"), 0, 0)]
+    assert d(api["program"]["served_mwh"]) == d("1.25")
+    h = token(client, "c-pvb", add_client(migrated, "c-pvb", "site", site_id=b["id"]))
+    mine = client.get("/plan-vs-actual", params=june, headers=h).json()
+    assert (mine["scope"], mine["margin"], [x["site_id"] for x in mine["sites"]]) == (
+        "sites",
+        None,
+        [b["id"]],
+    )
+    assert d(mine["program"]["served_mwh"]) == d("0.2")
+    other = client.get("/plan-vs-actual", params={**june, "site_id": a["id"]}, headers=h)
+    assert other.status_code == 200 and other.json()["sites"] == []
+    one = client.get("/plan-vs-actual", params={**june, "site_id": a["id"]}).json()
+    assert [x["site"] for x in one["sites"]] == ["pva"] and one["margin"] is None

@@ -1040,6 +1040,47 @@ def build_router() -> APIRouter:
         inv = _invoice(request, who, invoice_id)
         return HTMLResponse(render_invoice(inv, inv.pop("_site")))
 
+    @r.get("/plan-vs-actual", response_model=dict[str, Any], tags=["invoices"])
+    def plan_vs_actual(
+        request: Request,
+        who: Who,
+        month: Annotated[str, Query(pattern=r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$")],
+        site_id: QueryId = None,
+    ) -> Any:
+        """Plan against actual for a local calendar month, per visible site (the CLI's
+        ``megawatt ops plan-vs-actual``, same figures): energy served and curtailed,
+        revenue and penalties as metered and billed, against the plan and the day-ahead
+        schedule. The state's margin (``margin``) only for the whole program (every
+        site, no ``site_id``). The plan: the server's ``$MEGAWATT_PLAN`` (a ``megawatt
+        plan`` output directory); 409 when it has none."""
+        import os
+        import pathlib
+
+        from megawatt.ops.settlement import plan_vs_actual as compare
+
+        plan = getattr(request.app.state, "plan_dir", None) or os.environ.get("MEGAWATT_PLAN")
+        if not plan:
+            raise conflict(
+                "this server has no plan to compare with: start it with MEGAWATT_PLAN set to "
+                "a `megawatt plan` output directory",
+                "plan",
+                "no plan configured",
+            )
+        with _tx(request) as s:
+            try:
+                out = compare(
+                    s,
+                    pathlib.Path(plan),
+                    month,
+                    visible=access.visible_sites(who),
+                    site_id=site_id,
+                )
+            except InputError as exc:
+                raise conflict(
+                    f"the server's plan cannot be read: {exc.problem}", "plan", exc.problem
+                ) from None
+            return compliance.plain(out)
+
     # -- audit -------------------------------------------------------------------------
     @r.get("/audit", response_model=list[AuditOut], tags=["audit"])
     def list_audit(

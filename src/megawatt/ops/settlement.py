@@ -153,13 +153,30 @@ def actual(s: Session, site: Site, month: str) -> dict[str, Any]:
     }
 
 
-def plan_vs_actual(s: Session, plan_dir: Path, month: str) -> dict[str, Any]:
-    """Per site and for the program (see the module's docstring)."""
+def plan_vs_actual(
+    s: Session,
+    plan_dir: Path,
+    month: str,
+    *,
+    visible: Any = None,
+    site_id: int | None = None,
+) -> dict[str, Any]:
+    """Per site and for the program (see the module's docstring): the CLI's
+    ``plan-vs-actual`` and the API's ``GET /plan-vs-actual``. ``visible``: a subquery
+    of the site ids the caller may see (None: every site); ``site_id``: one site. With
+    either, ``program`` sums the sites shown and ``margin`` is None (the state's margin
+    is the whole program's; ``scope`` says which)."""
     invoicing.month_bounds(month)  # checks the format
     plan = planned(plan_dir, month)
     rows = []
     total: dict[str, Decimal] = {}
-    for site in s.scalars(select(Site).order_by(Site.id)):
+    stmt = select(Site).order_by(Site.id)
+    if visible is not None:
+        stmt = stmt.where(Site.id.in_(visible))
+    if site_id is not None:
+        stmt = stmt.where(Site.id == site_id)
+    whole = visible is None and site_id is None
+    for site in s.scalars(stmt):
         a = actual(s, site, month)
         p = plan["sites"].get(site.name, {})
         row = {
@@ -181,12 +198,17 @@ def plan_vs_actual(s: Session, plan_dir: Path, month: str) -> dict[str, Any]:
     )
     return {
         "month": month,
+        "scope": "program" if whole else "sites",
         "sites": rows,
         "program": total,
-        "margin": {
-            "planned_pkr": plan["margin_pkr"],
-            "billed_pkr": invoicing.paisa(billed_margin),
-            "fuel_pkr_per_mwh_planned": plan["fuel_pkr_per_mwh"],
-        },
+        "margin": (
+            {
+                "planned_pkr": plan["margin_pkr"],
+                "billed_pkr": invoicing.paisa(billed_margin),
+                "fuel_pkr_per_mwh_planned": plan["fuel_pkr_per_mwh"],
+            }
+            if whole
+            else None
+        ),
         "generated_at": dt.datetime.now(dt.UTC),
     }
