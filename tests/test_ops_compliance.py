@@ -20,7 +20,10 @@ START = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)  # 17:00 PKT
 PUBLISHED = START - dt.timedelta(hours=1)
 
 
-def site(http: Any, name: str, fsl: str = "0") -> dict[str, Any]:
+def site(http: Any, name: str, fsl: str = "0", **terms: Any) -> dict[str, Any]:
+    """A licensed site holding 4 MW with a flat 20 PKR/kWh contract (notice 30, ramp 15
+    minutes, 1500 PKR/MWh penalty; ``terms`` override or add contract fields) and one
+    meter ``M-name``."""
     op, sid = new_site(http, name)
     for path, body in (
         (
@@ -37,6 +40,7 @@ def site(http: Any, name: str, fsl: str = "0") -> dict[str, Any]:
                 "start": "2026-01-01",
                 "term_months": 36,
                 "review_months": 6,
+                **terms,
             },
         ),
         (
@@ -357,3 +361,112 @@ def test_events_before_versions_get_one_at_their_last_change(db_url: str) -> Non
             conn.execute(text("UPDATE oadr_event_versions SET version = 2"))
     finally:
         engine.dispose()
+
+
+def test_the_billed_record_is_kept_and_reconciles(client: Any, migrated: str) -> None:  # noqa: F811
+    """June's compliance record is stored with June's invoice (same transaction): its
+    penalty equals the invoice's penalty lines to the paisa; a reading corrected after
+    billing changes the event's computed result, not the stored record; once the
+    invoice is credited the record is computed again, and the reissued invoice keeps
+    the new one. Two events: late by one interval (225.00 PKR) and 0.333333 kWh over
+    in one interval (0.333333 / 1000 x 1500 = 0.4999995 -> 0.50 PKR)."""
+    s = site(client, "billed")
+    readings(client, s["serial"], ["400", "250", "200", "200"])
+    day2 = START + dt.timedelta(days=1)
+    readings(client, s["serial"], ["250.333333", "250", "250", "250"], start=day2)
+    first = event(migrated, s["id"])
+    half = dt.timedelta(minutes=30)
+    publish(
+        migrated, s["id"], "billed-2", PUBLISHED, [(day2, half, 1000), (day2 + half, half, 1000)]
+    )
+    june = {"month": "2026-06", "site_id": s["id"]}
+    (before,) = client.get("/compliance", params=june).json()
+    assert (before["source"], before["penalty_pkr"], before["invoice_id"]) == (
+        "computed",
+        "225.50",
+        None,
+    )
+    inv = client.post("/invoices", json={"site_id": s["id"], "month": "2026-06"}).json()
+    penalty_lines = [Decimal(x["amount"]) for x in inv["lines"] if x["kind"] == "penalty"]
+    assert penalty_lines == [Decimal("225.00"), Decimal("0.50")]
+    (kept,) = client.get("/compliance", params=june).json()
+    assert kept["source"] == "stored" and kept["invoice_id"] == inv["id"]
+    assert Decimal(kept["penalty_pkr"]) == sum(penalty_lines) == Decimal("225.50")
+    energy = sum(Decimal(x["amount"]) for x in inv["lines"] if x["kind"] == "energy")
+    assert Decimal(inv["total"]) == energy + Decimal(kept["penalty_pkr"])
+    assert {k: kept[k] for k in before if k not in ("source", "invoice_id", "recorded_at")} == {
+        k: before[k] for k in before if k not in ("source", "invoice_id", "recorded_at")
+    }
+    assert (kept["events"], kept["compliant_events"], kept["shortfall_kwh"]) == (
+        2,
+        0,
+        "150.333333",
+    )
+    # The first interval corrected to 250 kWh (version 2): the event now complies ...
+    fix = [
+        {
+            "meter": s["serial"],
+            "interval_start": START.isoformat(),
+            "kwh": "250",
+            "version": 2,
+        }
+    ]
+    assert client.post("/readings", json={"readings": fix}).status_code == 200
+    assert summary(result(client, first))[:6] == ("compliant", 4, 4, 0, "0.000000", "0.00")
+    # ... but the record that was billed stays.
+    (still,) = client.get("/compliance", params=june).json()
+    assert (still["source"], still["penalty_pkr"], still["results"][0]["penalty_pkr"]) == (
+        "stored",
+        "225.50",
+        "225.00",
+    )
+    # Credited: computed again; reissued: the new record is kept with the new invoice.
+    note = client.post(f"/invoices/{inv['id']}/credit-note", json={"reason": "reading fixed"})
+    assert note.status_code == 201, note.text
+    (now,) = client.get("/compliance", params=june).json()
+    assert (now["source"], now["penalty_pkr"], now["compliant_events"]) == ("computed", "0.50", 1)
+    again = client.post("/invoices", json={"site_id": s["id"], "month": "2026-06"}).json()
+    assert [x["amount"] for x in again["lines"] if x["kind"] == "penalty"] == ["0.50"]
+    (kept2,) = client.get("/compliance", params=june).json()
+    assert (kept2["source"], kept2["invoice_id"], kept2["penalty_pkr"]) == (
+        "stored",
+        again["id"],
+        "0.50",
+    )
+    # The listing of every site shows the stored record too.
+    listed = client.get("/compliance", params={"month": "2026-06"}).json()
+    assert [(x["site_id"], x["source"]) for x in listed] == [(s["id"], "stored")]
+
+
+def test_penalties_are_taxed_only_if_the_contract_says_so(client: Any, migrated: str) -> None:  # noqa: F811
+    """Tax 18%; 1,050 kWh at 20 PKR = 21,000.00 and a 225.00 PKR penalty (late by one
+    interval). Default (tax_penalties false): tax 0.18 x 21,000.00 = 3,780.00, total
+    25,005.00. tax_penalties true: 0.18 x 21,225.00 = 3,820.50, total 25,045.50."""
+    totals = {}
+    for taxed in (False, True):
+        s = site(client, f"tax-{taxed}", tax_rate="0.18", tax_penalties=taxed)
+        readings(client, s["serial"], ["400", "250", "200", "200"])
+        event(migrated, s["id"])
+        inv = client.post("/invoices", json={"site_id": s["id"], "month": "2026-06"}).json()
+        totals[taxed] = (
+            [(x["kind"], x["quantity"], x["amount"]) for x in inv["lines"]],
+            inv["total"],
+        )
+    assert totals[False] == (
+        [
+            ("energy", "1050.000000", "21000.00"),
+            ("penalty", "1.000000", "225.00"),
+            ("tax", "21000.000000", "3780.00"),
+        ],
+        "25005.00",
+    )
+    assert totals[True] == (
+        [
+            ("energy", "1050.000000", "21000.00"),
+            ("penalty", "1.000000", "225.00"),
+            ("tax", "21225.000000", "3820.50"),
+        ],
+        "25045.50",
+    )
+    contracts = client.get("/contracts").json()
+    assert sorted(c["tax_penalties"] for c in contracts) == [False, True]

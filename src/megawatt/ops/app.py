@@ -21,7 +21,6 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
@@ -906,31 +905,20 @@ def build_router() -> APIRouter:
         site_id: QueryId = None,
     ) -> Any:
         """Each visible site's compliance record for a local calendar month: its events
-        that ended in the month, and their totals."""
+        that ended in the month, and their totals. ``source``: ``stored`` (the record
+        kept with the month's standing invoice: what was billed, even if readings were
+        corrected since) or ``computed`` (no invoice stands: computed now)."""
         with _tx(request) as s:
             stmt = access.scoped(select(Site.id).order_by(Site.id), Site.id, who)
             if site_id is not None:
                 stmt = stmt.where(Site.id == site_id)
             out = []
             for sid in s.scalars(stmt).all():
-                results = compliance.month_results(s, sid, month)
-                if not results and site_id is None:
+                record = compliance.month_record(s, sid, month)
+                if not record["events"] and site_id is None:
                     continue
-                out.append(
-                    {
-                        "site_id": sid,
-                        "month": month,
-                        "events": len(results),
-                        "compliant_events": sum(1 for x in results if x.status == "compliant"),
-                        "compliance_intervals": sum(len(x.intervals) for x in results),
-                        "compliant_intervals": sum(x.compliant_intervals for x in results),
-                        "flagged_intervals": sum(x.flagged_intervals for x in results),
-                        "shortfall_kwh": sum((x.shortfall_kwh for x in results), Decimal(0)),
-                        "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
-                        "results": [compliance.as_dict(x) for x in results],
-                    }
-                )
-            return compliance.plain(out)
+                out.append(record)
+            return out
 
     # -- invoices ----------------------------------------------------------------------
     @r.post("/invoices", status_code=201, response_model=InvoiceOut, tags=["invoices"])

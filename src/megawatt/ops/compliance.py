@@ -49,7 +49,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from megawatt.ops import ledger, metering
-from megawatt.ops.models import Contract, Meter, Reading
+from megawatt.ops.models import ComplianceMonth, Contract, Invoice, Meter, Reading
 from megawatt.ops.money import month_bounds, paisa
 from megawatt.ops.openadr.objects import interval_limits_kw
 from megawatt.ops.openadr.tables import (
@@ -468,5 +468,89 @@ def as_dict(r: EventResult) -> dict[str, Any]:
                 for i in r.intervals
             ],
             "evidence": r.evidence,
+        }
+    )
+
+
+# -- a site's month -------------------------------------------------------------------------
+
+
+def month_totals(results: Sequence[EventResult]) -> dict[str, Any]:
+    """A month's totals over its events' results (exact Decimal)."""
+    return {
+        "events": len(results),
+        "compliant_events": sum(1 for x in results if x.status == "compliant"),
+        "compliance_intervals": sum(len(x.intervals) for x in results),
+        "compliant_intervals": sum(x.compliant_intervals for x in results),
+        "flagged_intervals": sum(x.flagged_intervals for x in results),
+        "shortfall_kwh": _kwh(sum((x.shortfall_kwh for x in results), Decimal(0))),
+        "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
+    }
+
+
+def store_month(s: Session, invoice: Invoice, results: Sequence[EventResult]) -> ComplianceMonth:
+    """Keep the compliance record an invoice billed (its penalty lines are these
+    results' penalties), in the invoice's transaction."""
+    row = ComplianceMonth(
+        site_id=invoice.site_id,
+        month=invoice.month,
+        invoice_id=invoice.id,
+        results=[as_dict(r) for r in results],
+        **month_totals(results),
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def stored_month(s: Session, site_id: int, month: str) -> ComplianceMonth | None:
+    """The record kept with the month's standing invoice (not cancelled by a credit
+    note), if there is one."""
+    credited = select(Invoice.credits_invoice_id).where(Invoice.credits_invoice_id.is_not(None))
+    return s.scalars(
+        select(ComplianceMonth)
+        .join(Invoice, Invoice.id == ComplianceMonth.invoice_id)
+        .where(
+            ComplianceMonth.site_id == site_id,
+            ComplianceMonth.month == month,
+            Invoice.id.not_in(credited),
+        )
+        .order_by(ComplianceMonth.id.desc())
+    ).first()
+
+
+def month_record(s: Session, site_id: int, month: str) -> dict[str, Any]:
+    """A site's compliance record for the local month ``month``: the one stored with
+    the month's standing invoice (``"source": "stored"``: what was billed, even if
+    readings were corrected since), else computed now (``"source": "computed"``)."""
+    kept = stored_month(s, site_id, month)
+    if kept is not None:
+        return plain(
+            {
+                "site_id": site_id,
+                "month": month,
+                "source": "stored",
+                "invoice_id": kept.invoice_id,
+                "recorded_at": kept.recorded_at,
+                "events": kept.events,
+                "compliant_events": kept.compliant_events,
+                "compliance_intervals": kept.compliance_intervals,
+                "compliant_intervals": kept.compliant_intervals,
+                "flagged_intervals": kept.flagged_intervals,
+                "shortfall_kwh": _kwh(kept.shortfall_kwh),
+                "penalty_pkr": kept.penalty_pkr,
+                "results": kept.results,
+            }
+        )
+    results = month_results(s, site_id, month)
+    return plain(
+        {
+            "site_id": site_id,
+            "month": month,
+            "source": "computed",
+            "invoice_id": None,
+            "recorded_at": None,
+            **month_totals(results),
+            "results": [as_dict(x) for x in results],
         }
     )

@@ -12,8 +12,9 @@ The rule (docs/operations.md, "Metering, compliance and invoices"):
   (1 for PKR) so that a unit price in PKR is ``price x pkr_per_unit``, exact;
 * one **energy line per band**: quantity = the band's kWh (exact sum), amount =
   quantity x unit price rounded **half-up to the paisa** (0.01 PKR); then the fixed
-  charge (if any), penalties (one line each), and tax = rate x (sum of the lines
-  above) rounded half-up to the paisa; the total is the sum of the line amounts;
+  charge (if any), penalties (one line each), and tax = rate x (sum of the energy and
+  fixed lines, and of the penalty lines only if the contract's ``tax_penalties``)
+  rounded half-up to the paisa; the total is the sum of the line amounts;
 * estimated readings are billed and counted; missing ones are not billed and counted.
 
 Everything is Decimal; nothing passes through a float. Issued invoices and their lines
@@ -57,6 +58,9 @@ class Terms:
     pkr_per_unit: Decimal = Decimal(1)
     fixed_pkr: Decimal = Decimal(0)
     tax_rate: Decimal = Decimal(0)
+    #: Whether the tax applies to penalty lines too (default not: a penalty for
+    #: non-performance is not a supply of energy; a configurable assumption).
+    tax_penalties: bool = False
     tz: ZoneInfo = metering.PROGRAM_TZ
 
     @classmethod
@@ -77,6 +81,7 @@ class Terms:
             pkr_per_unit=c.pkr_per_unit,
             fixed_pkr=c.fixed_pkr_per_month,
             tax_rate=c.tax_rate,
+            tax_penalties=bool(c.tax_penalties),
         )
 
     def band(self, start: dt.datetime) -> tuple[str, Decimal]:
@@ -156,7 +161,10 @@ def compute(
     for description, amount in penalties:
         bill.lines.append(Line("penalty", description, Decimal(1), "event", amount, paisa(amount)))
     if terms.tax_rate:
-        base = sum((line.amount for line in bill.lines), Decimal(0))
+        base = sum(
+            (line.amount for line in bill.lines if line.kind != "penalty" or terms.tax_penalties),
+            Decimal(0),
+        )
         bill.lines.append(
             Line(
                 "tax",
@@ -326,13 +334,14 @@ def issue(
     rows = readings_of(s, site_id, start, end)
     from megawatt.ops import compliance  # compliance prices penalties with this module
 
+    results = compliance.month_results(s, site_id, month)
     penalties = [
         (
             f"penalty, event {r.event_id} ({r.event_start.isoformat()}): "
             f"{r.shortfall_kwh} kWh over the limit",
             r.penalty_pkr,
         )
-        for r in compliance.month_results(s, site_id, month)
+        for r in results
         if r.penalty_pkr > 0
     ]
     bill = compute(
@@ -354,7 +363,10 @@ def issue(
         total=bill.total,
         issued_by=actor,
     )
-    return _store(s, inv, bill.lines, actor)
+    _store(s, inv, bill.lines, actor)
+    # The compliance record that was billed, kept with the invoice (same transaction).
+    compliance.store_month(s, inv, results)
+    return inv
 
 
 def credit_note(s: Session, invoice_id: int, reason: str, actor: str) -> Invoice:

@@ -411,7 +411,8 @@ class ComplianceMonth(Base):
     compliance_intervals: Mapped[int] = mapped_column(Integer)
     compliant_intervals: Mapped[int] = mapped_column(Integer)
     flagged_intervals: Mapped[int] = mapped_column(Integer)
-    shortfall_kwh: Mapped[Decimal] = mapped_column(Exact(18, 6))
+    #: Exact: a firm-service-level allowance can have 8 decimals (fsl 6 x kW x 1/4).
+    shortfall_kwh: Mapped[Decimal] = mapped_column(Exact(28, 10))
     penalty_pkr: Mapped[Decimal] = mapped_column(Exact(18, 2))
     #: Each event's result as GET /compliance/events/{id} showed it when billed.
     results: Mapped[Any] = mapped_column(JSON)

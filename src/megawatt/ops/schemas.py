@@ -212,6 +212,9 @@ class ContractIn(In):
         0
     )
     tax_rate: Share = Decimal(0)
+    #: Whether tax_rate applies to penalty lines too (default not: a penalty for
+    #: non-performance is not a supply of energy; docs/settlement.md).
+    tax_penalties: bool = False
 
     @model_validator(mode="after")
     def _billing(self) -> ContractIn:
@@ -244,6 +247,7 @@ class ContractOut(Out):
     pkr_per_unit: Decimal = Decimal(1)
     fixed_pkr_per_month: Decimal = Decimal(0)
     tax_rate: Decimal = Decimal(0)
+    tax_penalties: bool = False
 
 
 class LedgerIn(In):

@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("compliance_intervals", sa.Integer, nullable=False),
         sa.Column("compliant_intervals", sa.Integer, nullable=False),
         sa.Column("flagged_intervals", sa.Integer, nullable=False),
-        sa.Column("shortfall_kwh", Exact(18, 6), nullable=False),
+        sa.Column("shortfall_kwh", Exact(28, 10), nullable=False),
         sa.Column("penalty_pkr", Exact(18, 2), nullable=False),
         sa.Column("results", sa.JSON, nullable=False),
         sa.Column("recorded_at", UTCDateTime, nullable=False),
