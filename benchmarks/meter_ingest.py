@@ -5,9 +5,10 @@
 on 127.0.0.1:5432, dropped at the end):
 
 * parse: the CSV text to checked rows (megawatt.ops.metering.parse_csv);
-* ingest: megawatt.ops.metering.ingest in one transaction (PostgreSQL: COPY into a
-  staging table and one merge; SQLite: executemany into a staging table and the same
-  merge);
+* ingest: megawatt.ops.metering.ingest in one transaction (PostgreSQL: binary COPY
+  into a staging table, one pass against the stored readings, then a plain INSERT ...
+  SELECT on a first load; SQLite: executemany into a staging table and the same
+  queries; docs/operations.md, "Interval readings", bulk path);
 * replay: the same batch again (every reading already stored: nothing inserted);
 * the named peer, "naive": the same readings inserted one INSERT statement per row
   through SQLAlchemy (one transaction), on the first --naive-rows readings, as a rate;
