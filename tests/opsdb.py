@@ -8,6 +8,7 @@ point elsewhere; the PostgreSQL half is skipped, and says so, when no server ans
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -140,3 +141,30 @@ def new_site(
         )
         assert lic.status_code == 201, lic.text
     return op.json()["id"], site.json()["id"]
+
+
+def publish(
+    url: str,
+    site_id: int,
+    key: str,
+    published: dt.datetime,
+    intervals: list[tuple[dt.datetime, dt.timedelta, int]],
+) -> int:
+    """Create or change the event ``key`` as the VTN would at ``published`` (the VTN's
+    clock is set to it: the event's times and its stored version say so)."""
+    from unittest import mock
+
+    from megawatt.ops import db
+    from megawatt.ops.openadr import objects
+
+    engine = db.make_engine(url)
+    try:
+        with (
+            mock.patch.object(objects, "_now", lambda: published),
+            db.transaction(db.session_factory(engine)) as s,
+        ):
+            return objects.upsert_event(
+                s, key=key, site_id=site_id, intervals=intervals, actor="test"
+            ).id
+    finally:
+        engine.dispose()

@@ -8,13 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 from megawatt.ops import db
-from megawatt.ops.openadr import objects
-from megawatt.ops.openadr.objects import upsert_event
 from megawatt.ops.openadr.tables import OadrEvent, OadrReport
-from opsdb import add_client, client, db_url, migrated, new_site, token  # noqa: F401  (fixtures)
+from opsdb import (  # noqa: F401  (fixtures)
+    add_client,
+    client,
+    db_url,
+    migrated,
+    new_site,
+    publish,
+    token,
+)
 
 START = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)  # 17:00 PKT
 PUBLISHED = START - dt.timedelta(hours=1)
@@ -58,26 +63,6 @@ def site(http: Any, name: str, fsl: str = "0", **terms: Any) -> dict[str, Any]:
         r = http.post(path, json=body)
         assert r.status_code == 201, (path, r.text)
     return {"id": sid, "operator": op, "serial": f"M-{name}"}
-
-
-def publish(
-    url: str,
-    site_id: int,
-    key: str,
-    published: dt.datetime,
-    intervals: list[tuple[dt.datetime, dt.timedelta, int]],
-) -> int:
-    """Create or change the event ``key`` as the VTN would at ``published`` (the VTN's
-    clock is set to it: the event's times and its stored version say so)."""
-    engine = db.make_engine(url)
-    try:
-        with (
-            mock.patch.object(objects, "_now", lambda: published),
-            db.transaction(db.session_factory(engine)) as s,
-        ):
-            return upsert_event(s, key=key, site_id=site_id, intervals=intervals, actor="test").id
-    finally:
-        engine.dispose()
 
 
 def event(url: str, site_id: int, published: dt.datetime = PUBLISHED, limit_kw: int = 1000) -> int:

@@ -21,7 +21,7 @@ import dashkit
 from megawatt.ops import db, users
 from megawatt.ops.app import create_app
 from megawatt.ops.models import AuditEntry, LedgerEntry, User, WebSession
-from opsdb import add_client, client, db_url, migrated, token  # noqa: F401
+from opsdb import add_client, client, db_url, migrated, publish, token  # noqa: F401
 
 PAGES = (
     "/ui/",
@@ -489,3 +489,42 @@ def test_cli_user_add_checks_and_never_shows_the_hash(migrated: str) -> None:
     assert run("disable", "ada").exit_code == 0
     assert run("password", "ada", "--password-stdin", password="x" * 12).exit_code == 0
     assert run("enable", "nobody").exit_code == 2
+
+
+def test_compliance_page_is_the_apis_record(
+    world: dashkit.World, browser_of: Any, client: Any, migrated: str
+) -> None:
+    """An event for alpha in May 2026 (limit 1000 kW = 250 kWh a quarter hour) and
+    readings 300, 200, 250, 260 kWh: two intervals over, shortfall 50 + 10 = 60 kWh,
+    penalty 60 / 1000 x 1500 = 90.00 PKR. The page shows the API's record: computed
+    before the invoice, stored with it after."""
+    start = dt.datetime(2026, 5, 12, 10, 0, tzinfo=dt.UTC)
+    publish(
+        migrated,
+        world.sites["alpha"],
+        "test-may",
+        start - dt.timedelta(hours=2),
+        [(start, dt.timedelta(hours=1), 1000)],
+    )
+    dashkit.readings(client, "M-alpha", start, ["300", "200", "250", "260"])
+    api = client.get("/compliance", params={"month": "2026-05", "site_id": world.sites["alpha"]})
+    record = api.json()[0]
+    assert (record["shortfall_kwh"], record["penalty_pkr"], record["source"]) == (
+        "60.000000",
+        "90.00",
+        "computed",
+    )
+    ada = browser_of("ada")
+
+    def shown() -> str:
+        page = ada.get("/ui/compliance?month=2026-05").text
+        row = re.search(r'<tr data-site="alpha">(.*?)</tr>', page, re.S)
+        assert row is not None, page
+        return re.sub(r"<[^>]+>", "|", row.group(1))
+
+    assert "|computed|" in shown() and "|60.000000|" in shown() and "|90.00|" in shown()
+    r = client.post("/invoices", json={"site_id": world.sites["alpha"], "month": "2026-05"})
+    assert r.status_code == 201, r.text
+    assert "|stored (invoice " in shown() and "|90.00|" in shown()
+    # Beta's operator sees no alpha row.
+    assert 'data-site="alpha"' not in browser_of("op-beta").get("/ui/compliance?month=2026-05").text

@@ -406,8 +406,9 @@ def _floor(t: dt.datetime) -> dt.datetime:
     return epoch + ((t - epoch) // STEP) * STEP
 
 
-def month_results(s: Session, site_id: int, month: str) -> list[EventResult]:
-    """The site's events that end in the local calendar month ``month``."""
+def month_results(s: Session, site_id: int, month: str, evidence: bool = True) -> list[EventResult]:
+    """The site's events that end in the local calendar month ``month`` (``evidence``:
+    as in :func:`event_result`)."""
     lo, hi = month_bounds(month)
     out = []
     for event in s.scalars(
@@ -418,7 +419,7 @@ def month_results(s: Session, site_id: int, month: str) -> list[EventResult]:
             continue
         end = max(st + (d or STEP) for st, d, _ in ivs)
         if lo < end <= hi:
-            out.append(event_result(s, event))
+            out.append(event_result(s, event, evidence=evidence))
     return out
 
 
@@ -519,10 +520,11 @@ def stored_month(s: Session, site_id: int, month: str) -> ComplianceMonth | None
     ).first()
 
 
-def month_record(s: Session, site_id: int, month: str) -> dict[str, Any]:
+def month_record(s: Session, site_id: int, month: str, evidence: bool = True) -> dict[str, Any]:
     """A site's compliance record for the local month ``month``: the one stored with
     the month's standing invoice (``"source": "stored"``: what was billed, even if
-    readings were corrected since), else computed now (``"source": "computed"``)."""
+    readings were corrected since), else computed now (``"source": "computed"``;
+    ``evidence=False`` leaves each event's evidence out, for a page of many sites)."""
     kept = stored_month(s, site_id, month)
     if kept is not None:
         return plain(
@@ -542,7 +544,7 @@ def month_record(s: Session, site_id: int, month: str) -> dict[str, Any]:
                 "results": kept.results,
             }
         )
-    results = month_results(s, site_id, month)
+    results = month_results(s, site_id, month, evidence)
     return plain(
         {
             "site_id": site_id,

@@ -42,16 +42,21 @@ NAV: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-def local(ts: dt.datetime | None) -> str:
-    if ts is None:
-        return ""
-    return ts.astimezone(PROGRAM_TZ).strftime("%Y-%m-%d %H:%M")
+def _aware(ts: dt.datetime | str | None) -> dt.datetime | None:
+    """A time, or an ISO 8601 text of one (the JSON records carry text)."""
+    if isinstance(ts, str):
+        return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return ts
 
 
-def utc(ts: dt.datetime | None) -> str:
-    if ts is None:
-        return ""
-    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def local(ts: dt.datetime | str | None) -> str:
+    ts = _aware(ts)
+    return "" if ts is None else ts.astimezone(PROGRAM_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def utc(ts: dt.datetime | str | None) -> str:
+    ts = _aware(ts)
+    return "" if ts is None else ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 ENV = Environment(

@@ -44,11 +44,14 @@ from megawatt.ops.dashboard.core import (
 from megawatt.ops.invoice_html import render as render_invoice
 from megawatt.ops.metering import PROGRAM_TZ
 from megawatt.ops.models import AuditEntry, Invoice, LedgerEntry, Licence, Operator, Site
+from megawatt.ops.openadr.tables import OadrEvent
 from megawatt.ops.problems import Problem, invalid, not_found
 
 STATIC = HERE / "static"
 #: How long today's dispatch (the overview's expected-surplus chart) is reused.
 EXPECTED_TTL = 600.0
+#: Sites per compliance page (each computed month reads the site's events and readings).
+COMPLIANCE_PAGE = 20
 
 
 def _plotly_js() -> Path:
@@ -563,15 +566,26 @@ def build_router() -> APIRouter:
     # -- compliance --------------------------------------------------------------------
     @r.get("/compliance")
     def compliance_page(request: Request) -> Response:
+        """Each visible site's record of the month (compliance.month_record, what the
+        API's GET /compliance answers: stored with the month's invoice, else computed
+        now), for the sites that have events, 20 sites a page."""
         month = request.query_params.get("month") or _last_month()
         _check_month(month)
         with tx(request) as s:
             login = current_login(request, s)
-            out = []
-            for sid, name in views.visible_site_options(s, login.principal):
-                results = compliance.month_results(s, sid, month)
-                if results:
-                    out.append((sid, name, views.month_totals(results), results))
+            table = Table(request, {"site": Site.name}, default="site", default_asc=True)
+            table.size = COMPLIANCE_PAGE
+            with_events = select(OadrEvent.site_id).where(OadrEvent.site_id.is_not(None))
+            stmt = access.scoped(
+                select(Site.id, Site.name).where(Site.id.in_(with_events)),
+                Site.id,
+                login.principal,
+            )
+            sites = table.fetch(s, stmt, Site.id)
+            rows = [
+                (name, compliance.month_record(s, sid, month, evidence=False))
+                for sid, name in sites
+            ]
         return render(
             request,
             "compliance.html",
@@ -579,7 +593,8 @@ def build_router() -> APIRouter:
             title="Compliance",
             active="/compliance",
             month=month,
-            rows=out,
+            rows=rows,
+            table=table,
         )
 
     # -- invoices ----------------------------------------------------------------------

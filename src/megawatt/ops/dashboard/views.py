@@ -481,16 +481,3 @@ def metering_figure(
         "fsl": contract.firm_service_level if contract else None,
     }
     return figure, summary
-
-
-def month_totals(results: list[compliance.EventResult]) -> dict[str, Any]:
-    """A site's month from its event results (the API's /compliance totals)."""
-    return {
-        "events": len(results),
-        "compliant_events": sum(1 for x in results if x.status == "compliant"),
-        "compliance_intervals": sum(len(x.intervals) for x in results),
-        "compliant_intervals": sum(x.compliant_intervals for x in results),
-        "flagged_intervals": sum(x.flagged_intervals for x in results),
-        "shortfall_kwh": sum((x.shortfall_kwh for x in results), Decimal(0)),
-        "penalty_pkr": sum((x.penalty_pkr for x in results), Decimal("0.00")),
-    }
