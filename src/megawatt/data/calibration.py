@@ -18,6 +18,12 @@ import yaml
 TARGETS = Path(__file__).parent / "pakistan_fy2025" / "calibration.yaml"
 
 
+def _signed(x: float, digits: int) -> float:
+    """``x`` rounded as it is shown, without a negative zero: a solver's -1e-9 and
+    +1e-9 of the same solution both print as +0.0 (the generated docs stay stable)."""
+    return round(float(x), digits) + 0.0
+
+
 def load_targets(path: Path = TARGETS) -> dict:
     """The reported FY25 figures and tolerances."""
     return yaml.safe_load(path.read_text())
@@ -124,28 +130,28 @@ def markdown(table: pd.DataFrame, monthly: pd.DataFrame) -> str:
             vals = (
                 f"{r.model:,.0f}",
                 f"{r.reported:,.0f}",
-                f"{r.error:+.1%}",
+                f"{_signed(r.error, 3):+.1%}",
                 f"{r.tolerance:.0%}",
             )
         elif check.startswith("months"):
             vals = (
                 f"{r.model:.0f}",
                 f"of {r.reported:.0f}",
-                f"{r.error:+.0f}",
+                f"{_signed(r.error, 0):+.0f}",
                 f"{r.tolerance:.0%} each",
             )
         else:
             vals = (
                 f"{r.model:.2%}",
                 f"{r.reported:.2%}",
-                f"{r.error * 100:+.2f} pp",
+                f"{_signed(r.error * 100, 2):+.2f} pp",
                 f"{r.tolerance * 100:.1f} pp",
             )
         lines.append(f"| {check} | {' | '.join(vals)} | {'yes' if r.met else '**no**'} |")
     lines += ["", "| month | " + " | ".join(monthly.index) + " |", "|---|" + "---|" * len(monthly)]
     lines.append("| model GWh | " + " | ".join(f"{v:,.0f}" for v in monthly.model) + " |")
     lines.append("| CPPA-G GWh | " + " | ".join(f"{v:,.0f}" for v in monthly.reported) + " |")
-    lines.append("| error | " + " | ".join(f"{v:+.0%}" for v in monthly.error) + " |")
+    lines.append("| error | " + " | ".join(f"{_signed(v, 2):+.0%}" for v in monthly.error) + " |")
     return "\n".join(lines) + "\n"
 
 
