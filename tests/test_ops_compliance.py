@@ -455,3 +455,23 @@ def test_penalties_are_taxed_only_if_the_contract_says_so(client: Any, migrated:
     )
     contracts = client.get("/contracts").json()
     assert sorted(c["tax_penalties"] for c in contracts) == [False, True]
+
+
+def test_versions_of_a_deleted_event_do_not_join_a_new_one(client: Any, migrated: str) -> None:  # noqa: F811
+    """SQLite gives a deleted last row's id to the next event; the versions the first
+    event left behind (they outlive it) are not the new event's."""
+    from megawatt.ops import compliance
+
+    _, site_id = new_site(client, "reuse")
+    hour = dt.timedelta(hours=1)
+    first = publish(migrated, site_id, "a", PUBLISHED - hour, [(START, hour, 100)])
+    engine = db.make_engine(migrated)
+    try:
+        with db.transaction(db.session_factory(engine)) as s:
+            s.delete(s.get(OadrEvent, first))
+        second = publish(migrated, site_id, "b", PUBLISHED, [(START, hour, 3000)])
+        with db.transaction(db.session_factory(engine)) as s:
+            versions = compliance.versions_of(s, s.get(OadrEvent, second))
+    finally:
+        engine.dispose()
+    assert [v.limits[0][2] for v in versions] == [3000]

@@ -90,6 +90,9 @@ def add_client(
 ) -> str:
     """Register a client; return its secret (shown once, stored only as a hash)."""
     check_scope(session, "client", role, operator_id, site_id)
+    if client_id.startswith("user:"):
+        # Reserved: a dashboard user's actor is ROLE:user:NAME; a client may not pose.
+        raise invalid("client ids starting with 'user:' are reserved", "client_id", "reserved")
     secret = secrets.token_urlsafe(32)
     row = Client(
         client_id=client_id,

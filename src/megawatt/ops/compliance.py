@@ -248,7 +248,12 @@ def versions_of(s: Session, event: OadrEvent) -> list[Version]:
     rows = list(
         s.scalars(
             select(OadrEventVersion)
-            .where(OadrEventVersion.event_id == event.id)
+            # A version older than the event belongs to an earlier event with the same id
+            # (SQLite reuses the id of a deleted last row; versions outlive their event).
+            .where(
+                OadrEventVersion.event_id == event.id,
+                OadrEventVersion.published_at >= event.created_at,
+            )
             .order_by(OadrEventVersion.version)
         )
     )

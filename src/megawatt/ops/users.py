@@ -4,7 +4,7 @@ A user has the same role and scope as an OAuth2 client (authority, system operat
 operator, site) and becomes the same :class:`~megawatt.ops.auth.Principal`, so the
 rules of megawatt.ops.access apply to both. Passwords are hashed with argon2id
 (argon2-cffi's RFC 9106 low-memory profile); a session is a random 256-bit token in
-an HttpOnly, SameSite=Strict cookie, stored only as its SHA-256, with its own CSRF
+an HttpOnly, SameSite=Lax cookie, stored only as its SHA-256, with its own CSRF
 token that every form carries. Five wrong passwords lock the account for 15 minutes.
 """
 
@@ -16,6 +16,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -150,20 +151,37 @@ def _dummy() -> str:
 WRONG = "wrong username or password"
 
 
+#: At most this many password checks at once per process (each argon2 check takes
+#: 64 MiB and tens of milliseconds of a core): a flood of logins queues here instead
+#: of exhausting memory.
+CHECKS = threading.BoundedSemaphore(4)
+
+
 def authenticate(session: Session, username: str, password: str) -> tuple[User | None, str]:
+    with CHECKS:
+        return _authenticate(session, username, password)
+
+
+def _authenticate(session: Session, username: str, password: str) -> tuple[User | None, str]:
     """``(user, "")`` for a right name and password, else ``(None, why)`` with the same
     message whether the name or the password was wrong. Never raises: a failed
     attempt's counter and audit entry are writes the caller commits."""
     now = _now()
-    user = session.scalars(select(User).where(User.username == username)).first()
+    # The row is locked: parallel wrong guesses count one after the other (on SQLite
+    # the transaction already holds the write lock).
+    user = session.scalars(select(User).where(User.username == username).with_for_update()).first()
     if user is None:
         with contextlib.suppress(VerificationError):
             HASHER.verify(_dummy(), password)
         audit.record(session, f"user:{username[:100]}", "login-failed", "user", None, None, None)
         return None, WRONG
     if user.locked_until is not None and user.locked_until > now:
+        # The same answer and the same cost as a wrong password: a lock does not tell
+        # that the name exists.
+        with contextlib.suppress(VerificationError):
+            HASHER.verify(_dummy(), password)
         audit.record(session, f"user:{username}", "login-refused", "user", user.id, None, None)
-        return None, f"too many failed logins: locked until {user.locked_until:%H:%M} UTC"
+        return None, WRONG
     try:
         HASHER.verify(user.password_hash, password)
         ok = user.disabled_at is None
@@ -217,7 +235,7 @@ def start_session(session: Session, user: User) -> str:
     return token
 
 
-def current(session: Session, token: str | None) -> Login | None:
+def current(session: Session, token: str | None, touch: bool = True) -> Login | None:
     """The live session of a cookie value, or None (unknown, ended, expired, idle for
     longer than IDLE_MINUTES, or the user disabled). One query."""
     if not token or len(token) > 200:
@@ -238,7 +256,7 @@ def current(session: Session, token: str | None) -> Login | None:
         or user.disabled_at is not None
     ):
         return None
-    if now - web.seen_at >= SEEN_EVERY:
+    if touch and now - web.seen_at >= SEEN_EVERY:
         web.seen_at = now
     return Login(user.id, user.username, principal(user), web.csrf, web.expires_at)
 

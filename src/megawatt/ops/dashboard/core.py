@@ -67,7 +67,21 @@ ENV = Environment(
 )
 ENV.filters["local"] = local
 ENV.filters["utc"] = utc
+ENV.globals["version"] = __import__("megawatt").__version__
 ENV.filters["tojson_attr"] = lambda v: json.dumps(v, separators=(",", ":"), default=str)
+
+
+#: Every dashboard page's headers: not cached, not framed, no script but our own.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+    ),
+}
 
 
 class LoginRequired(Exception):
@@ -85,9 +99,10 @@ def tx(request: Request) -> Iterator[Session]:
         yield session
 
 
-def current_login(request: Request, s: Session) -> users.Login:
-    """The request's live session, or LoginRequired."""
-    login = users.current(s, request.cookies.get(COOKIE))
+def current_login(request: Request, s: Session, touch: bool = True) -> users.Login:
+    """The request's live session, or LoginRequired. ``touch=False``: a request the
+    page makes by itself (the events table's refresh) does not count as activity."""
+    login = users.current(s, request.cookies.get(COOKIE), touch=touch)
     if login is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
@@ -119,20 +134,7 @@ def render(
         charts=context.pop("charts", False),
         **context,
     )
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "same-origin",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": (
-                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-            ),
-        },
-    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
 def problem_page(request: Request, problem: Problem, login: users.Login | None) -> HTMLResponse:
@@ -169,6 +171,19 @@ def safe_next(value: str | None) -> str:
 
 async def form(request: Request) -> dict[str, str]:
     """An urlencoded form's fields (first value each); 413/415 problems otherwise."""
+    return {k: v[0] for k, v in (await form_lists(request)).items()}
+
+
+def _too_large() -> Problem:
+    return Problem(
+        413, "Content too large", "a form is at most 64 KiB", [{"field": "body", "message": ""}]
+    )
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """An urlencoded form's fields with every value (a multiple select); the body is
+    refused by its Content-Length, or once more than 64 KiB have arrived, before it is
+    all read."""
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     if kind != "application/x-www-form-urlencoded":
         raise Problem(
@@ -177,12 +192,18 @@ async def form(request: Request) -> dict[str, str]:
             "forms are application/x-www-form-urlencoded",
             [{"field": "Content-Type", "message": "application/x-www-form-urlencoded"}],
         )
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Problem(
-            413, "Content too large", "a form is at most 64 KiB", [{"field": "body", "message": ""}]
-        )
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    try:
+        declared = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_FORM_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise _too_large()
+    return parse_qs(body.decode("utf-8", "replace"))
 
 
 def check_csrf(request: Request, login: users.Login, fields: Mapping[str, str]) -> None:

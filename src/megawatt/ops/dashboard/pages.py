@@ -9,14 +9,16 @@ invoicing.run), in one transaction with its audit entry.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -28,10 +30,13 @@ from megawatt.ops.dashboard.core import (
     HERE,
     LOGIN_COOKIE,
     PREFIX,
+    SECURITY_HEADERS,
+    LoginRequired,
     Table,
     check_csrf,
     current_login,
     form,
+    form_lists,
     local_input,
     query_date,
     query_int,
@@ -46,8 +51,11 @@ from megawatt.ops.metering import PROGRAM_TZ
 from megawatt.ops.models import AuditEntry, Invoice, LedgerEntry, Licence, Operator, Site
 from megawatt.ops.openadr.tables import OadrEvent
 from megawatt.ops.problems import Problem, invalid, not_found
+from megawatt.ops.schemas import MAX_ID
 
+log = logging.getLogger(__name__)
 STATIC = HERE / "static"
+PathId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 #: How long today's dispatch (the overview's expected-surplus chart) is reused.
 EXPECTED_TTL = 600.0
 #: Sites per compliance page (each computed month reads the site's events and readings).
@@ -121,7 +129,10 @@ def build_router() -> APIRouter:
         def check() -> tuple[str | None, str]:
             with tx(request) as s:
                 user, why = users.authenticate(s, name, password)
-                return (users.start_session(s, user), "") if user is not None else (None, why)
+                if user is None:
+                    return None, why
+                users.end_session(s, request.cookies.get(COOKIE))  # no second live session
+                return users.start_session(s, user), ""
 
         # argon2 takes tens of milliseconds of CPU: off the event loop.
         token, why = await run_in_threadpool(check)
@@ -166,7 +177,9 @@ def build_router() -> APIRouter:
             sites = views.visible_site_options(s, who)
             levels = ledger.levels_kw(s, now)
             held = sum(levels.get(i, 0) for i, _ in sites)
-        expected, note = _expected_today(request)
+        # The whole program's hours are the overseers' (the API gives the schedule only
+        # to them); operators and sites see their own sites' figures.
+        expected, note = _expected_today(request) if access.is_overseer(who) else (None, "")
         return render(
             request,
             "overview.html",
@@ -178,6 +191,7 @@ def build_router() -> APIRouter:
             program=next((c for c in cap_rows if c.scope == "program"), None),
             sites=len(sites),
             held_mw=ledger.to_mw(held),
+            overseer=access.is_overseer(who),
             allocation_figure=figure,
             expected_figure=expected,
             expected_note=note,
@@ -214,8 +228,9 @@ def build_router() -> APIRouter:
                     f"{out.profile_day} and the ledger up to entry {last} "
                     f"({out.solve_s:.2f} s)."
                 )
-            except Exception as exc:  # the page stays up; the reason is shown
-                figure, note = None, f"Today's dispatch could not run: {exc}"
+            except Exception:  # the page stays up; the reason goes to the log
+                log.exception("today's dispatch for the overview failed")
+                figure, note = None, "Today's dispatch could not run (see the server log)."
             cache["today"] = ((day, last), time.monotonic(), figure, note)
 
         hit = fresh()
@@ -284,8 +299,10 @@ def build_router() -> APIRouter:
         )
 
     @r.post("/licences/{licence_id}/status")
-    async def licence_status(licence_id: int, request: Request) -> Response:
+    async def licence_status(licence_id: PathId, request: Request) -> Response:
         fields = await form(request)
+        with tx(request) as s:  # the token before anything else is looked at
+            check_csrf(request, current_login(request, s), fields)
         status = fields.get("status", "")
         if status not in ("suspended", "active", "revoked"):
             raise invalid("status must be suspended, active or revoked", "status", "")
@@ -420,15 +437,17 @@ def build_router() -> APIRouter:
         return redirect("/ledger", ok=message)
 
     # -- events ------------------------------------------------------------------------
-    def _events(request: Request) -> tuple[users.Login, dt.date, Table, int | None]:
+    def _events(
+        request: Request, touch: bool = True
+    ) -> tuple[users.Login, dt.date, Table, int | None]:
         day = query_date(request, "day", today())
         now = dt.datetime.now(dt.UTC)
         table = Table(request, {"start": None}, default="start", default_asc=True)
         site_id = query_int(request, "site_id")
         with tx(request) as s:
-            login = current_login(request, s)
+            login = current_login(request, s, touch=touch)
             table.rows, table.total = views.day_events(
-                s, login.principal, day, now, site_id, table.page, table.size
+                s, login.principal, day, now, site_id, table.page, table.size, table.asc
             )
         return login, day, table, site_id
 
@@ -457,8 +476,13 @@ def build_router() -> APIRouter:
 
     @r.get("/events/rows")
     def events_rows(request: Request) -> Response:
-        """The events table's rows alone (what the page refreshes every 5 s)."""
-        login, _, table, _ = _events(request)
+        """The events table's rows alone (what the page refreshes every 5 s). Not
+        activity (an open tab still ends its session when idle) and a 401, not a
+        redirect to the login form, once the session has ended."""
+        try:
+            login, _, table, _ = _events(request, touch=False)
+        except LoginRequired:
+            return Response(status_code=401, headers={"Cache-Control": "no-store"})
         return render(request, "_event_rows.html", login, rows=table.rows)
 
     def _emergency_terms(s: Any, fields: dict[str, str]) -> dict[str, Any]:
@@ -480,10 +504,7 @@ def build_router() -> APIRouter:
     @r.post("/emergencies/confirm")
     async def emergency_confirm(request: Request) -> Response:
         """Step one: what the event will do, to whom; nothing is written."""
-        raw = await request.body()
-        from urllib.parse import parse_qs
-
-        multi = parse_qs(raw.decode("utf-8", "replace"))
+        multi = await form_lists(request)
         fields = {k: v[0] for k, v in multi.items()}
         fields["site_ids"] = ",".join(multi.get("site_ids", []))
         with tx(request) as s:
@@ -491,6 +512,11 @@ def build_router() -> APIRouter:
             check_csrf(request, login, fields)
             access.require_overseer(login.principal)
             terms = _emergency_terms(s, fields)
+            tz = request.app.state.scenario().timezone
+            for site, _ in terms["sites"]:  # what step two would refuse, refused now
+                schedule.emergency_block(
+                    s, site.id, terms["start"], terms["end"], float(terms["limit_mw"]), tz
+                )
         return render(
             request,
             "emergency_confirm.html",
@@ -636,7 +662,7 @@ def build_router() -> APIRouter:
         )
 
     @r.get("/invoices/{invoice_id}")
-    def invoice_page(invoice_id: int, request: Request) -> Response:
+    def invoice_page(invoice_id: PathId, request: Request) -> Response:
         with tx(request) as s:
             login = current_login(request, s)
             inv = s.get(Invoice, invoice_id)
@@ -644,17 +670,19 @@ def build_router() -> APIRouter:
                 raise not_found("invoice", invoice_id, "invoice_id")
             access.check_visible(s, login.principal, inv.site_id, "invoice", invoice_id)
             out = invoicing.as_dict(inv, invoicing.lines_of(s, inv.id))
-            return HTMLResponse(render_invoice(out, s.get(Site, inv.site_id)))
+            return HTMLResponse(
+                render_invoice(out, s.get(Site, inv.site_id)), headers=SECURITY_HEADERS
+            )
 
     @r.post("/invoices/run")
     async def invoice_run(request: Request) -> Response:
         fields = await form(request)
-        month = fields.get("month", "")
-        _check_month(month, field="month")
         with tx(request) as s:
             login = current_login(request, s)
             check_csrf(request, login, fields)
             access.require_authority(login.principal)
+        month = fields.get("month", "")
+        _check_month(month, field="month")
         factory = request.app.state.sessions
         out = await run_in_threadpool(invoicing.run, factory, month, login.principal.actor)
         return redirect(

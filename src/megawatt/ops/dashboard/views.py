@@ -260,6 +260,7 @@ def day_events(
     site_id: int | None = None,
     page: int = 1,
     size: int = 50,
+    ascending: bool = True,
 ) -> tuple[list[EventRow], int]:
     """A page of the site events whose intervals overlap the local ``day`` (by start,
     then site), with each site's live status by meter and its compliance so far
@@ -268,12 +269,17 @@ def day_events(
     lo = dt.datetime.combine(day, dt.time(), PROGRAM_TZ).astimezone(dt.UTC)
     hi = lo + dt.timedelta(days=1)
     # Events are written shortly before they start (a day-ahead schedule, an
-    # emergency) and kept: a bound on the last write time keeps the rows read few (an
-    # event last written more than 3 days before the day is not listed).
+    # emergency) and kept: bounds on the write times keep the rows read few (an event
+    # last written more than 3 days before the day, or first written more than 2 days
+    # after it, is not listed; the start and end live in the event's JSON body, so the
+    # page is cut in Python from these rows).
     stmt = access.scoped(
         select(OadrEvent, Site.name)
         .join(Site, Site.id == OadrEvent.site_id)
-        .where(OadrEvent.modified_at >= lo - dt.timedelta(days=3)),
+        .where(
+            OadrEvent.modified_at >= lo - dt.timedelta(days=3),
+            OadrEvent.created_at < hi + dt.timedelta(days=2),
+        ),
         OadrEvent.site_id,
         who,
     )
@@ -284,7 +290,7 @@ def day_events(
         span = _event_span(event)
         if span is not None and span[1] > lo and span[0] < hi:
             found.append((span, site_name, event))
-    found.sort(key=lambda x: (x[0][0], x[1], x[2].id))
+    found.sort(key=lambda x: (x[0][0], x[1], x[2].id), reverse=not ascending)
     chosen = found[(page - 1) * size : page * size]
     acks = acknowledgements(s, [e for _, _, e in chosen])
     rows = []

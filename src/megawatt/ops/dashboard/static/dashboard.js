@@ -14,7 +14,12 @@ function refreshLive() {
     var every = parseInt(el.getAttribute("data-every") || "5000", 10);
     setInterval(function () {
       fetch(el.getAttribute("data-live"), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (r) {
+          // The session ended (401) or anything else went wrong: reload the page,
+          // which leads to the login form, instead of showing it inside the table.
+          if (!r.ok || r.redirected) { window.location.reload(); return null; }
+          return r.text();
+        })
         .then(function (html) {
           if (html !== null) {
             el.innerHTML = html;
