@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from megawatt.ops import db, users
-from opsdb import new_site
+from opsdb import contracted_site
 
 PASSWORD = "correct horse battery"
 #: (username, role, scope): one user per role; "alpha" is site alpha's user and
@@ -40,40 +40,9 @@ def build(http: Any, url: str, now: dt.datetime | None = None) -> World:
         ("beta", "sahiwal", "North"),
         ("gamma", None, "South"),
     ):
-        op, sid = new_site(http, name, plant=plant, zone=zone)
-        world.sites[name] = sid
-        world.operators[name] = op
-        for path, body in (
-            (
-                "/contracts",
-                {
-                    "site_id": sid,
-                    "tariff_scheme": "flat",
-                    "tariff_local_per_kwh": "20",
-                    "firm_share": "0",
-                    "firm_service_level": "0",
-                    "notice_minutes": 0,
-                    "ramp_minutes": 0,
-                    "penalty_local_per_mwh": "1500",
-                    "start": "2026-01-01",
-                    "term_months": 36,
-                    "review_months": 6,
-                },
-            ),
-            (
-                "/ledger",
-                {
-                    "site_id": sid,
-                    "kind": "grant",
-                    "effective_from": "2026-01-01T00:00:00Z",
-                    "mw": "4",
-                    "reason": "test grant",
-                },
-            ),
-            ("/meters", {"site_id": sid, "serial": f"M-{name}"}),
-        ):
-            r = http.post(path, json=body)
-            assert r.status_code == 201, (path, r.text)
+        made = contracted_site(http, name, plant=plant, zone=zone)
+        world.sites[name] = made["id"]
+        world.operators[name] = made["operator"]
     engine = db.make_engine(url)
     try:
         with db.transaction(db.session_factory(engine)) as s:

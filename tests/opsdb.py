@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +169,52 @@ def publish(
             ).id
     finally:
         engine.dispose()
+
+
+def contracted_site(
+    http: Any,
+    name: str,
+    fsl: str = "0",
+    *,
+    plant: str | None = "sahiwal",
+    zone: str = "North",
+    **terms: Any,
+) -> dict[str, Any]:
+    """A licensed site (new_site) holding 4 MW from 2026-01-01 with a flat 20 PKR/kWh
+    contract from 2026-01-01 (firm service level ``fsl``, no notice or ramp, 1500
+    PKR/MWh penalty; ``terms`` override or add contract fields) and one meter
+    ``M-name``; returns its id, operator id and meter serial."""
+    op, sid = new_site(http, name, plant=plant, zone=zone)
+    for path, body in (
+        (
+            "/contracts",
+            {
+                "site_id": sid,
+                "tariff_scheme": "flat",
+                "tariff_local_per_kwh": "20",
+                "firm_share": fsl,
+                "firm_service_level": fsl,
+                "notice_minutes": 0,
+                "ramp_minutes": 0,
+                "penalty_local_per_mwh": "1500",
+                "start": "2026-01-01",
+                "term_months": 36,
+                "review_months": 6,
+                **terms,
+            },
+        ),
+        (
+            "/ledger",
+            {
+                "site_id": sid,
+                "kind": "grant",
+                "effective_from": "2026-01-01T00:00:00Z",
+                "mw": "4",
+                "reason": "test",
+            },
+        ),
+        ("/meters", {"site_id": sid, "serial": f"M-{name}"}),
+    ):
+        r = http.post(path, json=body)
+        assert r.status_code == 201, (path, r.text)
+    return {"id": sid, "operator": op, "serial": f"M-{name}"}

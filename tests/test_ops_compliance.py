@@ -14,6 +14,7 @@ from megawatt.ops.openadr.tables import OadrEvent, OadrReport
 from opsdb import (  # noqa: F401  (fixtures)
     add_client,
     client,
+    contracted_site,
     db_url,
     migrated,
     new_site,
@@ -26,43 +27,8 @@ PUBLISHED = START - dt.timedelta(hours=1)
 
 
 def site(http: Any, name: str, fsl: str = "0", **terms: Any) -> dict[str, Any]:
-    """A licensed site holding 4 MW with a flat 20 PKR/kWh contract (notice 30, ramp 15
-    minutes, 1500 PKR/MWh penalty; ``terms`` override or add contract fields) and one
-    meter ``M-name``."""
-    op, sid = new_site(http, name)
-    for path, body in (
-        (
-            "/contracts",
-            {
-                "site_id": sid,
-                "tariff_scheme": "flat",
-                "tariff_local_per_kwh": "20",
-                "firm_share": fsl,
-                "firm_service_level": fsl,
-                "notice_minutes": 30,
-                "ramp_minutes": 15,
-                "penalty_local_per_mwh": "1500",
-                "start": "2026-01-01",
-                "term_months": 36,
-                "review_months": 6,
-                **terms,
-            },
-        ),
-        (
-            "/ledger",
-            {
-                "site_id": sid,
-                "kind": "grant",
-                "effective_from": "2026-01-01T00:00:00Z",
-                "mw": "4",
-                "reason": "test",
-            },
-        ),
-        ("/meters", {"site_id": sid, "serial": f"M-{name}"}),
-    ):
-        r = http.post(path, json=body)
-        assert r.status_code == 201, (path, r.text)
-    return {"id": sid, "operator": op, "serial": f"M-{name}"}
+    """opsdb.contracted_site with notice 30 and ramp 15 minutes."""
+    return contracted_site(http, name, fsl, notice_minutes=30, ramp_minutes=15, **terms)
 
 
 def event(url: str, site_id: int, published: dt.datetime = PUBLISHED, limit_kw: int = 1000) -> int:
