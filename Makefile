@@ -1,7 +1,7 @@
 # Two commands on a fresh machine (Python 3.11-3.13, pip, make):
 #   make run    set up .venv and run `megawatt plan` on the embedded default
 #   make test   set up .venv with the test tools and run lint + the test suite
-#   make test-fast   the fast subset (no solve of the default year, no browser): ~2.5 min
+#   make test-fast   the fast subset (no solve of the default year, no browser): ~4 min
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
