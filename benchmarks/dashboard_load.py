@@ -70,6 +70,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from pgtemp import FreshPostgres
+
 B = "/openadr3/3.1.0"
 PG_ADMIN = os.environ.get("MEGAWATT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 UI_PAGES = (
@@ -203,30 +205,6 @@ async def in_parallel(port: int, jobs: list[Any], width: int = 8) -> list[Any]:
 
 
 # -- the database, the server ----------------------------------------------------------
-class FreshPostgres:
-    """A fresh database next to ``admin_url``'s, dropped on exit."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.name = f"megawatt_bench_{uuid.uuid4().hex[:10]}"
-
-    def __enter__(self) -> str:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return make_url(self.admin_url).set(database=self.name).render_as_string(False)
-
-    def __exit__(self, *exc: object) -> None:
-        from sqlalchemy import text
-
-        with self.admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
 def cli(*args: str, stdin: str | None = None) -> str:
     """``megawatt ARGS`` in a subprocess (this interpreter, this environment)."""
     done = subprocess.run(

@@ -33,10 +33,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+
+from pgtemp import FreshPostgres
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CONTENDED, HTTP_PLANT, LATENCY_PLANT = "sahiwal", "port_qasim", "china_power_hub"
@@ -52,30 +53,6 @@ def _pct(values: list[float], q: float) -> float:
 
 
 # -- databases ---------------------------------------------------------------------------
-class FreshPostgres:
-    """A fresh database next to ``admin_url``'s, dropped on exit."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.name = f"megawatt_bench_{uuid.uuid4().hex[:10]}"
-
-    def __enter__(self) -> str:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return make_url(self.admin_url).set(database=self.name).render_as_string(False)
-
-    def __exit__(self, *exc: object) -> None:
-        from sqlalchemy import text
-
-        with self.admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
 def setup(url: str, cap_mw: Decimal) -> dict[str, object]:
     """Schema, caps (program cap lifted so plant caps bind), an operator, sites on three
     plants with licences, and an authority client; returns the site ids and the secret."""
