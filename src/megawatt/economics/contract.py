@@ -38,7 +38,7 @@ from megawatt.scenario.origin import origin_of
 DAYS_PER_YEAR = 365.0
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` plus whole months (the 31st becomes the month's last day)."""
     year, month = divmod(day.month - 1 + months, 12)
     year, month = day.year + year, month + 1
@@ -60,7 +60,7 @@ def contract_start(scenario: Scenario) -> dt.date:
 def contract_end(scenario: Scenario) -> dt.date:
     """The day after the term's last day."""
     months = round(scenario.program.contract.term_years * 12)
-    return _add_months(contract_start(scenario), months)
+    return add_months(contract_start(scenario), months)
 
 
 def cap_share_in_year(scenario: Scenario, contract_year: int) -> float:
@@ -85,21 +85,21 @@ def contract_periods(scenario: Scenario) -> pd.DataFrame:
     start, end = contract_start(scenario), contract_end(scenario)
     cuts = {start, end}
     k = 1
-    while (day := _add_months(start, k * terms.review_months)) < end:
+    while (day := add_months(start, k * terms.review_months)) < end:
         cuts.add(day)
         k += 1
     k = 1
-    while (day := _add_months(start, 12 * k)) < end:
+    while (day := add_months(start, 12 * k)) < end:
         cuts.add(day)
         k += 1
     edges = sorted(cuts)
     rows = []
     for a, b in itertools.pairwise(edges):
         year = 1
-        while _add_months(start, 12 * year) <= a:
+        while add_months(start, 12 * year) <= a:
             year += 1
         review = 0
-        while _add_months(start, (review + 1) * terms.review_months) <= a:
+        while add_months(start, (review + 1) * terms.review_months) <= a:
             review += 1
         share = cap_share_in_year(scenario, year)
         rows.append(

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from megawatt.ops import ledger, metering
 from megawatt.ops.models import ComplianceMonth, Contract, Invoice, Meter, Reading
-from megawatt.ops.money import month_bounds, paisa
+from megawatt.ops.money import contract_on, month_bounds, paisa
 from megawatt.ops.openadr.objects import interval_limits_kw
 from megawatt.ops.openadr.tables import (
     OadrEvent,
@@ -274,17 +274,9 @@ def versions_of(s: Session, event: OadrEvent) -> list[Version]:
     return out
 
 
-def _contract_at(s: Session, site_id: int, when: dt.datetime) -> Contract | None:
-    day = when.astimezone(metering.PROGRAM_TZ).date()
-    for c in s.scalars(
-        select(Contract)
-        .where(Contract.site_id == site_id, Contract.start <= day)
-        .order_by(Contract.start.desc(), Contract.id.desc())
-    ):
-        months = (day.year - c.start.year) * 12 + day.month - c.start.month
-        if months < c.term_months:
-            return c
-    return None
+def contract_at(s: Session, site_id: int, when: dt.datetime) -> Contract | None:
+    """The site's contract in force at ``when`` (its local day: money.contract_on)."""
+    return contract_on(s, site_id, when.astimezone(metering.PROGRAM_TZ).date())
 
 
 def _evidence(
@@ -367,7 +359,7 @@ def event_result(s: Session, event: OadrEvent, evidence: bool = True) -> EventRe
         raise invalid(f"event {event.id} has no intervals", "event_id", "no intervals")
     start = min(x[0] for x in ivs)
     end = max(x[0] + x[1] for x in ivs)
-    contract = _contract_at(s, event.site_id, start)
+    contract = contract_at(s, event.site_id, start)
     notice = contract.notice_minutes if contract else 0
     ramp = contract.ramp_minutes if contract else 0
     fsl = contract.firm_service_level if contract else Decimal(0)
@@ -381,10 +373,10 @@ def event_result(s: Session, event: OadrEvent, evidence: bool = True) -> EventRe
     for r in rows:
         if r.minutes > 15:  # too coarse to judge a 15-minute interval: each is missing
             for k in range(r.minutes // 15):
-                slot = _floor(r.interval_start) + k * STEP
+                slot = floor_quarter(r.interval_start) + k * STEP
                 by_interval.setdefault(slot, []).append((None, "missing", 15))
         else:
-            by_interval.setdefault(_floor(r.interval_start), []).append(
+            by_interval.setdefault(floor_quarter(r.interval_start), []).append(
                 (r.kwh, r.quality, r.minutes)
             )
     first = versions[0].published_at
@@ -406,7 +398,7 @@ def event_result(s: Session, event: OadrEvent, evidence: bool = True) -> EventRe
     return result
 
 
-def _floor(t: dt.datetime) -> dt.datetime:
+def floor_quarter(t: dt.datetime) -> dt.datetime:
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return epoch + ((t - epoch) // STEP) * STEP
 

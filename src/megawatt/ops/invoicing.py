@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from megawatt.ops import audit, metering
 from megawatt.ops.models import Contract, Invoice, InvoiceLine, Meter, Reading, Site
-from megawatt.ops.money import month_bounds, paisa
+from megawatt.ops.money import contract_spans, month_bounds, paisa
 from megawatt.ops.problems import Problem, conflict, invalid, not_found
 
 
@@ -179,34 +179,6 @@ def compute(
 
 
 # -- periods -------------------------------------------------------------------------------
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
-
-
-def contract_spans(s: Session, site_id: int) -> list[tuple[Contract, dt.date, dt.date]]:
-    """Each contract of the site with the local days ``[from, to)`` it governs: from its
-    start to the end of its term, cut where a newer contract (by start, then id) starts
-    (a newer contract supersedes from its first day)."""
-    contracts = list(
-        s.scalars(
-            select(Contract)
-            .where(Contract.site_id == site_id)
-            .order_by(Contract.start, Contract.id)
-        )
-    )
-    spans = []
-    for k, c in enumerate(contracts):
-        end = _add_months(c.start, c.term_months)
-        for newer in contracts[k + 1 :]:
-            end = min(end, max(newer.start, c.start))
-        if end > c.start:
-            spans.append((c, c.start, end))
-    return spans
 
 
 def contract_in_force(s: Session, site_id: int, month: str) -> tuple[Contract, dt.date, dt.date]:

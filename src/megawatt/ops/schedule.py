@@ -58,7 +58,8 @@ from megawatt.economics.valuation import bids, value_applicants
 from megawatt.errors import InputError
 from megawatt.metrics import curtailed_mask, runs
 from megawatt.ops import ledger
-from megawatt.ops.models import Contract, LedgerEntry, Site
+from megawatt.ops.models import LedgerEntry, Site
+from megawatt.ops.money import contract_on
 from megawatt.ops.planio import registry_applicants, registry_scenario
 from megawatt.ops.problems import invalid, not_found
 from megawatt.optimize.inputs import HourlyInputs, build_inputs
@@ -344,29 +345,6 @@ def hourly_levels_kw(session: Session, hours: pd.DatetimeIndex) -> dict[int, np.
         levels = out.setdefault(site_id, np.zeros(len(hours), dtype=np.int64))
         levels[stamps >= when] += int(delta)
     return out
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    days = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28]
-    days += [31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    return dt.date(year, month, min(day.day, days[month - 1]))
-
-
-def contract_on(session: Session, site_id: int, day: dt.date) -> Contract | None:
-    """The site's contract in force on ``day`` (start <= day < start + term): the one
-    that started last (then the newest)."""
-    contracts = session.scalars(
-        select(Contract)
-        .where(Contract.site_id == site_id, Contract.start <= day)
-        .order_by(Contract.start.desc(), Contract.id.desc())
-    )
-    for c in contracts:
-        if day < _add_months(c.start, c.term_months):
-            return c
-    return None
 
 
 # ---------------------------------------------------------------------------------

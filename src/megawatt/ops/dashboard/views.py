@@ -386,7 +386,7 @@ def _live(
                 missing.add(r.interval_start)
             else:
                 per[r.interval_start] += r.kwh * Decimal(60) / Decimal(r.minutes)
-    last_due = compliance._floor(upto) - compliance.STEP
+    last_due = compliance.floor_quarter(upto) - compliance.STEP
     if last_due >= start and last_due not in per:
         word = "missing reading" if last_due in missing else "no reading"
         return f"late: {word} for {last_due.astimezone(PROGRAM_TZ):%H:%M}", "warn"
@@ -466,7 +466,7 @@ def metering_figure(
                 "y": ys,
             }
         )
-    contract = compliance._contract_at(s, site.id, start)
+    contract = compliance.contract_at(s, site.id, start)
     level = ledger.level_kw(s, site.id, end)
     shapes = []
     if contract is not None and contract.firm_service_level:
